@@ -1,0 +1,1 @@
+//! The Push Advisor API: routes, handlers, pages and the OpenAPI document.

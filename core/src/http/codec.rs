@@ -1,0 +1,201 @@
+//! Text codecs for untrusted strings: percent-decoding, form encoding, query lookup,
+//! and escaping for the place a string lands (JSON string, HTML text or attribute).
+
+use core::fmt::{self, Write};
+
+fn hex_value(digit: u8) -> Option<u8> {
+    match digit {
+        b'0'..=b'9' => Some(digit - b'0'),
+        b'a'..=b'f' => Some(digit - b'a' + 10),
+        b'A'..=b'F' => Some(digit - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// Percent-decodes `input` into `out` (`+` becomes a space when `plus_is_space`, as in
+/// forms and query strings). Returns the decoded bytes, or `None` when `out` is too
+/// small or an escape is malformed.
+pub fn percent_decode<'o>(
+    input: &[u8],
+    out: &'o mut [u8],
+    plus_is_space: bool,
+) -> Option<&'o [u8]> {
+    let mut len = 0;
+    let mut rest = input;
+    while let Some((&byte, tail)) = rest.split_first() {
+        let (decoded, tail) = match byte {
+            b'%' => match tail {
+                [hi, lo, after @ ..] => (hex_value(*hi)? << 4 | hex_value(*lo)?, after),
+                _ => return None,
+            },
+            b'+' if plus_is_space => (b' ', tail),
+            other => (other, tail),
+        };
+        *out.get_mut(len)? = decoded;
+        len += 1;
+        rest = tail;
+    }
+    out.get(..len)
+}
+
+/// Writes `input` percent-encoded for `application/x-www-form-urlencoded` (and for
+/// RFC 6749 §2.3.1 client credentials): unreserved bytes stay, space is `+`, the rest `%XX`.
+#[derive(Debug, Clone, Copy)]
+pub struct FormEncoded<'a>(pub &'a [u8]);
+
+impl fmt::Display for FormEncoded<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+        for &byte in self.0 {
+            match byte {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
+                    f.write_char(byte as char)?
+                }
+                b' ' => f.write_char('+')?,
+                _ => {
+                    f.write_char('%')?;
+                    f.write_char(HEX[usize::from(byte >> 4)] as char)?;
+                    f.write_char(HEX[usize::from(byte & 15)] as char)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Finds the raw (still percent-encoded) value of `name` in a query string or form body.
+pub fn form_value<'a>(form: &'a str, name: &str) -> Option<&'a str> {
+    form.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then_some(value)
+    })
+}
+
+/// Writes a string escaped for the inside of a JSON string literal.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonEscaped<'a>(pub &'a str);
+
+impl fmt::Display for JsonEscaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut start = 0;
+        for (index, ch) in self.0.char_indices() {
+            let escape = match ch {
+                '"' => "\\\"",
+                '\\' => "\\\\",
+                '\n' => "\\n",
+                '\r' => "\\r",
+                '\t' => "\\t",
+                // `<` escaped too so a JSON document can never close a <script> element.
+                '<' => "\\u003c",
+                c if (c as u32) < 0x20 => "",
+                _ => continue,
+            };
+            f.write_str(self.0.get(start..index).unwrap_or(""))?;
+            if escape.is_empty() {
+                write!(f, "\\u{:04x}", ch as u32)?;
+            } else {
+                f.write_str(escape)?;
+            }
+            start = index + ch.len_utf8();
+        }
+        f.write_str(self.0.get(start..).unwrap_or(""))
+    }
+}
+
+/// Writes a string escaped for HTML text and for double- or single-quoted attributes.
+#[derive(Debug, Clone, Copy)]
+pub struct HtmlEscaped<'a>(pub &'a str);
+
+impl fmt::Display for HtmlEscaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut start = 0;
+        for (index, ch) in self.0.char_indices() {
+            let escape = match ch {
+                '&' => "&amp;",
+                '<' => "&lt;",
+                '>' => "&gt;",
+                '"' => "&quot;",
+                '\'' => "&#39;",
+                _ => continue,
+            };
+            f.write_str(self.0.get(start..index).unwrap_or(""))?;
+            f.write_str(escape)?;
+            start = index + 1;
+        }
+        f.write_str(self.0.get(start..).unwrap_or(""))
+    }
+}
+
+/// Case-insensitive ASCII comparison of a header value against a token.
+pub fn eq_ignore_case(value: &[u8], token: &str) -> bool {
+    value.eq_ignore_ascii_case(token.as_bytes())
+}
+
+/// Iterates the comma-separated elements of a header value, trimmed of spaces and tabs.
+pub fn header_list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(|item| item.trim_ascii())
+        .filter(|item| !item.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use heapless::String;
+
+    fn render(value: impl fmt::Display) -> String<256> {
+        let mut out = String::new();
+        write!(out, "{value}").unwrap();
+        out
+    }
+
+    #[test]
+    fn percent_decoding_handles_escapes_plus_and_errors() {
+        let mut buf = [0u8; 32];
+        assert_eq!(
+            percent_decode(b"a%20b+c%2Bd", &mut buf, true),
+            Some(&b"a b c+d"[..])
+        );
+        assert_eq!(percent_decode(b"a+b", &mut buf, false), Some(&b"a+b"[..]));
+        assert_eq!(percent_decode(b"bad%2", &mut buf, true), None);
+        assert_eq!(percent_decode(b"bad%zz", &mut buf, true), None);
+        let mut tiny = [0u8; 2];
+        assert_eq!(percent_decode(b"abc", &mut tiny, true), None);
+    }
+
+    #[test]
+    fn form_encoding_protects_separators() {
+        assert_eq!(
+            render(FormEncoded(b"a&b=c+d%25 \r\n")).as_str(),
+            "a%26b%3Dc%2Bd%2525+%0D%0A"
+        );
+        assert_eq!(render(FormEncoded("é".as_bytes())).as_str(), "%C3%A9");
+    }
+
+    #[test]
+    fn form_value_finds_raw_values() {
+        assert_eq!(form_value("code=abc&state=x%20y", "state"), Some("x%20y"));
+        assert_eq!(form_value("flag&code=1", "flag"), Some(""));
+        assert_eq!(form_value("code=abc", "state"), None);
+    }
+
+    #[test]
+    fn json_and_html_escaping() {
+        assert_eq!(
+            render(JsonEscaped("a\"b\\c\n\u{1}</")).as_str(),
+            "a\\\"b\\\\c\\n\\u0001\\u003c/"
+        );
+        assert_eq!(
+            render(HtmlEscaped("<a href='x'>\"&\"</a>")).as_str(),
+            "&lt;a href=&#39;x&#39;&gt;&quot;&amp;&quot;&lt;/a&gt;"
+        );
+        assert_eq!(render(JsonEscaped("plain ✨")).as_str(), "plain ✨");
+    }
+
+    #[test]
+    fn header_lists_split_and_trim() {
+        let items: heapless::Vec<&[u8], 4> = header_list(b" gzip , ,chunked").collect();
+        assert_eq!(items.as_slice(), &[&b"gzip"[..], &b"chunked"[..]]);
+    }
+}

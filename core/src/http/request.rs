@@ -1,0 +1,302 @@
+//! Bounded HTTP/1.1 request parsing on `httparse`: limits, RFC 9112 §6 framing rules,
+//! connection persistence, and a borrowed view of one request for handlers.
+
+use super::codec::{eq_ignore_case, form_value, header_list};
+use super::method::Method;
+use super::response::Status;
+
+/// Header slots on the stack per connection; `Limits::max_headers` may lower it.
+pub const HEADER_SLOTS: usize = 32;
+
+/// Request limits. Each bound also caps how far a client can push the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Headers per request (at most `HEADER_SLOTS`).
+    pub max_headers: usize,
+    /// Bytes of the request-target (path and query).
+    pub max_target_len: usize,
+    /// Bytes of the request line and headers together.
+    pub max_head_bytes: usize,
+    /// Bytes of a request body.
+    pub max_body_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_headers: 24,
+            max_target_len: 512,
+            max_head_bytes: 4096,
+            max_body_bytes: 4096,
+        }
+    }
+}
+
+/// Why a request was refused before it reached a handler.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestError {
+    Malformed,
+    LengthRequired,
+    BodyTooLarge,
+    TargetTooLong,
+    HeadersTooLarge,
+    UnsupportedTransferCoding,
+    UnsupportedVersion,
+}
+
+impl RequestError {
+    pub fn status(self) -> Status {
+        match self {
+            RequestError::Malformed => Status::BAD_REQUEST,
+            RequestError::LengthRequired => Status::LENGTH_REQUIRED,
+            RequestError::BodyTooLarge => Status::CONTENT_TOO_LARGE,
+            RequestError::TargetTooLong => Status::URI_TOO_LONG,
+            RequestError::HeadersTooLarge => Status::HEADERS_TOO_LARGE,
+            RequestError::UnsupportedTransferCoding => Status::NOT_IMPLEMENTED,
+            RequestError::UnsupportedVersion => Status::VERSION_NOT_SUPPORTED,
+        }
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            RequestError::Malformed => "Malformed request",
+            RequestError::LengthRequired => "A Content-Length is required",
+            RequestError::BodyTooLarge => "Request body too large",
+            RequestError::TargetTooLong => "Request target too long",
+            RequestError::HeadersTooLarge => "Request headers too large",
+            RequestError::UnsupportedTransferCoding => "Transfer coding not implemented",
+            RequestError::UnsupportedVersion => "HTTP version not supported",
+        }
+    }
+}
+
+/// A parsed request head plus what framing it implies.
+#[derive(Debug)]
+pub struct Head<'b> {
+    pub request: Request<'b>,
+    /// Bytes of the head, including the blank line.
+    pub head_len: usize,
+    pub body_len: usize,
+    pub expects_continue: bool,
+}
+
+/// One request as handlers see it; everything borrows the receive buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Request<'b> {
+    pub method: Method,
+    pub path: &'b str,
+    pub query: Option<&'b str>,
+    /// `0` for HTTP/1.0, `1` for HTTP/1.1.
+    pub minor_version: u8,
+    pub keep_alive: bool,
+    pub body: &'b [u8],
+    headers: &'b [httparse::Header<'b>],
+}
+
+impl<'b> Request<'b> {
+    /// The first value of a header (names compare case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&'b [u8]> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    }
+
+    /// The first value of a header as text, if it is valid UTF-8.
+    pub fn header_str(&self, name: &str) -> Option<&'b str> {
+        self.header(name)
+            .and_then(|value| core::str::from_utf8(value).ok())
+    }
+
+    /// How many times a header occurs.
+    pub fn header_count(&self, name: &str) -> usize {
+        self.headers
+            .iter()
+            .filter(|h| h.name.eq_ignore_ascii_case(name))
+            .count()
+    }
+
+    pub fn headers(&self) -> impl Iterator<Item = (&'b str, &'b [u8])> + '_ {
+        self.headers.iter().map(|h| (h.name, h.value))
+    }
+
+    /// The raw (percent-encoded) value of a query parameter.
+    pub fn query_param(&self, name: &str) -> Option<&'b str> {
+        self.query.and_then(|query| form_value(query, name))
+    }
+}
+
+/// Outcome of looking at the bytes received so far.
+#[derive(Debug)]
+pub enum Parse<'b> {
+    /// The head is not complete yet.
+    Partial,
+    Complete(Head<'b>),
+}
+
+/// Parses a request head from `buf`, enforcing `limits`. A partial head that already
+/// breaks a limit is refused at once, so a client cannot make the engine wait for it.
+pub fn parse_head<'b>(
+    buf: &'b [u8],
+    slots: &'b mut [httparse::Header<'b>],
+    limits: &Limits,
+) -> Result<Parse<'b>, RequestError> {
+    let max_headers = limits.max_headers.min(slots.len());
+    let slots = slots.get_mut(..max_headers).unwrap_or(&mut []);
+    let mut raw = httparse::Request::new(slots);
+    let status = raw.parse(buf).map_err(|error| match error {
+        httparse::Error::Version => RequestError::UnsupportedVersion,
+        httparse::Error::TooManyHeaders => RequestError::HeadersTooLarge,
+        _ => RequestError::Malformed,
+    });
+    let status = match status {
+        Ok(status) => status,
+        Err(error) => return Err(partial_limit(buf, limits).unwrap_or(error)),
+    };
+    let head_len = match status {
+        httparse::Status::Partial => {
+            return match partial_limit(buf, limits) {
+                Some(error) => Err(error),
+                None => Ok(Parse::Partial),
+            };
+        }
+        httparse::Status::Complete(len) => len,
+    };
+    if head_len > limits.max_head_bytes {
+        return Err(RequestError::HeadersTooLarge);
+    }
+    let (Some(method), Some(target), Some(minor_version)) = (raw.method, raw.path, raw.version)
+    else {
+        return Err(RequestError::Malformed);
+    };
+    if target.len() > limits.max_target_len {
+        return Err(RequestError::TargetTooLong);
+    }
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (target, None),
+    };
+    let path = path.split_once('#').map_or(path, |(path, _)| path);
+    if !path.starts_with('/') && !(path == "*") {
+        return Err(RequestError::Malformed);
+    }
+    let headers: &'b [httparse::Header<'b>] = raw.headers;
+    let framing = Framing::read(headers, minor_version)?;
+    let method = Method::parse(method);
+    let body_len = match framing.content_length {
+        Some(length) => length,
+        None if matches!(method, Method::Post | Method::Put | Method::Patch) => {
+            return Err(RequestError::LengthRequired);
+        }
+        None => 0,
+    };
+    if body_len > limits.max_body_bytes {
+        return Err(RequestError::BodyTooLarge);
+    }
+    let body = buf.get(head_len..head_len + body_len).unwrap_or(&[]);
+    Ok(Parse::Complete(Head {
+        request: Request {
+            method,
+            path,
+            query,
+            minor_version,
+            keep_alive: framing.keep_alive,
+            body,
+            headers,
+        },
+        head_len,
+        body_len,
+        expects_continue: framing.expects_continue,
+    }))
+}
+
+/// Decides whether an incomplete head has already outgrown a limit.
+fn partial_limit(buf: &[u8], limits: &Limits) -> Option<RequestError> {
+    let line_end = buf.iter().position(|&b| b == b'\n');
+    // Request line: method SP target SP version; allow room for the method and version.
+    let line_budget = limits.max_target_len + 32;
+    match line_end {
+        None if buf.len() > line_budget => Some(RequestError::TargetTooLong),
+        _ if buf.len() > limits.max_head_bytes => Some(RequestError::HeadersTooLarge),
+        _ => None,
+    }
+}
+
+/// The framing and persistence facts of a request's headers.
+struct Framing {
+    content_length: Option<usize>,
+    keep_alive: bool,
+    expects_continue: bool,
+}
+
+impl Framing {
+    fn read(headers: &[httparse::Header<'_>], minor_version: u8) -> Result<Framing, RequestError> {
+        let mut content_length: Option<usize> = None;
+        let mut transfer_encoding = false;
+        let mut only_chunked = true;
+        let mut hosts = 0;
+        let mut close = false;
+        let mut keep_alive_token = false;
+        let mut expects_continue = false;
+        for header in headers {
+            let name = header.name;
+            if name.eq_ignore_ascii_case("content-length") {
+                for item in header.value.split(|&b| b == b',') {
+                    let length = parse_length(item.trim_ascii()).ok_or(RequestError::Malformed)?;
+                    match content_length {
+                        Some(seen) if seen != length => return Err(RequestError::Malformed),
+                        _ => content_length = Some(length),
+                    }
+                }
+            } else if name.eq_ignore_ascii_case("transfer-encoding") {
+                transfer_encoding = true;
+                for coding in header_list(header.value) {
+                    only_chunked &= eq_ignore_case(coding, "chunked");
+                }
+            } else if name.eq_ignore_ascii_case("host") {
+                hosts += 1;
+            } else if name.eq_ignore_ascii_case("connection") {
+                for option in header_list(header.value) {
+                    close |= eq_ignore_case(option, "close");
+                    keep_alive_token |= eq_ignore_case(option, "keep-alive");
+                }
+            } else if name.eq_ignore_ascii_case("expect") {
+                if eq_ignore_case(header.value.trim_ascii(), "100-continue") {
+                    expects_continue = true;
+                } else {
+                    return Err(RequestError::Malformed);
+                }
+            }
+        }
+        // RFC 9112 §3.2: exactly one Host in HTTP/1.1; §6.3: CL with TE is an attack vector.
+        if hosts > 1 || (minor_version == 1 && hosts == 0) {
+            return Err(RequestError::Malformed);
+        }
+        if transfer_encoding {
+            if content_length.is_some() || minor_version == 0 {
+                return Err(RequestError::Malformed);
+            }
+            // Chunked bodies are refused with 411 so clients resend with a length.
+            return Err(if only_chunked {
+                RequestError::LengthRequired
+            } else {
+                RequestError::UnsupportedTransferCoding
+            });
+        }
+        let keep_alive = !close && (minor_version == 1 || keep_alive_token);
+        Ok(Framing {
+            content_length,
+            keep_alive,
+            expects_continue,
+        })
+    }
+}
+
+fn parse_length(digits: &[u8]) -> Option<usize> {
+    if digits.is_empty() || digits.len() > 12 {
+        return None;
+    }
+    digits.iter().try_fold(0usize, |acc, &d| {
+        d.is_ascii_digit().then(|| acc * 10 + usize::from(d - b'0'))
+    })
+}

@@ -1,0 +1,338 @@
+//! The keep-alive connection loop: reads requests from one connection, refuses the
+//! ones that break the HTTP rules or limits, answers routing-level questions (404, 405,
+//! CORS preflight) and hands the rest to a `Service`, in order, until the peer is done.
+
+use core::cell::Cell;
+
+use embedded_io_async::{Read, Write};
+use serde::Serialize;
+
+use crate::http::request::{HEADER_SLOTS, Parse, parse_head};
+use crate::http::response::{Framing, WriteError};
+use crate::http::{Limits, Method, MethodSet, Request, RequestError, Responder, Sent, Status};
+
+/// Engine settings shared by every connection.
+#[derive(Debug, Clone, Copy)]
+pub struct ServerConfig<'a> {
+    pub limits: Limits,
+    /// Origins allowed for CORS and for MCP's DNS-rebinding check; `"*"` allows any.
+    pub allowed_origins: &'a [&'a str],
+}
+
+impl Default for ServerConfig<'_> {
+    fn default() -> Self {
+        ServerConfig {
+            limits: Limits::default(),
+            allowed_origins: &["*"],
+        }
+    }
+}
+
+impl ServerConfig<'_> {
+    /// Whether a browser `Origin` may use this server.
+    pub fn origin_allowed(&self, origin: &[u8]) -> bool {
+        self.allowed_origins
+            .iter()
+            .any(|allowed| *allowed == "*" || allowed.as_bytes() == origin)
+    }
+}
+
+/// Buffers the adapter lends to one connection. A request head and body must fit `rx`;
+/// `tx` holds a response head plus the largest JSON body.
+#[derive(Debug)]
+pub struct Buffers<'a> {
+    pub rx: &'a mut [u8],
+    pub tx: &'a mut [u8],
+}
+
+/// What an application provides to the connection loop.
+#[allow(async_fn_in_trait)]
+pub trait Service {
+    /// The methods a path answers, or `None` when the path is unknown (404).
+    fn route(&self, path: &str) -> Option<MethodSet>;
+
+    /// Answers a request whose path and method `route` accepted.
+    async fn call<W: Write>(
+        &self,
+        request: &Request<'_>,
+        response: Responder<'_, W>,
+    ) -> Result<Sent, WriteError<W::Error>>;
+}
+
+/// Where the loop is, so an adapter can pick the right timeout for the next read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Waiting for the first byte of a request (idle keep-alive).
+    Idle,
+    /// In the middle of a request head or body.
+    Receiving,
+    /// Writing a response.
+    Sending,
+}
+
+/// Receives phase changes; `()` ignores them, a `Cell<Phase>` records them.
+pub trait Observer {
+    fn phase(&mut self, phase: Phase);
+}
+
+impl Observer for () {
+    fn phase(&mut self, _: Phase) {}
+}
+
+impl Observer for &Cell<Phase> {
+    fn phase(&mut self, phase: Phase) {
+        self.set(phase);
+    }
+}
+
+/// How a connection ended without an I/O error.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ended {
+    /// The peer closed the connection.
+    PeerClosed,
+    /// A response said `Connection: close` (asked for, HTTP/1.0, or after a refused request).
+    Closed,
+}
+
+/// An I/O error on the connection; the loop stops at the first one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IoError<E>(pub E);
+
+/// Serves one connection until it ends.
+pub async fn serve<C: Read + Write, S: Service>(
+    conn: &mut C,
+    service: &S,
+    config: &ServerConfig<'_>,
+    buffers: Buffers<'_>,
+) -> Result<Ended, IoError<C::Error>> {
+    serve_observed(conn, service, config, buffers, &mut ()).await
+}
+
+/// `serve`, telling `observer` before each read whether a request is under way.
+pub async fn serve_observed<C: Read + Write, S: Service, O: Observer>(
+    conn: &mut C,
+    service: &S,
+    config: &ServerConfig<'_>,
+    buffers: Buffers<'_>,
+    observer: &mut O,
+) -> Result<Ended, IoError<C::Error>> {
+    let Buffers { rx, tx } = buffers;
+    let mut filled = 0;
+    let mut continue_sent = false;
+    loop {
+        if filled > 0 {
+            let received = rx.get(..filled).unwrap_or(&[]);
+            match step(
+                conn,
+                service,
+                config,
+                received,
+                rx.len(),
+                tx,
+                &mut continue_sent,
+                observer,
+            )
+            .await?
+            {
+                Step::NeedMore => {}
+                Step::Answered {
+                    consumed,
+                    keep_alive,
+                } => {
+                    continue_sent = false;
+                    if !keep_alive {
+                        return Ok(Ended::Closed);
+                    }
+                    rx.copy_within(consumed.min(filled)..filled, 0);
+                    filled -= consumed.min(filled);
+                    if filled > 0 {
+                        continue; // a pipelined request is already here
+                    }
+                }
+            }
+        }
+        observer.phase(if filled == 0 {
+            Phase::Idle
+        } else {
+            Phase::Receiving
+        });
+        let Some(free) = rx.get_mut(filled..).filter(|free| !free.is_empty()) else {
+            // Only reachable when the limits exceed the buffer; refuse rather than stall.
+            refuse(conn, config, tx, RequestError::HeadersTooLarge).await?;
+            return Ok(Ended::Closed);
+        };
+        match conn.read(free).await.map_err(IoError)? {
+            0 => return Ok(Ended::PeerClosed),
+            n => filled += n,
+        }
+    }
+}
+
+enum Step {
+    NeedMore,
+    Answered { consumed: usize, keep_alive: bool },
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn step<C: Write, S: Service, O: Observer>(
+    conn: &mut C,
+    service: &S,
+    config: &ServerConfig<'_>,
+    received: &[u8],
+    capacity: usize,
+    tx: &mut [u8],
+    continue_sent: &mut bool,
+    observer: &mut O,
+) -> Result<Step, IoError<C::Error>> {
+    let mut slots = [httparse::EMPTY_HEADER; HEADER_SLOTS];
+    let head = match parse_head(received, &mut slots, &config.limits) {
+        Ok(Parse::Partial) => return Ok(Step::NeedMore),
+        Ok(Parse::Complete(head)) => head,
+        Err(error) => {
+            observer.phase(Phase::Sending);
+            refuse(conn, config, tx, error).await?;
+            return Ok(Step::Answered {
+                consumed: received.len(),
+                keep_alive: false,
+            });
+        }
+    };
+    let total = head.head_len + head.body_len;
+    if total > capacity {
+        observer.phase(Phase::Sending);
+        refuse(conn, config, tx, RequestError::BodyTooLarge).await?;
+        return Ok(Step::Answered {
+            consumed: received.len(),
+            keep_alive: false,
+        });
+    }
+    if received.len() < total {
+        if head.expects_continue && !*continue_sent {
+            *continue_sent = true;
+            conn.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+                .await
+                .map_err(IoError)?;
+        }
+        return Ok(Step::NeedMore);
+    }
+    observer.phase(Phase::Sending);
+    let keep_alive = dispatch(conn, service, config, &head.request, tx).await?;
+    Ok(Step::Answered {
+        consumed: total,
+        keep_alive,
+    })
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+}
+
+/// Routes one complete request and writes its answer; returns whether to keep the connection.
+async fn dispatch<C: Write, S: Service>(
+    conn: &mut C,
+    service: &S,
+    config: &ServerConfig<'_>,
+    request: &Request<'_>,
+    tx: &mut [u8],
+) -> Result<bool, IoError<C::Error>> {
+    let framing = framing_for(config, request);
+    let responder = Responder::new(conn, tx, framing);
+    let sent = match service.route(request.path) {
+        None => {
+            responder
+                .json(Status::NOT_FOUND, &[], &ErrorBody { error: "Not found" })
+                .await
+        }
+        Some(methods) if request.method == Method::Options => {
+            let headers = [
+                ("Access-Control-Allow-Methods", methods.list()),
+                (
+                    "Access-Control-Allow-Headers",
+                    "Authorization, Content-Type, MCP-Protocol-Version",
+                ),
+                ("Access-Control-Max-Age", "600"),
+            ];
+            responder
+                .send(Status::NO_CONTENT, "", &headers, crate::http::Body::Empty)
+                .await
+        }
+        Some(methods) if !methods.contains(request.method) => {
+            let headers = [("Allow", methods.list())];
+            let body = ErrorBody {
+                error: "Method not allowed",
+            };
+            responder
+                .json(Status::METHOD_NOT_ALLOWED, &headers, &body)
+                .await
+        }
+        Some(_) => service.call(request, responder).await,
+    };
+    match sent {
+        Ok(sent) => Ok(sent.keep_alive),
+        Err(WriteError::Io(error)) => Err(IoError(error)),
+        Err(WriteError::BufferTooSmall) => {
+            // Nothing was written yet: say so and close, the request cannot be answered.
+            let responder = Responder::new(
+                conn,
+                tx,
+                Framing {
+                    keep_alive: false,
+                    ..framing
+                },
+            );
+            let body = ErrorBody {
+                error: "Response too large for the server's buffer",
+            };
+            match responder
+                .json(Status::INTERNAL_SERVER_ERROR, &[], &body)
+                .await
+            {
+                Err(WriteError::Io(error)) => Err(IoError(error)),
+                _ => Ok(false),
+            }
+        }
+    }
+}
+
+fn framing_for<'r>(config: &ServerConfig<'r>, request: &Request<'r>) -> Framing<'r> {
+    let wildcard = config.allowed_origins.contains(&"*");
+    let allow_origin = if wildcard {
+        Some("*")
+    } else {
+        request
+            .header_str("origin")
+            .filter(|origin| config.allowed_origins.contains(origin))
+    };
+    Framing {
+        head_only: request.method == Method::Head,
+        keep_alive: request.keep_alive,
+        allow_origin,
+        vary_origin: !wildcard,
+    }
+}
+
+/// Answers a request the engine refused, then the connection closes.
+async fn refuse<C: Write>(
+    conn: &mut C,
+    config: &ServerConfig<'_>,
+    tx: &mut [u8],
+    error: RequestError,
+) -> Result<(), IoError<C::Error>> {
+    let framing = Framing {
+        head_only: false,
+        keep_alive: false,
+        allow_origin: config.allowed_origins.contains(&"*").then_some("*"),
+        vary_origin: false,
+    };
+    let body = ErrorBody {
+        error: error.message(),
+    };
+    match Responder::new(conn, tx, framing)
+        .json(error.status(), &[], &body)
+        .await
+    {
+        Err(WriteError::Io(error)) => Err(IoError(error)),
+        _ => Ok(()),
+    }
+}
