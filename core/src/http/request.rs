@@ -177,7 +177,7 @@ pub fn parse_head<'b>(
         None => (target, None),
     };
     let path = path.split_once('#').map_or(path, |(path, _)| path);
-    if !path.starts_with('/') && !(path == "*") {
+    if !path.starts_with('/') && path != "*" {
         return Err(RequestError::Malformed);
     }
     let headers: &'b [httparse::Header<'b>] = raw.headers;

@@ -1,0 +1,77 @@
+//! The Push Advisor's fixed content: the vibes, the push rule and the index documents.
+
+use crate::time::Weekday;
+
+/// The ten vibes, drawn uniformly by `/vibe-check`.
+pub const VIBES: [&str; 10] = [
+    "The stars are aligned ✨",
+    "Mercury is in retrograde, maybe not 🪐",
+    "The code gods smile upon you 😊",
+    "Your git history looks chaotic 🌪️",
+    "Perfect timing! 🎯",
+    "The servers are feeling moody 😤",
+    "Deploy with confidence! 💪",
+    "Maybe wait for coffee first ☕",
+    "The CI/CD pipeline whispers 'yes' 🤖",
+    "Your tests are crying 😢",
+];
+
+/// The verdict of `/can-i-push-to-prod` for a UTC weekday.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PushVerdict {
+    pub answer: &'static str,
+    pub reason: &'static str,
+    pub day: &'static str,
+}
+
+impl PushVerdict {
+    pub fn for_day(day: Weekday) -> PushVerdict {
+        let reason = match day {
+            Weekday::Monday => "It's Monday! Safe to deploy to production 🚀",
+            Weekday::Tuesday => "It's Tuesday! Safe to deploy to production 🚀",
+            Weekday::Wednesday => "It's Wednesday! Safe to deploy to production 🚀",
+            Weekday::Thursday => "It's Thursday! Safe to deploy to production 🚀",
+            Weekday::Friday => "It's Friday! Don't deploy before the weekend 🙅‍♂️",
+            Weekday::Saturday => "It's Saturday! Weekend deployments are risky 🛑",
+            Weekday::Sunday => "It's Sunday! Weekend deployments are risky 🛑",
+        };
+        let safe = !matches!(day, Weekday::Friday | Weekday::Saturday | Weekday::Sunday);
+        PushVerdict {
+            answer: if safe { "yes" } else { "no" },
+            reason,
+            day: day.name(),
+        }
+    }
+}
+
+/// A `/vibe-check` answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Vibe {
+    pub answer: &'static str,
+    pub vibe: &'static str,
+}
+
+impl Vibe {
+    /// Draws the answer and the vibe independently; rejection sampling keeps the vibe uniform.
+    pub fn draw(rng: &mut impl rand_core::RngCore) -> Vibe {
+        let answer = if rng.next_u32() & 1 == 0 { "yes" } else { "no" };
+        const LIMIT: u32 = u32::MAX - u32::MAX % VIBES.len() as u32;
+        let mut draw = rng.next_u32();
+        // Each draw is accepted with probability > 1 - 2^-29; the bound only guards a broken RNG.
+        for _ in 0..8 {
+            if draw < LIMIT {
+                break;
+            }
+            draw = rng.next_u32();
+        }
+        let vibe = VIBES
+            .get(draw as usize % VIBES.len())
+            .copied()
+            .unwrap_or(VIBES[0]);
+        Vibe { answer, vibe }
+    }
+}
+
+pub const ROOT: &str = r#"{"message":"Welcome to the Push Decision API! 🚀","endpoints":{"/can-i-push-to-prod":"Check if it's safe to push to production (Friday check)","/vibe-check":"Random vibe check for pushing to GitHub","/deploy-history":"Protected - View deployment history (OAuth required)","/login":"Utility - Manual OAuth token generation page","/mcp":"MCP endpoint (Streamable HTTP)","/openapi.json":"OpenAPI specification for this API"}}"#;
+
+pub const INDEX: &str = r#"{"message":"Push Decision API - Index 📋","description":"A simple API to help decide when it's appropriate to push code","version":"1.0.0","endpoints":{"/":"Root endpoint with welcome message","/index":"This index endpoint with API information","/can-i-push-to-prod":"Check if it's safe to push to production (Friday check)","/vibe-check":"Random vibe check for pushing to GitHub","/deploy-history":"Protected - View deployment history (OAuth required, scope api:read)","/login":"Utility - Manual OAuth token generation page","/mcp":"MCP endpoint (Streamable HTTP, OAuth protected)","/openapi.json":"OpenAPI specification for this API","/.well-known/oauth-protected-resource":"OAuth protected resource metadata (RFC 9728)","/.well-known/oauth-authorization-server":"OAuth authorization server metadata (RFC 8414)"},"usage":{"Production check":"GET /can-i-push-to-prod","Vibe check":"GET /vibe-check","Deploy history":"GET /deploy-history with Authorization: Bearer <token>","API docs":"GET /openapi.json"}}"#;
