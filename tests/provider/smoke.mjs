@@ -292,6 +292,21 @@ describe('dev authorization server (http)', () => {
     assert.equal(refreshedInfo.aud, RESOURCE);
   });
 
+  test('the store is not an LRU: the first of 2050 tokens is still active', async () => {
+    // The library's built-in LRU keeps two generations of 1000 entries: 2050 tokens evict the first.
+    const first = await clientCredentials(issuer, 'push-advisor', { scope: 'api:read' });
+    let issued = 1;
+    const worker = async () => {
+      while (issued < 2050) {
+        issued += 1;
+        const { status } = await clientCredentials(issuer, 'push-advisor', { scope: 'api:read' });
+        assert.equal(status, 200);
+      }
+    };
+    await Promise.all(Array.from({ length: 4 }, worker));
+    assert.equal((await introspect(issuer, first.body.access_token)).active, true);
+  });
+
   test('a dynamically registered public client must use PKCE and can get a token for the MCP resource', async () => {
     const callback = 'http://127.0.0.1:33418/callback';
     const registration = await fetch(`${issuer}/reg`, {
