@@ -35,7 +35,7 @@ const { default: Provider, errors } = await import('oidc-provider');
 const { MapAdapter } = await import('./map_adapter.mjs');
 
 /** An audience string only: no traffic ever goes there. */
-export const FOREIGN_RESOURCE = 'https://other-api.example';
+const FOREIGN_RESOURCE = 'https://other-api.example';
 const RESOURCE_SCOPES = ['api:read', 'api:write'];
 
 const env = process.env;

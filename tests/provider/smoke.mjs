@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
@@ -116,6 +117,17 @@ describe('dev authorization server (http)', () => {
     assert.match(issuer, /^http:\/\/127\.0\.0\.1:\d+$/);
     await getJson(`${issuer}/.well-known/oauth-authorization-server`);
     assert.equal(provider.stdout, `PROVIDER_READY ${issuer}\n`);
+  });
+
+  test('idle keep-alive connections are kept 65 s', async () => {
+    const header = await new Promise((resolve, reject) => {
+      http.get(`${issuer}/jwks`, { agent: new http.Agent({ keepAlive: true }) }, (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.headers['keep-alive']));
+        response.socket.unref();
+      }).on('error', reject);
+    });
+    assert.equal(header, 'timeout=65');
   });
 
   test('RFC 8414 and OIDC discovery list the endpoints and S256 only', async () => {
