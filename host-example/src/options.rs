@@ -1,0 +1,118 @@
+//! Command-line flags and environment variables of the `push-advisor` binary.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, ValueEnum};
+
+/// The Push Advisor API and MCP server, protected by an external OAuth 2.0 provider.
+///
+/// Every option can be given as a flag or as the environment variable shown.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "push-advisor", version, about, long_about = None)]
+pub struct Options {
+    /// Address to listen on.
+    #[arg(long, env = "PUSH_ADVISOR_BIND", default_value = "127.0.0.1:8787")]
+    pub bind: SocketAddr,
+
+    /// Canonical URI of this API (the RFC 8707 resource tokens must name) [default: http://<bind>]
+    #[arg(long, env = "PUSH_ADVISOR_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
+    /// Issuer URL of the OAuth provider; its endpoints come from discovery.
+    #[arg(long, env = "PUSH_ADVISOR_ISSUER")]
+    pub issuer: String,
+
+    /// Client id of this server at the provider (for /login and introspection).
+    #[arg(long, env = "PUSH_ADVISOR_CLIENT_ID", default_value = "push-advisor")]
+    pub client_id: String,
+
+    /// Client secret (prefer PUSH_ADVISOR_CLIENT_SECRET_FILE; never logged).
+    #[arg(long, env = "PUSH_ADVISOR_CLIENT_SECRET", hide_env_values = true)]
+    pub client_secret: Option<String>,
+
+    /// File holding the client secret (trailing newline ignored).
+    #[arg(long, env = "PUSH_ADVISOR_CLIENT_SECRET_FILE")]
+    pub client_secret_file: Option<PathBuf>,
+
+    /// How this server authenticates to the provider.
+    #[arg(long, env = "PUSH_ADVISOR_CLIENT_AUTH", value_enum, default_value_t = ClientAuthMethod::ClientSecretBasic)]
+    pub client_auth: ClientAuthMethod,
+
+    /// PEM file with the CA that signs the provider's certificate [default: the bundled web roots]
+    #[arg(long, env = "PUSH_ADVISOR_CA_FILE")]
+    pub ca_file: Option<PathBuf>,
+
+    /// Longest time, in seconds, an introspection answer is reused (also capped by the token's exp); 0 disables the cache.
+    #[arg(long, env = "PUSH_ADVISOR_CACHE_TTL", default_value_t = 60)]
+    pub cache_ttl: u64,
+
+    /// Seconds an inactive-token answer is remembered.
+    #[arg(long, env = "PUSH_ADVISOR_NEGATIVE_CACHE_TTL", default_value_t = 5)]
+    pub negative_cache_ttl: u64,
+
+    /// DANGER: accept `demo_token_<user>` without the provider. Only for demos.
+    #[arg(long, env = "PUSH_ADVISOR_DEMO_TOKENS", default_value_t = false)]
+    pub demo_tokens: bool,
+
+    /// Let MCP clients initialize, list tools and call public tools without a token (only get_deploy_history challenges).
+    #[arg(long, env = "PUSH_ADVISOR_MCP_LAZY_AUTH", default_value_t = false)]
+    pub mcp_lazy_auth: bool,
+
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(long, env = "PUSH_ADVISOR_LOG", default_value = "info")]
+    pub log: tracing::Level,
+
+    /// Comma-separated browser origins allowed for CORS and MCP, or `*`.
+    #[arg(long, env = "PUSH_ADVISOR_ALLOWED_ORIGINS", default_value = "*", value_delimiter = ',')]
+    pub allowed_origins: Vec<String>,
+
+    /// Connections served at once; more get a 503.
+    #[arg(long, env = "PUSH_ADVISOR_MAX_CONNECTIONS", default_value_t = 512)]
+    pub max_connections: usize,
+
+    /// Seconds a kept-alive connection may stay idle.
+    #[arg(long, env = "PUSH_ADVISOR_IDLE_TIMEOUT", default_value_t = 30)]
+    pub idle_timeout: u64,
+
+    /// Milliseconds one call to the provider may take before protected requests answer 503.
+    #[arg(long, env = "PUSH_ADVISOR_PROVIDER_TIMEOUT_MS", default_value_t = 5000)]
+    pub provider_timeout_ms: u64,
+
+    /// Introspection endpoint, overriding discovery.
+    #[arg(long, env = "PUSH_ADVISOR_INTROSPECTION_ENDPOINT")]
+    pub introspection_endpoint: Option<String>,
+
+    /// Authorization endpoint, overriding discovery.
+    #[arg(long, env = "PUSH_ADVISOR_AUTHORIZATION_ENDPOINT")]
+    pub authorization_endpoint: Option<String>,
+
+    /// Token endpoint, overriding discovery.
+    #[arg(long, env = "PUSH_ADVISOR_TOKEN_ENDPOINT")]
+    pub token_endpoint: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClientAuthMethod {
+    ClientSecretBasic,
+    ClientSecretPost,
+}
+
+impl Options {
+    /// The canonical resource URI, without a trailing slash.
+    pub fn resource(&self) -> String {
+        let url = self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind));
+        url.trim_end_matches('/').to_owned()
+    }
+
+    /// The client secret from the flag, the environment or the file.
+    pub fn secret(&self) -> Result<String, String> {
+        match (&self.client_secret, &self.client_secret_file) {
+            (Some(secret), _) => Ok(secret.clone()),
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map(|text| text.trim_end_matches(['\r', '\n']).to_owned())
+                .map_err(|e| format!("cannot read the client secret file {}: {e}", path.display())),
+            (None, None) => Err("no client secret: set PUSH_ADVISOR_CLIENT_SECRET_FILE or PUSH_ADVISOR_CLIENT_SECRET".to_owned()),
+        }
+    }
+}
