@@ -848,3 +848,35 @@ fn several_messages_share_one_connection() {
     assert_eq!(statuses, [200, 200, 200, 202, 400, 200]);
     assert_eq!(responses[5].json()["id"], 4);
 }
+
+#[test]
+fn damaged_messages_always_get_a_well_formed_answer() {
+    let service = service();
+    let message = r#"{"jsonrpc":"2.0","id":"a\"\u00e9","method":"tools/call","params":{"name":"deploy_stats","arguments":{"team":[1,-2.5e3,true,null,{"x":"\ud83d\ude80"}]}}}"#;
+    let mut bodies: Vec<String> = (0..=message.len())
+        .filter_map(|end| message.get(..end).map(str::to_string))
+        .collect();
+    for index in 0..message.len() {
+        for replacement in ['"', '\\', '{', '}', '[', ']', ',', ':', '0', 'u'] {
+            let mut bytes = message.as_bytes().to_vec();
+            bytes[index] = replacement as u8;
+            if let Ok(text) = String::from_utf8(bytes) {
+                bodies.push(text);
+            }
+        }
+    }
+    let headers = [ACCEPT_BOTH, JSON_BODY, ("Authorization", "Bearer test")];
+    for body in &bodies {
+        let response = post_with(&service, &headers, body);
+        match response.status {
+            202 => assert!(response.body.is_empty()),
+            200 | 400 => {
+                let reply = response.json();
+                assert_eq!(reply["jsonrpc"], "2.0", "{body}");
+                assert!(reply.get("result").is_some() != reply.get("error").is_some());
+            }
+            other => panic!("{other} for {body}"),
+        }
+    }
+    assert!(bodies.len() > 1000);
+}

@@ -308,18 +308,33 @@ fn string_end(bytes: &[u8], at: usize) -> Result<usize, SyntaxError> {
             Some(b'"') => return Ok(at + 1),
             Some(b'\\') => match bytes.get(at + 1) {
                 Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => at += 2,
-                Some(b'u') => {
-                    let digits = bytes.get(at + 2..at + 6).ok_or(SyntaxError)?;
-                    if !digits.iter().all(u8::is_ascii_hexdigit) {
-                        return Err(SyntaxError);
-                    }
-                    at += 6;
-                }
+                Some(b'u') => at = unicode_escape_end(bytes, at)?,
                 _ => return Err(SyntaxError),
             },
             Some(0..=0x1f) | None => return Err(SyntaxError),
             Some(_) => at += 1,
         }
+    }
+}
+
+/// The end of a `\uXXXX` escape at `at`. Surrogates must come as a high-low pair: a
+/// lone one is no character, strict readers (serde_json, Python) refuse it, so it is
+/// refused here rather than echoed back to a client.
+fn unicode_escape_end(bytes: &[u8], at: usize) -> Result<usize, SyntaxError> {
+    let unit = |at: usize| -> Result<u32, SyntaxError> {
+        if bytes.get(at..at + 2) != Some(b"\\u") {
+            return Err(SyntaxError);
+        }
+        let digits = bytes.get(at + 2..at + 6).ok_or(SyntaxError)?;
+        digits.iter().try_fold(0u32, |value, &digit| {
+            let digit = char::from(digit).to_digit(16).ok_or(SyntaxError)?;
+            Ok(value * 16 + digit)
+        })
+    };
+    match unit(at)? {
+        0xD800..=0xDBFF if (0xDC00..=0xDFFF).contains(&unit(at + 6)?) => Ok(at + 12),
+        0xD800..=0xDFFF => Err(SyntaxError),
+        _ => Ok(at + 6),
     }
 }
 
@@ -497,11 +512,16 @@ mod tests {
             r#""\ude80""#,
             r#""\ud83d\u0041""#,
             r#""\ud83dx""#,
+            r#""\ud83d\ud83d""#,
+            r#""\ude80\ud83d""#,
+            r#""\ud83d\u""#,
         ] {
-            let value = parse(lone).unwrap().as_str().unwrap();
-            assert_eq!(value.decode_into(&mut out), None, "{lone}");
-            assert!(!value.eq_str("x"));
+            assert_eq!(parse(lone), Err(SyntaxError), "{lone}");
         }
+        // The decoder stays defensive on its own.
+        let unchecked = JsonStr { raw: r"\ud83d" };
+        assert_eq!(unchecked.decode_into(&mut out), None);
+        assert!(!unchecked.eq_str("x"));
     }
 
     #[test]
