@@ -125,7 +125,8 @@ pub trait ToolSet {
 /// What executing a request needs from the caller's access policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// initialize, ping, tools/list, notifications, unknown methods and public tools.
+    /// initialize, ping, tools/list, notifications and client responses, public tools,
+    /// and requests that end in a JSON-RPC error (unknown method or tool, bad params).
     Session,
     /// A protected tool and the scope it requires.
     Tool {
