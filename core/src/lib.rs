@@ -10,6 +10,7 @@ extern crate std;
 
 pub mod app;
 pub mod http;
+pub mod mcp;
 pub mod net;
 pub mod server;
 pub mod time;
