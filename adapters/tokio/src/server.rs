@@ -2,11 +2,14 @@
 //! worker thread through the core's connection loop, and shuts down gracefully.
 //!
 //! Why worker threads with a `LocalSet` each instead of `tokio::spawn`: the core's
-//! `Service::call` is an `async fn` in a trait, so for a generic `S` the compiler cannot
-//! prove the connection future `Send` (that needs return-type notation, unstable), and
-//! `tokio::spawn` refuses it. Each worker runs a current-thread runtime and spawns
-//! connections with `spawn_local`; the acceptor hands them over as `std::net::TcpStream`s
-//! to the least-loaded worker. The service is shared as `Arc<S>`, hence `S: Send + Sync`.
+//! connection future is not `Send`, so `tokio::spawn` refuses it. `Service::call` is an
+//! `async fn` in a trait, so for a generic `S` its future cannot be proven `Send` (that
+//! needs return-type notation, unstable), and even for a concrete service the core's
+//! responder holds a `Body::Render(&dyn Fn ..)`, which is not `Sync`, across awaits.
+//! Each worker runs a current-thread runtime and spawns connections with `spawn_local`;
+//! the acceptor hands them over as `std::net::TcpStream`s to the least-loaded worker.
+//! The service is shared as `Arc<S>`, hence `S: Send + Sync`. This also lets the phase
+//! be a plain `Cell<Phase>`, the observer the core provides.
 
 use std::cell::Cell;
 use std::future::Future;
