@@ -82,6 +82,8 @@ async fn exchange(connection: &mut Connection<'_>) {
     assert_eq!(received, RESPONSE);
 }
 
+fn assert_send<T: Send>(_: &T) {}
+
 fn options(roots: TlsRoots) -> ConnectorOptions {
     ConnectorOptions {
         connect_timeout: Duration::from_millis(500),
@@ -98,7 +100,9 @@ async fn plain_tcp_connection_exchanges_a_request() {
     let connector = Connector::new(options(TlsRoots::WebPki)).unwrap();
     let url = format!("http://127.0.0.1:{}/token", addr.port());
     let endpoint = Endpoint::parse(&url).unwrap();
-    let mut connection = connector.connect(&endpoint).await.unwrap();
+    let connecting = connector.connect(&endpoint);
+    assert_send(&connecting); // usable from tokio::spawn on a multi-threaded runtime
+    let mut connection = connecting.await.unwrap();
     exchange(&mut connection).await;
     drop(connection);
     assert_eq!(accepts.load(Ordering::SeqCst), 1);
