@@ -14,110 +14,7 @@ use push_advisor_core::mcp::{
 use push_advisor_core::{Buffers, ServerConfig, Service, serve};
 use serde_json::{Value, json};
 
-mod support {
-    //! An in-memory connection: scripted input, collected output; and a response splitter.
-    use core::convert::Infallible;
-
-    pub struct MemConn {
-        input: Vec<u8>,
-        position: usize,
-        pub output: Vec<u8>,
-    }
-
-    impl MemConn {
-        pub fn new(input: &[u8]) -> Self {
-            MemConn {
-                input: input.to_vec(),
-                position: 0,
-                output: Vec::new(),
-            }
-        }
-    }
-
-    impl embedded_io_async::ErrorType for MemConn {
-        type Error = Infallible;
-    }
-
-    impl embedded_io_async::Read for MemConn {
-        async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Infallible> {
-            let rest = &self.input[self.position..];
-            let n = rest.len().min(buf.len());
-            buf[..n].copy_from_slice(&rest[..n]);
-            self.position += n;
-            Ok(n)
-        }
-    }
-
-    impl embedded_io_async::Write for MemConn {
-        async fn write(&mut self, buf: &[u8]) -> Result<usize, Infallible> {
-            self.output.extend_from_slice(buf);
-            Ok(buf.len())
-        }
-
-        async fn flush(&mut self) -> Result<(), Infallible> {
-            Ok(())
-        }
-    }
-
-    #[derive(Debug, Clone)]
-    pub struct Response {
-        pub status: u16,
-        pub headers: Vec<(String, String)>,
-        pub body: Vec<u8>,
-    }
-
-    impl Response {
-        pub fn header(&self, name: &str) -> Option<&str> {
-            self.headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
-        }
-        pub fn text(&self) -> &str {
-            std::str::from_utf8(&self.body).unwrap()
-        }
-        pub fn json(&self) -> serde_json::Value {
-            serde_json::from_slice(&self.body)
-                .unwrap_or_else(|e| panic!("bad JSON {e}: {}", self.text()))
-        }
-    }
-
-    pub fn parse_responses(mut bytes: &[u8]) -> Vec<Response> {
-        let mut responses = Vec::new();
-        while !bytes.is_empty() {
-            let mut headers = [httparse::EMPTY_HEADER; 32];
-            let mut parsed = httparse::Response::new(&mut headers);
-            let head_len = match parsed.parse(bytes).expect("valid response head") {
-                httparse::Status::Complete(len) => len,
-                httparse::Status::Partial => panic!("incomplete response"),
-            };
-            let status = parsed.code.unwrap();
-            let headers: Vec<(String, String)> = parsed
-                .headers
-                .iter()
-                .map(|h| {
-                    (
-                        h.name.to_string(),
-                        String::from_utf8(h.value.to_vec()).unwrap(),
-                    )
-                })
-                .collect();
-            let length: usize = headers
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-                .map(|(_, v)| v.parse().unwrap())
-                .unwrap_or(0);
-            let body = bytes[head_len..head_len + length].to_vec();
-            bytes = &bytes[head_len + length..];
-            responses.push(Response {
-                status,
-                headers,
-                body,
-            });
-        }
-        responses
-    }
-}
+mod support;
 
 use support::{MemConn, Response, parse_responses};
 
@@ -289,7 +186,7 @@ fn exchange_with(service: &McpService, input: &[u8], tx_len: usize) -> Vec<Respo
         },
     ))
     .unwrap();
-    parse_responses(&conn.output)
+    parse_responses(&conn.output, &[])
 }
 
 fn exchange(service: &McpService, input: &[u8]) -> Vec<Response> {
