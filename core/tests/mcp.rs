@@ -49,12 +49,12 @@ struct TestTools {
     calls: Cell<usize>,
 }
 
-impl ToolSet for TestTools {
+impl ToolSet<()> for TestTools {
     fn tools(&self) -> &[Tool] {
         &TOOLS
     }
 
-    async fn call(&self, call: ToolCall<'_>, out: &mut [u8]) -> ToolOutcome {
+    async fn call(&self, call: ToolCall<'_, ()>, out: &mut [u8]) -> ToolOutcome {
         self.calls.set(self.calls.get() + 1);
         match call.index {
             0 => {
@@ -88,17 +88,19 @@ struct RecordingGuard {
 }
 
 impl Authorize for RecordingGuard {
+    type Grant = ();
+
     async fn authorize<'r, W: Write>(
         &self,
         request: &Request<'_>,
         access: Access,
         response: Responder<'r, W>,
-    ) -> Admission<'r, W> {
+    ) -> Admission<'r, W, ()> {
         self.seen.borrow_mut().push(access);
         let denied = self.deny_all
             || (matches!(access, Access::Tool { .. }) && request.header("authorization").is_none());
         if !denied {
-            return Admission::Granted(response);
+            return Admission::Granted(response, ());
         }
         let challenge = [("WWW-Authenticate", "Bearer scope=\"api:read\"")];
         Admission::Answered(

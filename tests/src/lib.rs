@@ -12,12 +12,18 @@ pub use serde_json::{Value, json};
 
 /// The repository root.
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
 }
 
 /// A port that was free a moment ago on 127.0.0.1.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("free port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
 }
 
 /// A child process killed when dropped, with its stderr kept for failure messages.
@@ -28,13 +34,27 @@ pub struct Process {
 
 impl Process {
     fn spawn(mut command: Command, ready_marker: &str, timeout: Duration) -> (Process, String) {
-        command.stdout(Stdio::piped()).stderr(Stdio::piped()).stdin(Stdio::null());
-        let mut child = command.spawn().unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
         let output = Arc::new(Mutex::new(String::new()));
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        for stream in [child.stdout.take().map(|s| Box::new(s) as Box<dyn Read + Send>), child.stderr.take().map(|s| Box::new(s) as Box<dyn Read + Send>)]
-            .into_iter()
-            .flatten()
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
         {
             let output = Arc::clone(&output);
             let ready_tx = ready_tx.clone();
@@ -57,7 +77,10 @@ impl Process {
                 let _ = process.child.kill();
                 let _ = process.child.wait();
                 std::thread::sleep(Duration::from_millis(100));
-                panic!("{command:?} did not print {ready_marker:?} within {timeout:?}; output:\n{}", process.output());
+                panic!(
+                    "{command:?} did not print {ready_marker:?} within {timeout:?}; output:\n{}",
+                    process.output()
+                );
             }
         }
     }
@@ -116,7 +139,10 @@ pub struct Provider {
 impl Provider {
     pub fn start(options: ProviderOptions) -> Provider {
         let dir = repo_root().join("tests/provider");
-        assert!(dir.join("node_modules").exists(), "run `npm ci` in tests/provider first (tests/run-all.sh does)");
+        assert!(
+            dir.join("node_modules").exists(),
+            "run `npm ci` in tests/provider first (tests/run-all.sh does)"
+        );
         let mut command = Command::new("node");
         command.current_dir(&dir).arg("provider.mjs");
         command.env("PROVIDER_HOST", "127.0.0.1");
@@ -132,27 +158,50 @@ impl Provider {
             command.env("PROVIDER_ACCESS_TOKEN_TTL", ttl.to_string());
         }
         if let Some(tls) = &options.tls {
-            command.env("PROVIDER_TLS_CERT", &tls.cert_pem).env("PROVIDER_TLS_KEY", &tls.key_pem);
+            command
+                .env("PROVIDER_TLS_CERT", &tls.cert_pem)
+                .env("PROVIDER_TLS_KEY", &tls.key_pem);
         }
         let (process, line) = Process::spawn(command, "PROVIDER_READY", Duration::from_secs(20));
-        let issuer = line.trim().strip_prefix("PROVIDER_READY ").expect("ready line names the issuer").to_owned();
-        Provider { process, issuer, options }
+        let issuer = line
+            .trim()
+            .strip_prefix("PROVIDER_READY ")
+            .expect("ready line names the issuer")
+            .to_owned();
+        Provider {
+            process,
+            issuer,
+            options,
+        }
     }
 
     /// Starts the same provider again (same port and settings) after `stop`.
     pub fn restart(&mut self) {
         let port = self.issuer.rsplit(':').next().and_then(|p| p.parse().ok());
-        let options = ProviderOptions { port, ..self.options.clone() };
+        let options = ProviderOptions {
+            port,
+            ..self.options.clone()
+        };
         *self = Provider::start(options);
     }
 
     /// A client-credentials token response from the provider (as JSON).
-    pub fn client_credentials(&self, client_id: &str, secret: &str, scope: &str, resource: &str) -> Value {
+    pub fn client_credentials(
+        &self,
+        client_id: &str,
+        secret: &str,
+        scope: &str,
+        resource: &str,
+    ) -> Value {
         let agent = plain_agent(self.options.tls.as_ref());
         let response = agent
             .post(&format!("{}/token", self.issuer))
             .header("Authorization", &basic(client_id, secret))
-            .send_form([("grant_type", "client_credentials"), ("scope", scope), ("resource", resource)])
+            .send_form([
+                ("grant_type", "client_credentials"),
+                ("scope", scope),
+                ("resource", resource),
+            ])
             .expect("token request");
         let status = response.status().as_u16();
         let body: Value = response.into_body().read_json().expect("token JSON");
@@ -187,7 +236,10 @@ impl Provider {
 fn basic(id: &str, secret: &str) -> String {
     use base64::Engine;
     // Dev ids and secrets are URL-safe, so RFC 6749 §2.3.1 form-encoding leaves them as they are.
-    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
 }
 
 /// An HTTP agent that does not follow redirects and does not treat 4xx/5xx as errors.
@@ -200,7 +252,9 @@ pub fn plain_agent(tls: Option<&TlsFiles>) -> ureq::Agent {
         let pem = std::fs::read(&tls.ca_pem).expect("CA file");
         let cert = ureq::tls::Certificate::from_pem(&pem).expect("CA PEM");
         config = config.tls_config(
-            ureq::tls::TlsConfig::builder().root_certs(ureq::tls::RootCerts::new_with_certs(&[cert.to_owned()])).build(),
+            ureq::tls::TlsConfig::builder()
+                .root_certs(ureq::tls::RootCerts::new_with_certs(&[cert.to_owned()]))
+                .build(),
         );
     }
     config.build().into()
@@ -213,10 +267,13 @@ pub fn make_tls_files(dir: &Path, name: &str) -> TlsFiles {
     let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params.distinguished_name.push(rcgen::DnType::CommonName, format!("{name} test CA"));
+    ca_params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, format!("{name} test CA"));
     let ca = ca_params.self_signed(&ca_key).unwrap();
     let leaf_key = KeyPair::generate().unwrap();
-    let leaf_params = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
+    let leaf_params =
+        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
     let issuer = rcgen::Issuer::new(ca_params, ca_key);
     let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
     let files = TlsFiles {
@@ -239,9 +296,15 @@ pub struct PushAdvisor {
 
 /// Path of the binary built by `cargo build -p host-example`.
 pub fn binary_path() -> PathBuf {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
     let path = target.join("debug/push-advisor");
-    assert!(path.exists(), "{} is missing: run `cargo build -p host-example` first (tests/run-all.sh does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build -p host-example` first (tests/run-all.sh does)",
+        path.display()
+    );
     path
 }
 
@@ -261,7 +324,11 @@ impl PushAdvisor {
             command.env(name, value);
         }
         let (process, _) = Process::spawn(command, "listening on", Duration::from_secs(20));
-        PushAdvisor { process, url: format!("http://127.0.0.1:{port}"), agent: plain_agent(None) }
+        PushAdvisor {
+            process,
+            url: format!("http://127.0.0.1:{port}"),
+            agent: plain_agent(None),
+        }
     }
 
     pub fn get(&self, path: &str) -> Reply {
@@ -269,22 +336,44 @@ impl PushAdvisor {
     }
 
     pub fn get_with_token(&self, path: &str, token: &str) -> Reply {
-        self.request("GET", path, None, &[("Authorization", &format!("Bearer {token}"))])
+        self.request(
+            "GET",
+            path,
+            None,
+            &[("Authorization", &format!("Bearer {token}"))],
+        )
     }
 
-    pub fn request(&self, method: &str, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+    pub fn request(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<&str>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
         let url = format!("{}{path}", self.url);
         let mut builder = ureq::http::Request::builder().method(method).uri(&url);
         for (name, value) in headers {
             builder = builder.header(*name, *value);
         }
-        let request = builder.body(body.unwrap_or("").to_owned()).expect("request");
-        let response = self.agent.run(request).unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+        let request = builder
+            .body(body.unwrap_or("").to_owned())
+            .expect("request");
+        let response = self
+            .agent
+            .run(request)
+            .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
         Reply::from(response)
     }
 
     /// Waits until `check` holds for a fresh reply of `path`, within `timeout`.
-    pub fn wait_for(&self, path: &str, token: &str, timeout: Duration, check: impl Fn(&Reply) -> bool) -> Reply {
+    pub fn wait_for(
+        &self,
+        path: &str,
+        token: &str,
+        timeout: Duration,
+        check: impl Fn(&Reply) -> bool,
+    ) -> Reply {
         let start = Instant::now();
         loop {
             let reply = self.get_with_token(path, token);
@@ -313,11 +402,18 @@ impl Reply {
             .map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or("").to_owned()))
             .collect();
         let body = response.into_body().read_to_string().unwrap_or_default();
-        Reply { status, headers, body }
+        Reply {
+            status,
+            headers,
+            body,
+        }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn json(&self) -> Value {
@@ -341,13 +437,20 @@ pub fn browser_login(authorize_url: &str, redirect_uri: &str, login: &str) -> St
             return url;
         }
         let response = match form.take() {
-            Some(fields) => agent.post(&url).send_form(fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
+            Some(fields) => agent
+                .post(&url)
+                .send_form(fields.iter().map(|(k, v)| (k.as_str(), v.as_str()))),
             None => agent.get(&url).call(),
         }
         .unwrap_or_else(|e| panic!("login step {url}: {e}"));
         let status = response.status().as_u16();
         if (300..400).contains(&status) {
-            let location = response.headers().get("location").and_then(|v| v.to_str().ok()).expect("Location").to_owned();
+            let location = response
+                .headers()
+                .get("location")
+                .and_then(|v| v.to_str().ok())
+                .expect("Location")
+                .to_owned();
             url = resolve(&url, &location);
             continue;
         }
@@ -363,7 +466,9 @@ pub fn browser_login(authorize_url: &str, redirect_uri: &str, login: &str) -> St
             "consent" => {}
             _ => panic!("no login or consent form at {url}: {html}"),
         }
-        let action = between(&html, "action=\"", "\"").map(|a| a.replace("&amp;", "&")).unwrap_or_else(|| url.clone());
+        let action = between(&html, "action=\"", "\"")
+            .map(|a| a.replace("&amp;", "&"))
+            .unwrap_or_else(|| url.clone());
         url = resolve(&url, &action);
         form = Some(fields);
     }
@@ -382,11 +487,17 @@ fn resolve(base: &str, location: &str) -> String {
         return location.to_owned();
     }
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
-    let origin_end = base[scheme_end..].find('/').map_or(base.len(), |i| scheme_end + i);
+    let origin_end = base[scheme_end..]
+        .find('/')
+        .map_or(base.len(), |i| scheme_end + i);
     format!("{}{location}", &base[..origin_end])
 }
 
 /// Undoes the HTML escaping of an attribute value.
 pub fn html_unescape(text: &str) -> String {
-    text.replace("&quot;", "\"").replace("&#39;", "'").replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
+    text.replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
 }

@@ -147,11 +147,13 @@ pub fn parse_head<'b>(
     let slots = slots.get_mut(..max_headers).unwrap_or(&mut []);
     let mut raw = httparse::Request::new(&mut []);
     // Uninitialised slots spare zeroing them for every request; httparse fills what it uses.
-    let status = raw.parse_with_uninit_headers(buf, slots).map_err(|error| match error {
-        httparse::Error::Version => RequestError::UnsupportedVersion,
-        httparse::Error::TooManyHeaders => RequestError::HeadersTooLarge,
-        _ => RequestError::Malformed,
-    });
+    let status = raw
+        .parse_with_uninit_headers(buf, slots)
+        .map_err(|error| match error {
+            httparse::Error::Version => RequestError::UnsupportedVersion,
+            httparse::Error::TooManyHeaders => RequestError::HeadersTooLarge,
+            _ => RequestError::Malformed,
+        });
     let status = match status {
         Ok(status) => status,
         Err(error) => return Err(partial_limit(buf, limits).unwrap_or(error)),

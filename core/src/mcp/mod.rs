@@ -81,7 +81,7 @@ pub struct Tool {
 
 /// One invocation, as the tool sees it.
 #[derive(Debug, Clone, Copy)]
-pub struct ToolCall<'a> {
+pub struct ToolCall<'a, G> {
     /// Position of the tool in [`ToolSet::tools`].
     pub index: usize,
     pub tool: &'a Tool,
@@ -89,6 +89,8 @@ pub struct ToolCall<'a> {
     pub arguments: Option<Value<'a>>,
     /// The HTTP request, for headers such as `Authorization`.
     pub request: &'a Request<'a>,
+    /// What the access hook granted (for instance the token's facts).
+    pub grant: &'a G,
 }
 
 /// What a tool produced in the scratch slice it was given.
@@ -114,12 +116,12 @@ impl ToolOutcome {
 
 /// The application's tools.
 #[allow(async_fn_in_trait)]
-pub trait ToolSet {
+pub trait ToolSet<G> {
     fn tools(&self) -> &[Tool];
 
     /// Runs a tool; access was already granted and arguments checked as far as
     /// `Tool::takes_arguments` says.
-    async fn call(&self, call: ToolCall<'_>, out: &mut [u8]) -> ToolOutcome;
+    async fn call(&self, call: ToolCall<'_, G>, out: &mut [u8]) -> ToolOutcome;
 }
 
 /// What executing a request needs from the caller's access policy.
@@ -137,9 +139,9 @@ pub enum Access {
 
 /// The hook's answer.
 #[derive(Debug)]
-pub enum Admission<'r, W: Write> {
-    /// Go ahead; the responder is handed back to answer the request.
-    Granted(Responder<'r, W>),
+pub enum Admission<'r, W: Write, G> {
+    /// Go ahead; the responder is handed back to answer the request, with what was granted.
+    Granted(Responder<'r, W>, G),
     /// The hook answered itself (401, 403, 503, ...).
     Answered(Result<Sent, WriteError<W::Error>>),
 }
@@ -147,12 +149,15 @@ pub enum Admission<'r, W: Write> {
 /// The access-policy hook (the OAuth guard, or [`Unprotected`]).
 #[allow(async_fn_in_trait)]
 pub trait Authorize {
+    /// What a granted request carries to its tool.
+    type Grant;
+
     async fn authorize<'r, W: Write>(
         &self,
         request: &Request<'_>,
         access: Access,
         response: Responder<'r, W>,
-    ) -> Admission<'r, W>;
+    ) -> Admission<'r, W, Self::Grant>;
 }
 
 /// Lets every request through (for servers without protected tools, and tests).
@@ -160,20 +165,22 @@ pub trait Authorize {
 pub struct Unprotected;
 
 impl Authorize for Unprotected {
+    type Grant = ();
+
     async fn authorize<'r, W: Write>(
         &self,
         _: &Request<'_>,
         _: Access,
         response: Responder<'r, W>,
-    ) -> Admission<'r, W> {
-        Admission::Granted(response)
+    ) -> Admission<'r, W, ()> {
+        Admission::Granted(response, ())
     }
 }
 
 /// Answers one request to the MCP endpoint. `scratch` receives tool results; it
 /// bounds the largest structured result (the transmit buffer need not hold it, the
 /// envelope is streamed).
-pub async fn handle<W: Write, T: ToolSet, A: Authorize>(
+pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
     request: &Request<'_>,
     response: Responder<'_, W>,
     tools: &T,
@@ -206,7 +213,7 @@ pub async fn handle<W: Write, T: ToolSet, A: Authorize>(
                 .authorize(request, Access::Session, response)
                 .await
             {
-                Admission::Granted(response) => {
+                Admission::Granted(response, _) => {
                     response.send(Status::ACCEPTED, "", &[], Body::Empty).await
                 }
                 Admission::Answered(sent) => sent,
@@ -228,8 +235,8 @@ pub async fn handle<W: Write, T: ToolSet, A: Authorize>(
         } => Access::Tool { name, scope },
         _ => Access::Session,
     };
-    let response = match authorize.authorize(request, access, response).await {
-        Admission::Granted(response) => response,
+    let (response, grant) = match authorize.authorize(request, access, response).await {
+        Admission::Granted(response, grant) => (response, grant),
         Admission::Answered(sent) => return sent,
     };
     let reply = match plan {
@@ -238,7 +245,7 @@ pub async fn handle<W: Write, T: ToolSet, A: Authorize>(
             index,
             tool,
             arguments,
-        } => run_tool(tools, request, index, tool, arguments, scratch).await,
+        } => run_tool(tools, request, &grant, index, tool, arguments, scratch).await,
     };
     send(response, Status::OK, Some(id), &reply, list, config).await
 }
@@ -329,9 +336,10 @@ fn plan<'a>(method: json::JsonStr<'a>, params: Option<Value<'a>>, tools: &'a [To
     }
 }
 
-async fn run_tool<'a, T: ToolSet>(
+async fn run_tool<'a, G, T: ToolSet<G>>(
     tools: &T,
     request: &Request<'_>,
+    grant: &G,
     index: usize,
     tool: &'a Tool,
     arguments: Option<Value<'a>>,
@@ -349,6 +357,7 @@ async fn run_tool<'a, T: ToolSet>(
         tool,
         arguments,
         request,
+        grant,
     };
     let outcome = tools.call(call, scratch).await;
     let written = |len: usize| {
