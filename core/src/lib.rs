@@ -11,6 +11,7 @@ extern crate std;
 pub mod app;
 pub mod http;
 pub mod net;
+pub mod oauth;
 pub mod server;
 pub mod time;
 

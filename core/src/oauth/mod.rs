@@ -1,0 +1,8 @@
+//! OAuth 2.0 resource-server support, independent of any application: bearer
+//! extraction (RFC 6750), token validation through a trait with an RFC 7662
+//! introspection client and a bounded cache, the access policy with ready-to-send
+//! rejections, provider discovery (RFC 8414) and served metadata (RFC 9728), and the
+//! authorization-code + PKCE helper for login pages.
+
+#[cfg(test)]
+pub(crate) mod fake;
