@@ -197,3 +197,63 @@ impl Clock for FakeClock {
         self.unix_seconds.get()
     }
 }
+
+/// Parses a raw request and hands it to `f` (a test helper, not a fake).
+pub fn with_request<R>(raw: &[u8], f: impl FnOnce(&crate::http::Request<'_>) -> R) -> R {
+    use crate::http::request::{HEADER_SLOTS, Parse, parse_head};
+    let mut slots = [httparse::EMPTY_HEADER; HEADER_SLOTS];
+    match parse_head(raw, &mut slots, &crate::http::Limits::default()) {
+        Ok(Parse::Complete(head)) => f(&head.request),
+        other => panic!("test request did not parse: {other:?}"),
+    }
+}
+
+/// A validator fixture that answers with a fixed result and counts calls.
+#[derive(Debug)]
+pub struct FixedValidator {
+    pub answer: RefCell<Result<crate::oauth::TokenInfo, crate::oauth::ValidationError>>,
+    pub calls: Cell<usize>,
+}
+
+impl FixedValidator {
+    pub fn new(answer: Result<crate::oauth::TokenInfo, crate::oauth::ValidationError>) -> Self {
+        FixedValidator {
+            answer: RefCell::new(answer),
+            calls: Cell::new(0),
+        }
+    }
+}
+
+impl crate::oauth::TokenValidator for FixedValidator {
+    async fn validate(
+        &self,
+        _token: &str,
+    ) -> Result<crate::oauth::TokenInfo, crate::oauth::ValidationError> {
+        self.calls.set(self.calls.get() + 1);
+        self.answer.borrow().clone()
+    }
+}
+
+/// Sends a response through a real `Responder` into a recording connection and
+/// returns the bytes on the wire.
+pub fn capture_response(
+    send: impl for<'a> AsyncFnOnce(
+        crate::http::Responder<'a, FakeConnection<'static>>,
+    ) -> Result<
+        crate::http::Sent,
+        crate::http::response::WriteError<ErrorKind>,
+    >,
+) -> std::string::String {
+    use crate::http::response::Framing;
+    let mut conn = FakeConnection::new(&[]);
+    let mut buf = [0u8; 2048];
+    let framing = Framing {
+        head_only: false,
+        keep_alive: true,
+        allow_origin: None,
+        vary_origin: false,
+    };
+    let responder = crate::http::Responder::new(&mut conn, &mut buf, framing);
+    embassy_futures::block_on(send(responder)).expect("response fits");
+    std::string::String::from_utf8(conn.written().to_vec()).unwrap()
+}

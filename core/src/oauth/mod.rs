@@ -4,5 +4,15 @@
 //! rejections, provider discovery (RFC 8414) and served metadata (RFC 9728), and the
 //! authorization-code + PKCE helper for login pages.
 
+pub mod bearer;
+pub mod config;
+pub mod guard;
+pub mod token;
+
 #[cfg(test)]
 pub(crate) mod fake;
+
+pub use bearer::{BearerError, bearer_token};
+pub use config::{ClientAuth, ClientCredentials, Endpoints, OAuthConfig};
+pub use guard::{Guard, Rejection, RejectionKind, TokenProblem};
+pub use token::{TokenInfo, TokenValidator, ValidationError};
