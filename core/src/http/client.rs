@@ -91,16 +91,25 @@ pub async fn exchange<'b, C: Read + Write + Reusable>(
     rx: &'b mut [u8],
 ) -> Result<Response<'b>, ClientError<C::Error>> {
     let length = write_request(request, tx)?;
-    conn.write_all(tx.get(..length).unwrap_or(&[]))
-        .await
-        .map_err(ClientError::Io)?;
+    transmit(conn, request, tx.get(..length).unwrap_or(&[]), rx).await
+}
+
+/// Sends a request already written by `write_request` and reads the response. Lets a
+/// caller refuse a request that does not fit before opening any connection.
+pub async fn transmit<'b, C: Read + Write + Reusable>(
+    conn: &mut C,
+    request: &Outgoing<'_>,
+    written: &[u8],
+    rx: &'b mut [u8],
+) -> Result<Response<'b>, ClientError<C::Error>> {
+    conn.write_all(written).await.map_err(ClientError::Io)?;
     conn.flush().await.map_err(ClientError::Io)?;
     let head_request = request.method.eq_ignore_ascii_case("HEAD");
     read_response(conn, rx, head_request, request.keep_alive).await
 }
 
 /// Writes the request head and body into `tx`, returning its length.
-fn write_request<E>(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<usize, ClientError<E>> {
+pub fn write_request<E>(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<usize, ClientError<E>> {
     let endpoint = request.endpoint;
     let safe = |text: &str| !text.bytes().any(|b| b.is_ascii_control() || b == b' ');
     let header_safe = |text: &str| !text.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0);
@@ -121,7 +130,11 @@ fn write_request<E>(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<usize, Clie
     });
     let mut out = SliceWriter { out: tx, len: 0 };
     let written = (|| -> fmt::Result {
-        write!(out, "{} {} HTTP/1.1\r\nHost: ", request.method, endpoint.path)?;
+        write!(
+            out,
+            "{} {} HTTP/1.1\r\nHost: ",
+            request.method, endpoint.path
+        )?;
         if endpoint.host.contains(':') {
             write!(out, "[{}]", endpoint.host)?;
         } else {
@@ -196,7 +209,9 @@ async fn read_response<'b, C: Read + Write + Reusable>(
     let (body_end, exact) = match facts.framing {
         BodyFraming::None => (start, filled == start),
         BodyFraming::Length(length) => {
-            let end = start.checked_add(length).ok_or(ClientError::ResponseTooLarge)?;
+            let end = start
+                .checked_add(length)
+                .ok_or(ClientError::ResponseTooLarge)?;
             if end > rx.len() {
                 return Err(ClientError::ResponseTooLarge);
             }
@@ -516,7 +531,10 @@ mod tests {
         assert!(conn.written().is_empty());
         let mut conn = FakeConnection::new(&[b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"]);
         block_on(exchange(&mut conn, &request, &mut tx, &mut rx)).unwrap();
-        assert!(conn.written().starts_with(b"GET /x HTTP/1.1\r\nHost: [::1]\r\n"));
+        assert!(
+            conn.written()
+                .starts_with(b"GET /x HTTP/1.1\r\nHost: [::1]\r\n")
+        );
     }
 
     #[test]
@@ -546,7 +564,10 @@ mod tests {
         assert_eq!((response.body, response.reusable), (&b"ok"[..], false));
         let mut conn = FakeConnection::new(&[b"HTTP/1.0 200 OK\r\n\r\nuntil", b" close"]);
         let response = block_on(exchange(&mut conn, &get(&endpoint), &mut tx, &mut rx)).unwrap();
-        assert_eq!((response.body, response.reusable), (&b"until close"[..], false));
+        assert_eq!(
+            (response.body, response.reusable),
+            (&b"until close"[..], false)
+        );
         assert!(!conn.reused());
     }
 
@@ -586,12 +607,27 @@ mod tests {
     fn refuses_bad_responses() {
         let endpoint = Endpoint::parse("http://a/").unwrap();
         let cases: [(&[u8], ClientError<embedded_io::ErrorKind>); 6] = [
-            (b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort", ClientError::Truncated),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort",
+                ClientError::Truncated,
+            ),
             (b"garbage\r\n\r\n", ClientError::Malformed),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n", ClientError::Malformed),
-            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n", ClientError::Malformed),
-            (b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n", ClientError::Malformed),
-            (b"HTTP/1.1 200 OK\r\nContent-Length: 900\r\n\r\n", ClientError::ResponseTooLarge),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                ClientError::Malformed,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+                ClientError::Malformed,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                ClientError::Malformed,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 900\r\n\r\n",
+                ClientError::ResponseTooLarge,
+            ),
         ];
         for (reply, expected) in cases {
             let mut conn = FakeConnection::new(&[reply]);

@@ -7,6 +7,8 @@
 pub mod bearer;
 pub mod config;
 pub mod guard;
+pub mod introspection;
+pub mod provider;
 pub mod token;
 
 #[cfg(test)]
@@ -15,4 +17,5 @@ pub(crate) mod fake;
 pub use bearer::{BearerError, bearer_token};
 pub use config::{ClientAuth, ClientCredentials, Endpoints, OAuthConfig};
 pub use guard::{Guard, Rejection, RejectionKind, TokenProblem};
+pub use introspection::Introspector;
 pub use token::{TokenInfo, TokenValidator, ValidationError};
