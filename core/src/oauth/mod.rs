@@ -5,6 +5,7 @@
 //! authorization-code + PKCE helper for login pages.
 
 pub mod bearer;
+pub mod cache;
 pub mod config;
 pub mod guard;
 pub mod introspection;
@@ -15,6 +16,7 @@ pub mod token;
 pub(crate) mod fake;
 
 pub use bearer::{BearerError, bearer_token};
+pub use cache::{CachePolicy, CachingValidator};
 pub use config::{ClientAuth, ClientCredentials, Endpoints, OAuthConfig};
 pub use guard::{Guard, Rejection, RejectionKind, TokenProblem};
 pub use introspection::Introspector;
