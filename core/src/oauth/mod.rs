@@ -9,6 +9,7 @@ pub mod cache;
 pub mod config;
 pub mod guard;
 pub mod introspection;
+pub mod metadata;
 pub mod provider;
 pub mod token;
 
@@ -20,4 +21,8 @@ pub use cache::{CachePolicy, CachingValidator};
 pub use config::{ClientAuth, ClientCredentials, Endpoints, OAuthConfig};
 pub use guard::{Guard, Rejection, RejectionKind, TokenProblem};
 pub use introspection::Introspector;
+pub use metadata::{
+    DiscoveryError, ProtectedResourceDocument, ProviderMetadata, discover,
+    protected_resource_document,
+};
 pub use token::{TokenInfo, TokenValidator, ValidationError};
