@@ -9,6 +9,7 @@ pub mod cache;
 pub mod config;
 pub mod guard;
 pub mod introspection;
+pub mod login;
 pub mod metadata;
 pub mod provider;
 pub mod token;
@@ -21,6 +22,9 @@ pub use cache::{CachePolicy, CachingValidator};
 pub use config::{ClientAuth, ClientCredentials, Endpoints, OAuthConfig};
 pub use guard::{Guard, Rejection, RejectionKind, TokenProblem};
 pub use introspection::Introspector;
+pub use login::{
+    AuthorizationUrl, ExchangeError, Login, LoginError, LoginStore, TokenResponse, exchange_code,
+};
 pub use metadata::{
     DiscoveryError, ProtectedResourceDocument, ProviderMetadata, discover,
     protected_resource_document,
