@@ -13,6 +13,9 @@ use crate::net::{Endpoint, Reusable};
 /// Header slots for a provider's response; more headers than this is refused.
 const RESPONSE_HEADER_SLOTS: usize = 32;
 
+/// Renders a form body into a writer.
+pub type FormRenderer<'a> = &'a dyn Fn(&mut dyn fmt::Write) -> fmt::Result;
+
 /// One outgoing request. A `form` body is rendered twice (measure, then write) and
 /// must produce the same bytes each time.
 #[derive(Clone, Copy)]
@@ -22,7 +25,7 @@ pub struct Outgoing<'a> {
     /// Extra headers; values must not contain CR or LF.
     pub headers: &'a [(&'a str, &'a str)],
     /// An `application/x-www-form-urlencoded` body.
-    pub form: Option<&'a dyn Fn(&mut dyn fmt::Write) -> fmt::Result>,
+    pub form: Option<FormRenderer<'a>>,
     /// Ask the server to keep the connection open for another request.
     pub keep_alive: bool,
 }

@@ -228,6 +228,8 @@ pub struct TokenResponse {
 }
 
 /// Why the exchange failed.
+// Without alloc the provider's description is kept inline; the error is rare.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ExchangeError {
     /// The provider refused (RFC 6749 §5.2), e.g. `invalid_grant`.
