@@ -14,7 +14,7 @@ use crate::net::{Endpoint, Reusable};
 const RESPONSE_HEADER_SLOTS: usize = 32;
 
 /// Renders a form body into a writer.
-pub type FormRenderer<'a> = &'a dyn Fn(&mut dyn fmt::Write) -> fmt::Result;
+pub type FormRenderer<'a> = &'a (dyn Fn(&mut dyn fmt::Write) -> fmt::Result + Sync);
 
 /// One outgoing request. A `form` body is rendered twice (measure, then write) and
 /// must produce the same bytes each time.

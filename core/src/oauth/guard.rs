@@ -15,6 +15,9 @@ use crate::http::response::WriteError;
 use crate::http::{Request, Responder, Sent, Status};
 use crate::time::Clock;
 
+/// What adapters should log at start-up when `demo_tokens` is on.
+pub const DEMO_TOKEN_WARNING: &str = "WARNING: demo tokens are ENABLED: any `Bearer demo_token_<user>` is accepted with api:read and api:write WITHOUT asking the provider. Never enable this in production.";
+
 /// The scopes a demo token grants when demo tokens are enabled.
 pub const DEMO_SCOPES: &str = "api:read api:write";
 const DEMO_PREFIX: &str = "demo_token_";
@@ -223,7 +226,7 @@ impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
         if config.demo_tokens {
             // Loud on purpose: demo tokens bypass authentication.
             #[cfg(feature = "std")]
-            std::eprintln!("WARNING: demo tokens are ENABLED: any `demo_token_<user>` is accepted");
+            std::eprintln!("{DEMO_TOKEN_WARNING}");
         }
         Guard {
             config,
