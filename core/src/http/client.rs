@@ -12,6 +12,8 @@ use crate::net::{Endpoint, Reusable};
 
 /// Header slots for a provider's response; more headers than this is refused.
 const RESPONSE_HEADER_SLOTS: usize = 32;
+/// Bytes of chunked-body trailers skipped before the response is refused.
+const MAX_TRAILER_BYTES: usize = 1024;
 
 /// Renders a form body into a writer.
 pub type FormRenderer<'a> = &'a (dyn Fn(&mut dyn fmt::Write) -> fmt::Result + Sync);
@@ -335,6 +337,7 @@ async fn dechunk<C: Read>(
         Trailer,
     }
     let mut state = State::Size;
+    let mut trailer_bytes = 0;
     let mut read_at = start;
     let mut write_at = start;
     loop {
@@ -358,6 +361,7 @@ async fn dechunk<C: Read>(
                 let take = usize::try_from(remaining)
                     .unwrap_or(usize::MAX)
                     .min(pending.len());
+                // In bounds: read_at + take <= filled <= rx.len(), and write_at <= read_at.
                 rx.copy_within(read_at..read_at + take, write_at);
                 read_at += take;
                 write_at += take;
@@ -384,6 +388,12 @@ async fn dechunk<C: Read>(
                     return Ok((write_at, read_at == *filled));
                 }
                 Some(line) => {
+                    // Trailers are skipped, but only so many: compaction would
+                    // otherwise let an endless trailer section run forever.
+                    trailer_bytes += line + 2;
+                    if trailer_bytes > MAX_TRAILER_BYTES {
+                        return Err(ClientError::ResponseTooLarge);
+                    }
                     read_at += line + 2;
                     true
                 }
@@ -638,6 +648,22 @@ mod tests {
             let result = block_on(exchange(&mut conn, &get(&endpoint), &mut tx, &mut rx));
             assert_eq!(result.unwrap_err(), expected);
         }
+    }
+
+    #[test]
+    fn endless_trailers_are_refused() {
+        let endpoint = Endpoint::parse("http://a/").unwrap();
+        let mut chunks: heapless::Vec<&[u8], 128> = heapless::Vec::new();
+        chunks
+            .push(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n")
+            .unwrap();
+        for _ in 0..100 {
+            chunks.push(b"X-Trailer: aaaaaaaaaaaaaaaaaaaa\r\n").unwrap();
+        }
+        let mut conn = FakeConnection::new(&chunks);
+        let (mut tx, mut rx) = ([0u8; 256], [0u8; 128]);
+        let result = block_on(exchange(&mut conn, &get(&endpoint), &mut tx, &mut rx));
+        assert_eq!(result.unwrap_err(), ClientError::ResponseTooLarge);
     }
 
     #[test]
