@@ -12,6 +12,7 @@ pub mod app;
 pub mod http;
 pub mod mcp;
 pub mod net;
+pub mod oauth;
 pub mod server;
 pub mod time;
 
