@@ -222,12 +222,9 @@ pub struct Guard<'c, V, K> {
 }
 
 impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
+    /// Cheap enough to build per request; adapters log `DEMO_TOKEN_WARNING` at start-up
+    /// when `config.demo_tokens` is on.
     pub fn new(config: &'c OAuthConfig<'c>, validator: V, clock: K) -> Self {
-        if config.demo_tokens {
-            // Loud on purpose: demo tokens bypass authentication.
-            #[cfg(feature = "std")]
-            std::eprintln!("{DEMO_TOKEN_WARNING}");
-        }
         Guard {
             config,
             validator,

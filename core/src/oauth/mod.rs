@@ -7,6 +7,7 @@
 pub mod bearer;
 pub mod cache;
 pub mod config;
+pub mod discovered;
 pub mod guard;
 pub mod introspection;
 pub mod login;
@@ -20,6 +21,7 @@ pub(crate) mod fake;
 pub use bearer::{BearerError, bearer_token};
 pub use cache::{CachePolicy, CachingValidator};
 pub use config::{ClientAuth, ClientCredentials, Endpoints, OAuthConfig};
+pub use discovered::{DiscoveredIntrospector, SharedMetadata};
 pub use guard::{Guard, Rejection, RejectionKind, TokenProblem};
 pub use introspection::Introspector;
 pub use login::{
