@@ -24,8 +24,8 @@ use crate::mcp::{self, McpConfig, ToolCall, ToolOutcome, ToolSet};
 use crate::net::Connect;
 use crate::oauth::metadata::URL_MAX;
 use crate::oauth::{
-    AuthorizationUrl, ExchangeError, Guard, LoginStore, OAuthConfig, SharedMetadata, TokenInfo, TokenValidator,
-    exchange_code, protected_resource_document,
+    AuthorizationUrl, ExchangeError, Guard, LoginStore, OAuthConfig, SharedMetadata, TokenInfo,
+    TokenValidator, exchange_code, protected_resource_document,
 };
 use crate::server::Service;
 use crate::time::{Clock, Weekday};
@@ -114,15 +114,30 @@ const ROUTES: [(&str, Route, MethodSet); 12] = [
     ("/deploy-history", Route::DeployHistory, MethodSet::GET),
     ("/login", Route::Login, MethodSet::GET),
     ("/token", Route::Token, MethodSet::GET),
-    ("/.well-known/oauth-authorization-server", Route::AuthorizationServerMetadata, MethodSet::GET),
-    ("/.well-known/oauth-protected-resource", Route::ProtectedResource, MethodSet::GET),
-    ("/.well-known/oauth-protected-resource/mcp", Route::ProtectedResourceMcp, MethodSet::GET),
+    (
+        "/.well-known/oauth-authorization-server",
+        Route::AuthorizationServerMetadata,
+        MethodSet::GET,
+    ),
+    (
+        "/.well-known/oauth-protected-resource",
+        Route::ProtectedResource,
+        MethodSet::GET,
+    ),
+    (
+        "/.well-known/oauth-protected-resource/mcp",
+        Route::ProtectedResourceMcp,
+        MethodSet::GET,
+    ),
     ("/mcp", Route::Mcp, mcp::ROUTE_METHODS),
 ];
 
 impl Route {
     pub fn find(path: &str) -> Option<(Route, MethodSet)> {
-        ROUTES.iter().find(|(p, _, _)| *p == path).map(|(_, route, methods)| (*route, *methods))
+        ROUTES
+            .iter()
+            .find(|(p, _, _)| *p == path)
+            .map(|(_, route, methods)| (*route, *methods))
     }
 }
 
@@ -140,7 +155,9 @@ pub struct PushAdvisor<'a, M: RawMutex, K, R, V, X> {
 
 impl<M: RawMutex, K, R, V, X> core::fmt::Debug for PushAdvisor<'_, M, K, R, V, X> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("PushAdvisor").field("config", &self.config).finish_non_exhaustive()
+        f.debug_struct("PushAdvisor")
+            .field("config", &self.config)
+            .finish_non_exhaustive()
     }
 }
 
@@ -172,7 +189,15 @@ where
         connect: &'a X,
     ) -> Self {
         let logins = LoginStore::new(config.oauth.login_lifetime_ms);
-        PushAdvisor { config, clock, rng: Mutex::new(RefCell::new(rng)), provider, validator, connect, logins }
+        PushAdvisor {
+            config,
+            clock,
+            rng: Mutex::new(RefCell::new(rng)),
+            provider,
+            validator,
+            connect,
+            logins,
+        }
     }
 
     pub fn config(&self) -> &AppConfig<'a> {
@@ -181,7 +206,9 @@ where
 
     /// The `/can-i-push-to-prod` verdict, or `None` while wall time is unknown.
     pub fn push_verdict(&self) -> Option<PushVerdict> {
-        self.clock.unix_seconds().map(|now| PushVerdict::for_day(Weekday::from_unix_seconds(now)))
+        self.clock
+            .unix_seconds()
+            .map(|now| PushVerdict::for_day(Weekday::from_unix_seconds(now)))
     }
 
     pub fn vibe(&self) -> Vibe {
@@ -200,7 +227,9 @@ where
                     error: "Wall time unknown",
                     message: "The server has not learned the current date yet; try again shortly.",
                 };
-                response.json(Status::SERVICE_UNAVAILABLE, &[("Retry-After", "5")], &body).await
+                response
+                    .json(Status::SERVICE_UNAVAILABLE, &[("Retry-After", "5")], &body)
+                    .await
             }
         }
     }
@@ -210,13 +239,18 @@ where
             error: "Authorization server unavailable",
             message: "The OAuth provider has not been reached yet; try again shortly.",
         };
-        response.json(Status::SERVICE_UNAVAILABLE, &[("Retry-After", "5")], &body).await
+        response
+            .json(Status::SERVICE_UNAVAILABLE, &[("Retry-After", "5")], &body)
+            .await
     }
 
     async fn openapi<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
         let endpoints = self.provider.with(|metadata| {
             let metadata = metadata?;
-            Some((metadata.authorization_endpoint.clone()?, metadata.token_endpoint.clone()?))
+            Some((
+                metadata.authorization_endpoint.clone()?,
+                metadata.token_endpoint.clone()?,
+            ))
         });
         let Some((authorization, token)) = endpoints else {
             return self.provider_unknown(response).await;
@@ -227,10 +261,15 @@ where
             token_url: &token,
         };
         let render = |out: &mut dyn core::fmt::Write| openapi::render(&params, out);
-        response.send(Status::OK, JSON, &[], Body::Render(&render)).await
+        response
+            .send(Status::OK, JSON, &[], Body::Render(&render))
+            .await
     }
 
-    async fn authorization_server_metadata<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
+    async fn authorization_server_metadata<W: Write>(
+        &self,
+        response: Responder<'_, W>,
+    ) -> Answer<W> {
         // Rendered under the lock: the metadata is a few KiB and not worth copying.
         let mut body: String<4096> = String::new();
         let rendered = self.provider.with(|metadata| {
@@ -241,26 +280,51 @@ where
             body.push_str(text).ok()
         });
         match rendered {
-            Some(()) => response.send(Status::OK, JSON, &[], Body::Bytes(body.as_bytes())).await,
+            Some(()) => {
+                response
+                    .send(Status::OK, JSON, &[], Body::Bytes(body.as_bytes()))
+                    .await
+            }
             None => self.provider_unknown(response).await,
         }
     }
 
-    async fn deploy_history<W: Write>(&self, request: &Request<'_>, response: Responder<'_, W>) -> Answer<W> {
+    async fn deploy_history<W: Write>(
+        &self,
+        request: &Request<'_>,
+        response: Responder<'_, W>,
+    ) -> Answer<W> {
         let guard = self.guard();
         match guard.check(request, "api:read").await {
-            Ok(token) => response.json(Status::OK, &[NO_STORE], &DeployHistory::for_token(&token)).await,
+            Ok(token) => {
+                let history = DeployHistory::for_token(&token);
+                let render = |out: &mut dyn core::fmt::Write| history.render(out);
+                response
+                    .send(Status::OK, JSON, &[NO_STORE], Body::Render(&render))
+                    .await
+            }
             Err(rejection) => rejection.send(response).await,
         }
     }
 
     async fn login<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
-        let endpoint = self.provider.endpoint(|m| m.authorization_endpoint.as_ref());
+        let endpoint = self
+            .provider
+            .endpoint(|m| m.authorization_endpoint.as_ref());
         let mut url: String<1024> = String::new();
         let authorize_url = match &endpoint {
             Some(endpoint) if !response.is_head() => {
-                let login = self.rng.lock(|rng| self.logins.begin(&mut *rng.borrow_mut(), self.clock.monotonic_ms()));
-                write!(url, "{}", AuthorizationUrl::new(endpoint, &self.config.oauth, &login)).ok().map(|()| url.as_str())
+                let login = self.rng.lock(|rng| {
+                    self.logins
+                        .begin(&mut *rng.borrow_mut(), self.clock.monotonic_ms())
+                });
+                write!(
+                    url,
+                    "{}",
+                    AuthorizationUrl::new(endpoint, &self.config.oauth, &login)
+                )
+                .ok()
+                .map(|()| url.as_str())
             }
             Some(_) => Some(""),
             None => None,
@@ -271,10 +335,16 @@ where
             demo_tokens: self.config.oauth.demo_tokens,
         };
         let render = |out: &mut dyn core::fmt::Write| page.render(out);
-        response.send(Status::OK, HTML, &[NO_STORE], Body::Render(&render)).await
+        response
+            .send(Status::OK, HTML, &[NO_STORE], Body::Render(&render))
+            .await
     }
 
-    async fn token_page<W: Write>(&self, request: &Request<'_>, response: Responder<'_, W>) -> Answer<W> {
+    async fn token_page<W: Write>(
+        &self,
+        request: &Request<'_>,
+        response: Responder<'_, W>,
+    ) -> Answer<W> {
         let mut state_buf = [0u8; 128];
         let mut code_buf = [0u8; 512];
         let mut iss_buf = [0u8; URL_MAX];
@@ -282,28 +352,60 @@ where
         let decode = |name, buf| query_text(request, name, buf);
         if let Some(error) = request.query_param("error") {
             let detail = decode("error_description", &mut detail_buf).or(Some(error));
-            return self.error_page(response, Status::BAD_REQUEST, "The provider refused the login.", detail).await;
+            return self
+                .error_page(
+                    response,
+                    Status::BAD_REQUEST,
+                    "The provider refused the login.",
+                    detail,
+                )
+                .await;
         }
-        let (Some(state), Some(code)) = (decode("state", &mut state_buf), decode("code", &mut code_buf)) else {
+        let (Some(state), Some(code)) = (
+            decode("state", &mut state_buf),
+            decode("code", &mut code_buf),
+        ) else {
             let message = "The login answer has no code or state. Start again from the login page.";
-            return self.error_page(response, Status::BAD_REQUEST, message, None).await;
+            return self
+                .error_page(response, Status::BAD_REQUEST, message, None)
+                .await;
         };
         // RFC 9207: an answer naming another issuer is a mix-up attack.
         if let Some(iss) = decode("iss", &mut iss_buf) {
             if iss != self.config.oauth.issuer {
                 let message = "The login answer came from an unexpected issuer.";
-                return self.error_page(response, Status::BAD_REQUEST, message, None).await;
+                return self
+                    .error_page(response, Status::BAD_REQUEST, message, None)
+                    .await;
             }
         }
         let Ok(verifier) = self.logins.finish(state, self.clock.monotonic_ms()) else {
-            let message = "This login is unknown, expired or already used. Start again from the login page.";
-            return self.error_page(response, Status::BAD_REQUEST, message, None).await;
+            let message =
+                "This login is unknown, expired or already used. Start again from the login page.";
+            return self
+                .error_page(response, Status::BAD_REQUEST, message, None)
+                .await;
         };
         let Some(token_endpoint) = self.provider.endpoint(|m| m.token_endpoint.as_ref()) else {
-            return self.error_page(response, Status::SERVICE_UNAVAILABLE, "The OAuth provider is not reachable yet.", None).await;
+            return self
+                .error_page(
+                    response,
+                    Status::SERVICE_UNAVAILABLE,
+                    "The OAuth provider is not reachable yet.",
+                    None,
+                )
+                .await;
         };
         let mut rx = [0u8; TOKEN_RESPONSE_MAX];
-        let exchanged = exchange_code(self.connect, &token_endpoint, &self.config.oauth, code, &verifier, &mut rx).await;
+        let exchanged = exchange_code(
+            self.connect,
+            &token_endpoint,
+            &self.config.oauth,
+            code,
+            &verifier,
+            &mut rx,
+        )
+        .await;
         match exchanged {
             Ok(token) => {
                 let page = TokenPage {
@@ -314,7 +416,9 @@ where
                     scope: token.scope.as_deref().unwrap_or(""),
                 };
                 let render = |out: &mut dyn core::fmt::Write| page.render(out);
-                response.send(Status::OK, HTML, &[NO_STORE], Body::Render(&render)).await
+                response
+                    .send(Status::OK, HTML, &[NO_STORE], Body::Render(&render))
+                    .await
             }
             Err(ExchangeError::Provider { error, description }) => {
                 let mut detail: String<330> = String::new();
@@ -323,15 +427,18 @@ where
                     let _ = write!(detail, ": {description}");
                 }
                 let message = "The provider did not accept the authorization code.";
-                self.error_page(response, Status::BAD_REQUEST, message, Some(&detail)).await
+                self.error_page(response, Status::BAD_REQUEST, message, Some(&detail))
+                    .await
             }
             Err(ExchangeError::Unavailable(_)) => {
                 let message = "The OAuth provider could not be reached to finish the login. Try again shortly.";
-                self.error_page(response, Status::SERVICE_UNAVAILABLE, message, None).await
+                self.error_page(response, Status::SERVICE_UNAVAILABLE, message, None)
+                    .await
             }
             Err(ExchangeError::Misconfigured) => {
                 let message = "The server's OAuth settings cannot form the token request.";
-                self.error_page(response, Status::INTERNAL_SERVER_ERROR, message, None).await
+                self.error_page(response, Status::INTERNAL_SERVER_ERROR, message, None)
+                    .await
             }
         }
     }
@@ -343,9 +450,15 @@ where
         message: &str,
         detail: Option<&str>,
     ) -> Answer<W> {
-        let page = ErrorPage { title: "Login failed", message, detail };
+        let page = ErrorPage {
+            title: "Login failed",
+            message,
+            detail,
+        };
         let render = |out: &mut dyn core::fmt::Write| page.render(out);
-        response.send(status, HTML, &[NO_STORE], Body::Render(&render)).await
+        response
+            .send(status, HTML, &[NO_STORE], Body::Render(&render))
+            .await
     }
 
     async fn mcp<W: Write>(&self, request: &Request<'_>, response: Responder<'_, W>) -> Answer<W> {
@@ -353,7 +466,11 @@ where
         let both = [base.resource, self.config.mcp_resource];
         let config = OAuthConfig {
             resource_metadata_url: self.config.mcp_resource_metadata_url,
-            audiences: if base.audiences.is_empty() { &both } else { base.audiences },
+            audiences: if base.audiences.is_empty() {
+                &both
+            } else {
+                base.audiences
+            },
             ..*base
         };
         let access = McpAccess {
@@ -362,7 +479,15 @@ where
             lazy: self.config.mcp_lazy_auth,
         };
         let mut scratch = [0u8; TOOL_RESULT_MAX];
-        mcp::handle(request, response, self, &access, &self.config.mcp, &mut scratch).await
+        mcp::handle(
+            request,
+            response,
+            self,
+            &access,
+            &self.config.mcp,
+            &mut scratch,
+        )
+        .await
     }
 }
 
@@ -405,21 +530,51 @@ where
 
     async fn call<W: Write>(&self, request: &Request<'_>, response: Responder<'_, W>) -> Answer<W> {
         let Some((route, _)) = Route::find(request.path) else {
-            return response.json(Status::NOT_FOUND, &[], &ErrorMessage { error: "Not found", message: "" }).await;
+            return response
+                .json(
+                    Status::NOT_FOUND,
+                    &[],
+                    &ErrorMessage {
+                        error: "Not found",
+                        message: "",
+                    },
+                )
+                .await;
         };
         let oauth = &self.config.oauth;
         match route {
-            Route::Root => response.send(Status::OK, JSON, &[], Body::Bytes(content::ROOT.as_bytes())).await,
-            Route::Index => response.send(Status::OK, JSON, &[], Body::Bytes(content::INDEX.as_bytes())).await,
+            Route::Root => {
+                response
+                    .send(Status::OK, JSON, &[], Body::Bytes(content::ROOT.as_bytes()))
+                    .await
+            }
+            Route::Index => {
+                response
+                    .send(
+                        Status::OK,
+                        JSON,
+                        &[],
+                        Body::Bytes(content::INDEX.as_bytes()),
+                    )
+                    .await
+            }
             Route::CanIPushToProd => self.can_i_push(response).await,
             Route::VibeCheck => response.json(Status::OK, &[], &self.vibe()).await,
             Route::OpenApi => self.openapi(response).await,
             Route::DeployHistory => self.deploy_history(request, response).await,
             Route::Login => self.login(response).await,
             Route::Token => self.token_page(request, response).await,
-            Route::AuthorizationServerMetadata => self.authorization_server_metadata(response).await,
+            Route::AuthorizationServerMetadata => {
+                self.authorization_server_metadata(response).await
+            }
             Route::ProtectedResource => {
-                response.json(Status::OK, &[], &protected_resource_document(oauth, oauth.resource)).await
+                response
+                    .json(
+                        Status::OK,
+                        &[],
+                        &protected_resource_document(oauth, oauth.resource),
+                    )
+                    .await
             }
             Route::ProtectedResourceMcp => {
                 let document = protected_resource_document(oauth, self.config.mcp_resource);

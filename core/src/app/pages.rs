@@ -106,9 +106,18 @@ pub struct ErrorPage<'a> {
 impl ErrorPage<'_> {
     pub fn render(&self, out: &mut dyn Write) -> fmt::Result {
         head(out, "Push Advisor API - Login failed")?;
-        write!(out, "<h1>❌ {}</h1><div class=\"card warn\"><p id=\"error-message\">{}</p>", HtmlEscaped(self.title), HtmlEscaped(self.message))?;
+        write!(
+            out,
+            "<h1>❌ {}</h1><div class=\"card warn\"><p id=\"error-message\">{}</p>",
+            HtmlEscaped(self.title),
+            HtmlEscaped(self.message)
+        )?;
         if let Some(detail) = self.detail {
-            write!(out, "<p>Provider said: <code id=\"provider-error\">{}</code></p>", HtmlEscaped(detail))?;
+            write!(
+                out,
+                "<p>Provider said: <code id=\"provider-error\">{}</code></p>",
+                HtmlEscaped(detail)
+            )?;
         }
         out.write_str("</div><p><a class=\"btn\" href=\"/login\">Start again</a></p></body></html>")
     }

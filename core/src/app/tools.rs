@@ -52,6 +52,7 @@ pub const TOOLS: [Tool; 3] = [
 const SESSION_SCOPE: &str = "api:read";
 
 /// The access hook for `/mcp`. The grant is the token's facts (none for anonymous lazy access).
+#[derive(Debug)]
 pub struct McpAccess<'g, V, K> {
     pub guard: Guard<'g, V, K>,
     pub config: &'g OAuthConfig<'g>,
@@ -75,7 +76,11 @@ impl<V: TokenValidator, K: Clock> Authorize for McpAccess<'_, V, K> {
         match self.guard.check(request, required).await {
             Ok(info) => Admission::Granted(response, Some(info)),
             Err(rejection) => {
-                let scope = if required.is_empty() { SESSION_SCOPE } else { required };
+                let scope = if required.is_empty() {
+                    SESSION_SCOPE
+                } else {
+                    required
+                };
                 let rejection = Rejection::new(rejection.kind, self.config, scope);
                 Admission::Answered(rejection.send(response).await)
             }
@@ -84,16 +89,27 @@ impl<V: TokenValidator, K: Clock> Authorize for McpAccess<'_, V, K> {
 }
 
 /// Runs a tool for a granted call.
-pub fn run(call: &ToolCall<'_, Option<TokenInfo>>, verdict: impl FnOnce() -> Option<super::content::PushVerdict>, vibe: impl FnOnce() -> super::content::Vibe, out: &mut [u8]) -> ToolOutcome {
+pub fn run(
+    call: &ToolCall<'_, Option<TokenInfo>>,
+    verdict: impl FnOnce() -> Option<super::content::PushVerdict>,
+    vibe: impl FnOnce() -> super::content::Vibe,
+    out: &mut [u8],
+) -> ToolOutcome {
     match call.index {
         CAN_I_PUSH => match verdict() {
             Some(verdict) => ToolOutcome::serialize(&verdict, out),
-            None => ToolOutcome::Failed("The server does not know today's date yet; try again in a few seconds."),
+            None => ToolOutcome::Failed(
+                "The server does not know today's date yet; try again in a few seconds.",
+            ),
         },
         VIBE_CHECK => ToolOutcome::serialize(&vibe(), out),
         DEPLOY_HISTORY => match call.grant {
-            Some(token) => ToolOutcome::serialize(&DeployHistory::for_token(token), out),
-            None => ToolOutcome::Failed("get_deploy_history needs an access token with scope api:read."),
+            Some(token) => {
+                ToolOutcome::render(|sink| DeployHistory::for_token(token).render(sink), out)
+            }
+            None => {
+                ToolOutcome::Failed("get_deploy_history needs an access token with scope api:read.")
+            }
         },
         _ => ToolOutcome::Failed("Unknown tool"),
     }

@@ -105,6 +105,18 @@ pub enum ToolOutcome {
 }
 
 impl ToolOutcome {
+    /// Writes a JSON value with `render` into `out`.
+    pub fn render(
+        render: impl FnOnce(&mut dyn core::fmt::Write) -> core::fmt::Result,
+        out: &mut [u8],
+    ) -> ToolOutcome {
+        let mut sink = crate::http::codec::SliceSink::new(out);
+        match render(&mut sink) {
+            Ok(()) => ToolOutcome::Json(sink.len()),
+            Err(_) => ToolOutcome::Failed("The result did not fit the server's buffer"),
+        }
+    }
+
     /// Serializes `value` into `out` with serde-json-core.
     pub fn serialize<T: Serialize + ?Sized>(value: &T, out: &mut [u8]) -> ToolOutcome {
         match serde_json_core::to_slice(value, out) {

@@ -21,7 +21,9 @@ pub struct SharedMetadata<M: RawMutex> {
 
 impl<M: RawMutex> core::fmt::Debug for SharedMetadata<M> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("SharedMetadata").field("known", &self.is_known()).finish()
+        f.debug_struct("SharedMetadata")
+            .field("known", &self.is_known())
+            .finish()
     }
 }
 
@@ -36,7 +38,9 @@ pub type EndpointUrl = String<URL_MAX>;
 
 impl<M: RawMutex> SharedMetadata<M> {
     pub const fn new() -> Self {
-        SharedMetadata { cell: Mutex::new(RefCell::new(None)) }
+        SharedMetadata {
+            cell: Mutex::new(RefCell::new(None)),
+        }
     }
 
     pub fn set(&self, metadata: ProviderMetadata) {
@@ -53,7 +57,10 @@ impl<M: RawMutex> SharedMetadata<M> {
     }
 
     /// Copies one endpoint out, so no lock is held across I/O.
-    pub fn endpoint(&self, pick: impl FnOnce(&ProviderMetadata) -> Option<&EndpointUrl>) -> Option<EndpointUrl> {
+    pub fn endpoint(
+        &self,
+        pick: impl FnOnce(&ProviderMetadata) -> Option<&EndpointUrl>,
+    ) -> Option<EndpointUrl> {
         self.with(|metadata| metadata.and_then(pick).cloned())
     }
 }
@@ -67,13 +74,23 @@ pub struct DiscoveredIntrospector<'a, M: RawMutex, C> {
 
 impl<M: RawMutex, C> core::fmt::Debug for DiscoveredIntrospector<'_, M, C> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.debug_struct("DiscoveredIntrospector").field("metadata", self.metadata).finish_non_exhaustive()
+        f.debug_struct("DiscoveredIntrospector")
+            .field("metadata", self.metadata)
+            .finish_non_exhaustive()
     }
 }
 
 impl<'a, M: RawMutex, C> DiscoveredIntrospector<'a, M, C> {
-    pub fn new(metadata: &'a SharedMetadata<M>, connect: &'a C, config: &'a OAuthConfig<'a>) -> Self {
-        DiscoveredIntrospector { metadata, connect, config }
+    pub fn new(
+        metadata: &'a SharedMetadata<M>,
+        connect: &'a C,
+        config: &'a OAuthConfig<'a>,
+    ) -> Self {
+        DiscoveredIntrospector {
+            metadata,
+            connect,
+            config,
+        }
     }
 }
 
@@ -83,9 +100,15 @@ where
 {
     async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
         let known = self.metadata.is_known();
-        let url = self.metadata.endpoint(|m| m.introspection_endpoint.as_ref());
+        let url = self
+            .metadata
+            .endpoint(|m| m.introspection_endpoint.as_ref());
         match url {
-            Some(url) => Introspector::<C>::new(self.connect, &url, self.config).validate(token).await,
+            Some(url) => {
+                Introspector::<C>::new(self.connect, &url, self.config)
+                    .validate(token)
+                    .await
+            }
             // Until discovery succeeds the provider counts as unreachable (503, not 401).
             None if !known => Err(ValidationError::Unreachable),
             None => Err(ValidationError::Misconfigured),
