@@ -1,0 +1,24 @@
+//! Binds `push-advisor-core` to embassy-net (smoltcp) on microcontrollers:
+//! N listening sockets serving a core `Service` with timeouts, an outbound
+//! connector for the core's HTTP client, and a clock that learns wall time late.
+//!
+//! Features: `tls` (outbound TLS 1.3 via embedded-tls), `defmt` or `log` for logging.
+//! Nothing here logs request contents, so tokens never reach a log.
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+#[macro_use]
+mod fmt;
+
+pub mod clock;
+pub mod connect;
+pub mod connection;
+pub mod server;
+
+pub use clock::EmbassyClock;
+pub use connect::{ConnectError, Outbound, TcpConnector};
+pub use connection::{ConnectionError, TimedSocket};
+pub use server::{
+    DropUnmatchedTcp, SocketMemory, SocketSlot, Timeouts, serve_socket, serve_sockets,
+};
