@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Default checks against the linux-tap firmware (run inside the namespace by run.sh).
+# The firmware has 4 listening sockets; /slow?ms=N holds one for N ms.
+set -uo pipefail
+
+url=${DEVICE_URL:?run me through tests/tap/run.sh}
+passed=0
+failed=0
+check() {
+    local name=$1
+    shift
+    if "$@"; then
+        echo "ok   $name"
+        passed=$((passed + 1))
+    else
+        echo "FAIL $name"
+        failed=$((failed + 1))
+    fi
+}
+
+vibe_check_answers_json() {
+    local out
+    out=$(curl -s --max-time 5 -w '\n%{http_code} %{content_type}' "$url/vibe-check") || return 1
+    [[ $(tail -n 1 <<<"$out") == "200 application/json" ]] &&
+        grep -q '"vibe":"immaculate"' <<<"$out"
+}
+
+unknown_path_is_404() {
+    [[ $(curl -s --max-time 5 -o /dev/null -w '%{http_code}' "$url/nope") == 404 ]]
+}
+
+keep_alive_serves_two_requests_on_one_connection() {
+    local out
+    out=$(curl -s --max-time 5 -w '%{num_connects}\n' "$url/vibe-check" -o /dev/null \
+        "$url/vibe-check" -o /dev/null) || return 1
+    [[ $out == $'1\n0' ]]
+}
+
+# 16 clients against 4 sockets, each held 1 s: every one is answered (none refused),
+# and it takes at least 4 rounds, so no more than 4 were served at once.
+sixteen_clients_are_queued_not_refused() {
+    local dir start elapsed codes
+    dir=$(mktemp -d)
+    start=$(date +%s%N)
+    for i in $(seq 1 16); do
+        curl -s --max-time 40 -o /dev/null -w '%{http_code}\n' "$url/slow?ms=1000" \
+            >"$dir/$i" 2>/dev/null &
+    done
+    wait
+    elapsed=$((($(date +%s%N) - start) / 1000000))
+    codes=$(cat "$dir"/* | sort | uniq -c | tr -s ' ')
+    rm -rf "$dir"
+    echo "     16 clients: answers [$codes] in $elapsed ms"
+    [[ $codes == " 16 200" ]] && ((elapsed >= 4000))
+}
+
+# After the burst all 4 sockets listen again: 4 held requests run side by side.
+all_four_sockets_accept_again() {
+    local dir start elapsed codes
+    dir=$(mktemp -d)
+    start=$(date +%s%N)
+    for i in 1 2 3 4; do
+        curl -s --max-time 10 -o /dev/null -w '%{http_code}\n' "$url/slow?ms=1000" \
+            >"$dir/$i" 2>/dev/null &
+    done
+    wait
+    elapsed=$((($(date +%s%N) - start) / 1000000))
+    codes=$(cat "$dir"/* | sort | uniq -c | tr -s ' ')
+    rm -rf "$dir"
+    echo "     4 clients: answers [$codes] in $elapsed ms"
+    [[ $codes == " 4 200" ]] && ((elapsed < 1900))
+}
+
+check "GET /vibe-check answers JSON" vibe_check_answers_json
+check "unknown path is 404" unknown_path_is_404
+check "keep-alive serves two requests on one connection" keep_alive_serves_two_requests_on_one_connection
+check "16 clients on 4 sockets are queued, not refused" sixteen_clients_are_queued_not_refused
+check "all 4 sockets accept again" all_four_sockets_accept_again
+
+echo "$passed passed, $failed failed"
+[[ $failed -eq 0 ]]
