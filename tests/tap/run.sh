@@ -3,7 +3,7 @@
 # always deletes, then runs a test command inside the same namespace.
 #
 #   sudo tests/tap/run.sh                 # default checks (tests/tap/checks.sh)
-#   sudo tests/tap/run.sh -- CMD ARGS...  # any command; it sees DEVICE_URL
+#   sudo tests/tap/run.sh -- CMD ARGS...  # any command; it sees DEVICE_URL, FIRMWARE_LOG
 #
 # Traffic stays in the namespace: it holds only `lo` and the TAP device, whose
 # host side is 192.168.69.1/24 and whose device side is the firmware (192.168.69.2).
@@ -64,7 +64,7 @@ in_namespace ip link set tap0 up
 in_namespace "$PA_FIRMWARE" --tap tap0 --ip "$device_ip/24" --port "$port" >"$log" 2>&1 &
 firmware_pid=$!
 
-export DEVICE_URL="http://$device_ip:$port"
+export DEVICE_URL="http://$device_ip:$port" FIRMWARE_LOG="$log"
 ready=
 for _ in $(seq 1 50); do
     if in_namespace curl -sf --max-time 1 -o /dev/null "$DEVICE_URL/vibe-check"; then
