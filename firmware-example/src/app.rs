@@ -1,12 +1,14 @@
 //! What every board serves, and with how much memory. `service()` is the one place
 //! that builds the application, so the Push Advisor app can replace the test service.
 
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_time::{Duration, Instant, Timer};
 use embedded_io_async::Write;
 use push_advisor_core::http::response::WriteError;
 use push_advisor_core::http::{MethodSet, Request, Responder, Sent, Status};
+use push_advisor_core::time::Clock;
 use push_advisor_core::{ServerConfig, Service};
-use push_advisor_embassy::{SocketMemory, Timeouts};
+use push_advisor_embassy::{EmbassyClock, SocketMemory, Timeouts};
 use serde::Serialize;
 
 /// Listening sockets, so concurrent connections.
@@ -16,6 +18,9 @@ pub type Memory = SocketMemory<2048, 2048, 2048, 1024>;
 /// Sockets the stack must hold: the listeners, the raw socket of `DropUnmatchedTcp`,
 /// DNS, DHCP and one outbound connection.
 pub const STACK_SOCKETS: usize = SOCKETS + 4;
+
+/// The device's clock; wall time is unknown until `wall_time` learns it.
+pub static CLOCK: EmbassyClock<CriticalSectionRawMutex> = EmbassyClock::new();
 
 pub fn server_config() -> ServerConfig<'static> {
     ServerConfig::default()
@@ -39,6 +44,8 @@ pub struct TestService;
 struct VibeCheck<'a> {
     vibe: &'a str,
     uptime_ms: u64,
+    /// `null` until the device has learned wall time.
+    unix_time: Option<u64>,
 }
 
 const MAX_HOLD_MS: u64 = 5000;
@@ -67,6 +74,7 @@ impl Service for TestService {
         let body = VibeCheck {
             vibe: "immaculate",
             uptime_ms: Instant::now().as_millis(),
+            unix_time: CLOCK.unix_seconds(),
         };
         response
             .json(Status::OK, &[("Cache-Control", "no-store")], &body)

@@ -3,7 +3,8 @@
 //! Configuration (flags win over environment):
 //! `--tap NAME` / `PA_TAP` (default `tap0`), `--ip ADDR/PREFIX` / `PA_IP`
 //! (default `192.168.69.2/24`), `--gateway ADDR` / `PA_GATEWAY` (optional),
-//! `--port N` / `PA_PORT` (default 80). Log level from `PA_LOG` (default `info`).
+//! `--port N` / `PA_PORT` (default 80), `--provider URL` / `PA_PROVIDER_URL` (where
+//! wall time is learned from; default: the build-time provider URL, if any). Log level from `PA_LOG` (default `info`).
 
 use core::net::Ipv4Addr;
 use std::process::exit;
@@ -14,13 +15,14 @@ use embassy_net_tuntap::TunTapDevice;
 use push_advisor_embassy::{DropUnmatchedTcp, serve_sockets};
 use static_cell::{ConstStaticCell, StaticCell};
 
-use crate::app;
+use crate::{app, wall_time};
 
 struct Settings {
     tap: String,
     address: Ipv4Cidr,
     gateway: Option<Ipv4Addr>,
     port: u16,
+    provider_url: Option<String>,
 }
 
 fn setting(args: &[String], flag: &str, env: &str) -> Option<String> {
@@ -45,7 +47,10 @@ fn settings() -> Result<Settings, String> {
         Some(port) => port.parse().map_err(|_| "--port: bad number")?,
         None => 80,
     };
+    let provider_url = setting(&args, "--provider", "PA_PROVIDER_URL")
+        .or_else(|| crate::provider::PROVIDER.url.map(String::from));
     Ok(Settings {
+        provider_url,
         tap,
         address: Ipv4Cidr::new(address, prefix),
         gateway,
@@ -74,7 +79,10 @@ pub async fn run(spawner: Spawner) {
     let device = match TunTapDevice::new(&settings.tap) {
         Ok(device) => device,
         Err(error) => {
-            eprintln!("firmware-example: cannot open TAP {}: {error}", settings.tap);
+            eprintln!(
+                "firmware-example: cannot open TAP {}: {error}",
+                settings.tap
+            );
             exit(1);
         }
     };
@@ -88,7 +96,11 @@ pub async fn run(spawner: Spawner) {
         .map_or(0, |since| since.as_nanos() as u64);
     let resources = RESOURCES.init(StackResources::new());
     let (stack, runner) = embassy_net::new(device, config, resources, seed);
-    spawner.spawn(net_task(runner).expect("net task already running"));
+    spawner.spawn(net_task(runner).expect("the net task is spawned once"));
+    if let Some(url) = settings.provider_url {
+        let url: &'static str = Box::leak(url.into_boxed_str());
+        spawner.spawn(wall_time::wall_time_task(stack, url).expect("spawned once"));
+    }
 
     let service = app::service();
     let config = app::server_config();
@@ -135,7 +147,12 @@ impl log::Log for StderrLogger {
 
     fn log(&self, record: &log::Record<'_>) {
         if self.enabled(record.metadata()) {
-            eprintln!("[{}] {}: {}", record.level(), record.target(), record.args());
+            eprintln!(
+                "[{}] {}: {}",
+                record.level(),
+                record.target(),
+                record.args()
+            );
         }
     }
 

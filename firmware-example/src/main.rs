@@ -11,6 +11,8 @@ mod app;
 mod linux_tap;
 #[cfg(feature = "nucleo-h743zi2")]
 mod nucleo_h743zi2;
+mod provider;
+mod wall_time;
 
 #[cfg(feature = "linux-tap")]
 #[embassy_executor::main]

@@ -22,7 +22,8 @@ vibe_check_answers_json() {
     local out
     out=$(curl -s --max-time 5 -w '\n%{http_code} %{content_type}' "$url/vibe-check") || return 1
     [[ $(tail -n 1 <<<"$out") == "200 application/json" ]] &&
-        grep -q '"vibe":"immaculate"' <<<"$out"
+        grep -q '"vibe":"immaculate"' <<<"$out" &&
+        grep -q '"unix_time":null' <<<"$out" # no wall time learned yet
 }
 
 unknown_path_is_404() {
@@ -71,11 +72,32 @@ all_four_sockets_accept_again() {
     [[ $codes == " 4 200" ]] && ((elapsed < 1900))
 }
 
+# The firmware learns wall time from the Date header of $PA_PROVIDER_URL (a Python
+# http.server here, bound to the namespace's side of the TAP link) through the
+# adapter's outbound connector.
+wall_time_is_learned_from_a_date_header() {
+    local server answer device_time now
+    python3 -m http.server 8000 --bind 192.168.69.1 >/dev/null 2>&1 &
+    server=$!
+    for _ in $(seq 1 40); do
+        answer=$(curl -s --max-time 2 "$url/vibe-check")
+        device_time=$(sed -n 's/.*"unix_time":\([0-9]*\).*/\1/p' <<<"$answer")
+        [[ -n $device_time ]] && break
+        sleep 0.25
+    done
+    kill "$server" 2>/dev/null
+    wait "$server" 2>/dev/null
+    now=$(date +%s)
+    echo "     device unix_time ${device_time:-null}, host $now"
+    [[ -n $device_time ]] && ((device_time >= now - 5 && device_time <= now + 1))
+}
+
 check "GET /vibe-check answers JSON" vibe_check_answers_json
 check "unknown path is 404" unknown_path_is_404
 check "keep-alive serves two requests on one connection" keep_alive_serves_two_requests_on_one_connection
 check "16 clients on 4 sockets are queued, not refused" sixteen_clients_are_queued_not_refused
 check "all 4 sockets accept again" all_four_sockets_accept_again
+check "wall time is learned from a Date header" wall_time_is_learned_from_a_date_header
 
 echo "$passed passed, $failed failed"
 [[ $failed -eq 0 ]]

@@ -8,7 +8,8 @@
 # Traffic stays in the namespace: it holds only `lo` and the TAP device, whose
 # host side is 192.168.69.1/24 and whose device side is the firmware (192.168.69.2).
 # Env: PA_FIRMWARE (a built firmware binary; else `cargo build -p firmware-example`),
-# PA_PORT (default 80), PA_LOG (firmware log level).
+# PA_PORT (default 80), PA_LOG (firmware log level), PA_PROVIDER_URL (where the
+# firmware learns wall time; the default checks serve one at 192.168.69.1:8000).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,6 +28,8 @@ fi
 [[ ${1:-} == -- ]] && shift
 if [[ $# -eq 0 ]]; then
     set -- bash "$here/checks.sh"
+    # checks.sh serves this (a plain HTTP server, for its Date header) inside the namespace.
+    export PA_PROVIDER_URL=${PA_PROVIDER_URL:-http://192.168.69.1:8000/}
 fi
 
 if [[ -z ${PA_FIRMWARE:-} ]]; then

@@ -15,6 +15,7 @@ pub mod clock;
 pub mod connect;
 pub mod connection;
 pub mod server;
+pub mod time_sync;
 
 pub use clock::EmbassyClock;
 pub use connect::{ConnectError, Outbound, TcpConnector};
@@ -22,3 +23,4 @@ pub use connection::{ConnectionError, TimedSocket};
 pub use server::{
     DropUnmatchedTcp, SocketMemory, SocketSlot, Timeouts, serve_socket, serve_sockets,
 };
+pub use time_sync::{TimeSyncError, learn_wall_time};
