@@ -4,6 +4,7 @@
 set -uo pipefail
 
 url=${DEVICE_URL:?run me through tests/tap/run.sh}
+trap "" PIPE # a write to a connection the device reset must fail, not kill us
 passed=0
 failed=0
 check() {
@@ -72,6 +73,40 @@ all_four_sockets_accept_again() {
     [[ $codes == " 4 200" ]] && ((elapsed < 1900))
 }
 
+# Seconds until the device closes a connection given by fd 3 (EOF or reset).
+seconds_until_closed() {
+    local start=$SECONDS
+    while read -r -t 20 -u 3 _; do :; done 2>/dev/null
+    echo $((SECONDS - start))
+}
+
+# A keep-alive connection with no request is closed after the idle timeout (5 s).
+idle_connection_is_closed_after_idle_timeout() {
+    local host=${url#http://} took
+    exec 3<>"/dev/tcp/${host%:*}/${host##*:}" || return 1
+    took=$(seconds_until_closed)
+    exec 3<&-
+    echo "     idle connection closed after ${took} s"
+    ((took >= 4 && took <= 7))
+}
+
+# A request trickled one header line a second is cut at the request deadline
+# (10 s from its first byte), although every single read makes progress.
+trickled_request_is_cut_at_request_deadline() {
+    local host=${url#http://} start took
+    exec 3<>"/dev/tcp/${host%:*}/${host##*:}" || return 1
+    start=$SECONDS
+    printf 'GET /vibe-check HTTP/1.1\r\n' >&3
+    for i in $(seq 1 20); do
+        sleep 1
+        printf 'X-Slow-%d: 1\r\n' "$i" >&3 2>/dev/null || break
+    done
+    took=$((SECONDS - start))
+    exec 3<&-
+    echo "     trickled request cut after ${took} s"
+    ((took >= 9 && took <= 13))
+}
+
 # The firmware learns wall time from the Date header of $PA_PROVIDER_URL (a Python
 # http.server here, bound to the namespace's side of the TAP link) through the
 # adapter's outbound connector.
@@ -97,6 +132,8 @@ check "unknown path is 404" unknown_path_is_404
 check "keep-alive serves two requests on one connection" keep_alive_serves_two_requests_on_one_connection
 check "16 clients on 4 sockets are queued, not refused" sixteen_clients_are_queued_not_refused
 check "all 4 sockets accept again" all_four_sockets_accept_again
+check "idle connection is closed after the idle timeout" idle_connection_is_closed_after_idle_timeout
+check "trickled request is cut at the request deadline" trickled_request_is_cut_at_request_deadline
 check "wall time is learned from a Date header" wall_time_is_learned_from_a_date_header
 
 echo "$passed passed, $failed failed"
