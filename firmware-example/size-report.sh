@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Builds the NUCLEO-H743ZI2 firmware (profile `firmware`: opt-level z, LTO, one
 # codegen unit, panic abort) and prints flash (text + data) and static RAM
-# (data + bss) from arm-none-eabi-size, for each feature set given (default: the
-# plain build, and the `tls` build when the adapter has TLS).
+# (data + bss) from arm-none-eabi-size, for each extra feature set given
+# (default: the plain board build; add `tls` once the adapter has TLS).
 #
-#   firmware-example/size-report.sh            # plain and tls
-#   firmware-example/size-report.sh "" tls     # explicit feature sets
+#   firmware-example/size-report.sh
+#   PA_PROVIDER_URL=http://192.168.69.1:8000/ firmware-example/size-report.sh   # with the connector
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,7 +17,7 @@ if ! command -v arm-none-eabi-size >/dev/null; then
 fi
 
 if [[ $# -eq 0 ]]; then
-    set -- "" tls
+    set -- ""
 fi
 
 target_dir=$(cargo metadata --format-version 1 --no-deps |

@@ -2,7 +2,8 @@
 //! N listening sockets serving a core `Service` with timeouts, an outbound
 //! connector for the core's HTTP client, and a clock that learns wall time late.
 //!
-//! Features: `tls` (outbound TLS 1.3 via embedded-tls), `defmt` or `log` for logging.
+//! Features: `defmt` or `log` for logging. Outbound TLS is not there yet: `TcpConnector`
+//! refuses `https` endpoints with `ConnectError::TlsUnavailable`.
 //! Nothing here logs request contents, so tokens never reach a log.
 #![no_std]
 #![forbid(unsafe_code)]
