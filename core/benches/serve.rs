@@ -5,25 +5,11 @@ mod support;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use embassy_futures::block_on;
-use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-use push_advisor_core::app::{AppConfig, PushAdvisor};
 use push_advisor_core::{Buffers, ServerConfig, serve};
-use support::{FixedClock, MONDAY_NOON, MemConn, SeededRng};
+use support::app::{App, RESOURCE, oauth_config, wired};
+use support::{MONDAY_NOON, MemConn, introspection_reply};
 
-fn bench_route(c: &mut Criterion, name: &str, request: &[u8]) {
-    let config = AppConfig {
-        public_url: "http://127.0.0.1:8787",
-        authorization_endpoint: "http://127.0.0.1:9000/auth",
-        token_endpoint: "http://127.0.0.1:9000/token",
-    };
-    let app: PushAdvisor<'_, CriticalSectionRawMutex, _, _> = PushAdvisor::new(
-        config,
-        FixedClock {
-            unix: Some(MONDAY_NOON),
-            monotonic_ms: 0,
-        },
-        SeededRng(1),
-    );
+fn bench_route(c: &mut Criterion, name: &str, app: &App, request: &[u8]) {
     let server = ServerConfig::default();
     let mut rx = [0u8; 2048];
     let mut tx = [0u8; 2048];
@@ -35,15 +21,37 @@ fn bench_route(c: &mut Criterion, name: &str, request: &[u8]) {
                 rx: &mut rx,
                 tx: &mut tx,
             };
-            block_on(serve(&mut conn, &app, &server, buffers)).ok();
+            block_on(serve(&mut conn, app, &server, buffers)).ok();
             assert!(conn.output.starts_with(b"HTTP/1.1 200"));
         })
     });
 }
 
 fn requests(c: &mut Criterion) {
-    bench_route(c, "serve GET /vibe-check", b"GET /vibe-check HTTP/1.1\r\nHost: 127.0.0.1:8787\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n");
-    bench_route(c, "serve GET /can-i-push-to-prod", b"GET /can-i-push-to-prod HTTP/1.1\r\nHost: 127.0.0.1:8787\r\nUser-Agent: bench\r\nAccept: */*\r\n\r\n");
+    let reply = introspection_reply(&format!(
+        r#"{{"active":true,"client_id":"push-advisor","exp":{},"iss":"http://127.0.0.1:9000","aud":"{RESOURCE}","scope":"api:read","token_type":"Bearer","sub":"alice"}}"#,
+        MONDAY_NOON + 3600
+    ));
+    // One recorded introspection answer: the first request fills the cache, the rest hit it.
+    let app = wired(Some(MONDAY_NOON), &[&reply], false, oauth_config(false)).app;
+    let headers = "Host: 127.0.0.1:8787\r\nUser-Agent: bench\r\nAccept: */*\r\n";
+    let get = |path: &str, extra: &str| {
+        format!("GET {path} HTTP/1.1\r\n{headers}{extra}\r\n").into_bytes()
+    };
+    bench_route(c, "serve GET /vibe-check", app, &get("/vibe-check", ""));
+    bench_route(
+        c,
+        "serve GET /can-i-push-to-prod",
+        app,
+        &get("/can-i-push-to-prod", ""),
+    );
+    let token = "Authorization: Bearer 6uTAj0tNW3Ir3JKs8Dv9vcoXRYBLhMEyI9bWbLHsn9L\r\n";
+    bench_route(
+        c,
+        "serve GET /deploy-history (cached token)",
+        app,
+        &get("/deploy-history", token),
+    );
 }
 
 criterion_group!(benches, requests);

@@ -10,7 +10,9 @@ extern crate std;
 
 pub mod app;
 pub mod http;
+pub mod mcp;
 pub mod net;
+pub mod oauth;
 pub mod server;
 pub mod time;
 

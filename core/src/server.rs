@@ -3,6 +3,7 @@
 //! CORS preflight) and hands the rest to a `Service`, in order, until the peer is done.
 
 use core::cell::Cell;
+use core::mem::MaybeUninit;
 
 use embedded_io_async::{Read, Write};
 use serde::Serialize;
@@ -184,7 +185,7 @@ async fn step<C: Write, S: Service, O: Observer>(
     continue_sent: &mut bool,
     observer: &mut O,
 ) -> Result<Step, IoError<C::Error>> {
-    let mut slots = [httparse::EMPTY_HEADER; HEADER_SLOTS];
+    let mut slots = [MaybeUninit::uninit(); HEADER_SLOTS];
     let head = match parse_head(received, &mut slots, &config.limits) {
         Ok(Parse::Partial) => return Ok(Step::NeedMore),
         Ok(Parse::Complete(head)) => head,

@@ -4,31 +4,15 @@
 mod support;
 
 use embassy_futures::block_on;
-use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use push_advisor_core::app::content::VIBES;
-use push_advisor_core::app::{AppConfig, PushAdvisor};
 use push_advisor_core::http::Limits;
 use push_advisor_core::server::{Ended, serve};
 use push_advisor_core::{Buffers, ServerConfig};
-use support::{FixedClock, MONDAY_NOON, MemConn, Response, SeededRng, parse_responses};
+use support::app::{App, ISSUER, RESOURCE, oauth_config, wired};
+use support::{MONDAY_NOON, MemConn, Response, parse_responses};
 
-type App = PushAdvisor<'static, CriticalSectionRawMutex, FixedClock, SeededRng>;
-
-const CONFIG: AppConfig<'static> = AppConfig {
-    public_url: "http://127.0.0.1:8787",
-    authorization_endpoint: "https://auth.example.test/authorize",
-    token_endpoint: "https://auth.example.test/token",
-};
-
-fn app_at(unix: Option<u64>) -> App {
-    PushAdvisor::new(
-        CONFIG,
-        FixedClock {
-            unix,
-            monotonic_ms: 0,
-        },
-        SeededRng(7),
-    )
+fn app_at(unix: Option<u64>) -> &'static App {
+    wired(unix, &[], false, oauth_config(false)).app
 }
 
 struct Run {
@@ -66,7 +50,7 @@ fn run_with(
 
 fn run(input: &[u8]) -> Run {
     run_with(
-        &app_at(Some(MONDAY_NOON)),
+        app_at(Some(MONDAY_NOON)),
         &ServerConfig::default(),
         input,
         usize::MAX,
@@ -142,7 +126,7 @@ fn push_verdict_follows_the_utc_weekday() {
     for (days, answer, reason, day) in expectations {
         let app = app_at(Some(MONDAY_NOON + days * 86_400));
         let run = run_with(
-            &app,
+            app,
             &ServerConfig::default(),
             b"GET /can-i-push-to-prod HTTP/1.1\r\nHost: t\r\n\r\n",
             usize::MAX,
@@ -160,7 +144,7 @@ fn push_verdict_follows_the_utc_weekday() {
 fn push_verdict_is_503_while_wall_time_is_unknown() {
     let app = app_at(None);
     let run = run_with(
-        &app,
+        app,
         &ServerConfig::default(),
         b"GET /can-i-push-to-prod HTTP/1.1\r\nHost: t\r\n\r\n",
         usize::MAX,
@@ -198,10 +182,10 @@ fn openapi_names_operations_and_the_configured_provider() {
     );
     let doc = response.json();
     assert_eq!(doc["openapi"], "3.1.0");
-    assert_eq!(doc["servers"][0]["url"], CONFIG.public_url);
+    assert_eq!(doc["servers"][0]["url"], RESOURCE);
     let flow = &doc["components"]["securitySchemes"]["oauth2"]["flows"]["authorizationCode"];
-    assert_eq!(flow["authorizationUrl"], CONFIG.authorization_endpoint);
-    assert_eq!(flow["tokenUrl"], CONFIG.token_endpoint);
+    assert_eq!(flow["authorizationUrl"], format!("{ISSUER}/auth"));
+    assert_eq!(flow["tokenUrl"], format!("{ISSUER}/token"));
     for (path, id) in [
         ("/can-i-push-to-prod", "can_i_push_to_prod"),
         ("/vibe-check", "vibe_check"),
@@ -271,7 +255,7 @@ fn cors_with_configured_origins_echoes_only_allowed_ones() {
     };
     let app = app_at(Some(MONDAY_NOON));
     let input = b"GET /vibe-check HTTP/1.1\r\nHost: t\r\nOrigin: https://app.example\r\n\r\nGET /vibe-check HTTP/1.1\r\nHost: t\r\nOrigin: https://evil.example\r\n\r\n";
-    let run = run_with(&app, &config, input, usize::MAX, &[]);
+    let run = run_with(app, &config, input, usize::MAX, &[]);
     assert_eq!(
         run.responses[0].header("access-control-allow-origin"),
         Some("https://app.example")
@@ -319,7 +303,7 @@ fn head_sends_headers_without_body() {
     let app = app_at(Some(MONDAY_NOON));
     let input = b"HEAD /openapi.json HTTP/1.1\r\nHost: t\r\n\r\nHEAD /vibe-check HTTP/1.1\r\nHost: t\r\n\r\nGET /openapi.json HTTP/1.1\r\nHost: t\r\n\r\n";
     let run = run_with(
-        &app,
+        app,
         &ServerConfig::default(),
         input,
         usize::MAX,
@@ -342,7 +326,7 @@ fn head_sends_headers_without_body() {
 fn request_split_across_many_small_reads() {
     let app = app_at(Some(MONDAY_NOON));
     let input = b"GET /can-i-push-to-prod?verbose=1 HTTP/1.1\r\nHost: t\r\nUser-Agent: a-slow-client\r\n\r\nGET /vibe-check HTTP/1.1\r\nHost: t\r\n\r\n";
-    let run = run_with(&app, &ServerConfig::default(), input, 1, &[]);
+    let run = run_with(app, &ServerConfig::default(), input, 1, &[]);
     assert!(run.reads > input.len(), "one byte per read");
     assert_eq!(run.responses.len(), 2);
     assert_eq!(
@@ -448,9 +432,8 @@ fn configurable_limits_apply() {
         ..ServerConfig::default()
     };
     let app = app_at(Some(MONDAY_NOON));
-    let status = |input: &str| {
-        run_with(&app, &config, input.as_bytes(), usize::MAX, &[]).responses[0].status
-    };
+    let status =
+        |input: &str| run_with(app, &config, input.as_bytes(), usize::MAX, &[]).responses[0].status;
     assert_eq!(
         status("GET /vibe-check?abcdefgh HTTP/1.1\r\nHost: t\r\n\r\n"),
         414
@@ -480,7 +463,7 @@ fn body_larger_than_the_buffer_is_413() {
     };
     let app = app_at(Some(MONDAY_NOON));
     let run = run_with(
-        &app,
+        app,
         &config,
         b"POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 5000\r\n\r\n",
         usize::MAX,
@@ -499,7 +482,7 @@ fn expect_continue_gets_an_interim_response() {
     let mut tx = [0u8; 1024];
     block_on(serve(
         &mut conn,
-        &app,
+        app,
         &ServerConfig::default(),
         Buffers {
             rx: &mut rx,

@@ -64,7 +64,12 @@ pub struct Options {
     pub log: tracing::Level,
 
     /// Comma-separated browser origins allowed for CORS and MCP, or `*`.
-    #[arg(long, env = "PUSH_ADVISOR_ALLOWED_ORIGINS", default_value = "*", value_delimiter = ',')]
+    #[arg(
+        long,
+        env = "PUSH_ADVISOR_ALLOWED_ORIGINS",
+        default_value = "*",
+        value_delimiter = ','
+    )]
     pub allowed_origins: Vec<String>,
 
     /// Connections served at once; more get a 503.
@@ -101,7 +106,10 @@ pub enum ClientAuthMethod {
 impl Options {
     /// The canonical resource URI, without a trailing slash.
     pub fn resource(&self) -> String {
-        let url = self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.bind));
+        let url = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind));
         url.trim_end_matches('/').to_owned()
     }
 

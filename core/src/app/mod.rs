@@ -1,32 +1,91 @@
-//! The Push Advisor API: its routes and handlers on top of the HTTP engine.
+//! The Push Advisor API: its routes and handlers on top of the HTTP engine, the OAuth
+//! guard and the MCP endpoint.
 
 pub mod content;
+pub mod history;
 pub mod openapi;
+pub mod pages;
+pub mod tools;
 
 use core::cell::RefCell;
+use core::fmt::Write as _;
 
 use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embedded_io_async::Write;
+use heapless::String;
 use rand_core::RngCore;
 use serde::Serialize;
 
-use crate::http::response::{JSON, WriteError};
+use crate::http::codec::percent_decode;
+use crate::http::response::{HTML, JSON, WriteError};
 use crate::http::{Body, MethodSet, Request, Responder, Sent, Status};
+use crate::mcp::{self, McpConfig, ToolCall, ToolOutcome, ToolSet};
+use crate::net::Connect;
+use crate::oauth::metadata::URL_MAX;
+use crate::oauth::{
+    AuthorizationUrl, ExchangeError, Guard, LoginStore, OAuthConfig, SharedMetadata, TokenInfo,
+    TokenValidator, exchange_code, protected_resource_document,
+};
 use crate::server::Service;
 use crate::time::{Clock, Weekday};
 use content::{PushVerdict, Vibe};
+use history::DeployHistory;
 use openapi::OpenApiParams;
+use pages::{ErrorPage, LoginPage, TokenPage};
+use tools::McpAccess;
+
+/// Pending logins kept at once; older ones are dropped first.
+pub const PENDING_LOGINS: usize = 8;
+/// Bytes for one tool's structured result.
+const TOOL_RESULT_MAX: usize = 1024;
+/// Bytes for the provider's token response on `/token`.
+const TOKEN_RESPONSE_MAX: usize = 3072;
+
+/// URLs derived from the canonical resource URI, owned so adapters need no allocation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppUrls {
+    /// `<resource>/.well-known/oauth-protected-resource`
+    pub resource_metadata: String<URL_MAX>,
+    /// `<resource>/token`, the login redirect target.
+    pub redirect: String<URL_MAX>,
+    /// `<resource>/mcp`, the MCP endpoint's canonical URI.
+    pub mcp: String<URL_MAX>,
+    /// `<resource>/.well-known/oauth-protected-resource/mcp`
+    pub mcp_resource_metadata: String<URL_MAX>,
+}
+
+impl AppUrls {
+    /// `None` when the resource URI is too long for the bounded URLs.
+    pub fn new(resource: &str) -> Option<AppUrls> {
+        let resource = resource.trim_end_matches('/');
+        let url = |suffix: &str| -> Option<String<URL_MAX>> {
+            let mut out = String::new();
+            write!(out, "{resource}{suffix}").ok()?;
+            Some(out)
+        };
+        Some(AppUrls {
+            resource_metadata: url("/.well-known/oauth-protected-resource")?,
+            redirect: url("/token")?,
+            mcp: url("/mcp")?,
+            mcp_resource_metadata: url("/.well-known/oauth-protected-resource/mcp")?,
+        })
+    }
+}
 
 /// Configuration of the Push Advisor app.
 #[derive(Debug, Clone, Copy)]
 pub struct AppConfig<'a> {
-    /// The canonical URI of this API (no trailing slash), e.g. `https://api.example.com`.
-    pub public_url: &'a str,
-    /// The provider's authorization endpoint, for the OpenAPI document.
-    pub authorization_endpoint: &'a str,
-    /// The provider's token endpoint, for the OpenAPI document.
-    pub token_endpoint: &'a str,
+    /// OAuth settings; `oauth.resource` is the canonical URI of this API and
+    /// `oauth.resource_metadata_url` / `oauth.redirect_uri` come from `AppUrls`.
+    pub oauth: OAuthConfig<'a>,
+    /// `AppUrls::mcp`.
+    pub mcp_resource: &'a str,
+    /// `AppUrls::mcp_resource_metadata`.
+    pub mcp_resource_metadata_url: &'a str,
+    pub mcp: McpConfig<'a>,
+    /// Anonymous `initialize`, `tools/list` and public tools on `/mcp`.
+    pub mcp_lazy_auth: bool,
 }
 
 /// Every route the app answers.
@@ -37,14 +96,40 @@ pub enum Route {
     CanIPushToProd,
     VibeCheck,
     OpenApi,
+    DeployHistory,
+    Login,
+    Token,
+    AuthorizationServerMetadata,
+    ProtectedResource,
+    ProtectedResourceMcp,
+    Mcp,
 }
 
-const ROUTES: [(&str, Route, MethodSet); 5] = [
+const ROUTES: [(&str, Route, MethodSet); 12] = [
     ("/", Route::Root, MethodSet::GET),
     ("/index", Route::Index, MethodSet::GET),
     ("/can-i-push-to-prod", Route::CanIPushToProd, MethodSet::GET),
     ("/vibe-check", Route::VibeCheck, MethodSet::GET),
     ("/openapi.json", Route::OpenApi, MethodSet::GET),
+    ("/deploy-history", Route::DeployHistory, MethodSet::GET),
+    ("/login", Route::Login, MethodSet::GET),
+    ("/token", Route::Token, MethodSet::GET),
+    (
+        "/.well-known/oauth-authorization-server",
+        Route::AuthorizationServerMetadata,
+        MethodSet::GET,
+    ),
+    (
+        "/.well-known/oauth-protected-resource",
+        Route::ProtectedResource,
+        MethodSet::GET,
+    ),
+    (
+        "/.well-known/oauth-protected-resource/mcp",
+        Route::ProtectedResourceMcp,
+        MethodSet::GET,
+    ),
+    ("/mcp", Route::Mcp, mcp::ROUTE_METHODS),
 ];
 
 impl Route {
@@ -56,14 +141,19 @@ impl Route {
     }
 }
 
-/// The app: configuration plus the clock and randomness the adapter supplies.
-pub struct PushAdvisor<'a, M: RawMutex, C, R> {
+/// The app: configuration plus what the adapter supplies (clock, randomness, the
+/// shared provider metadata, the token validator and the outbound connector).
+pub struct PushAdvisor<'a, M: RawMutex, K, R, V, X> {
     config: AppConfig<'a>,
-    clock: C,
+    clock: K,
     rng: Mutex<M, RefCell<R>>,
+    provider: &'a SharedMetadata<M>,
+    validator: &'a V,
+    connect: &'a X,
+    logins: LoginStore<M, PENDING_LOGINS>,
 }
 
-impl<M: RawMutex, C, R> core::fmt::Debug for PushAdvisor<'_, M, C, R> {
+impl<M: RawMutex, K, R, V, X> core::fmt::Debug for PushAdvisor<'_, M, K, R, V, X> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("PushAdvisor")
             .field("config", &self.config)
@@ -77,12 +167,36 @@ struct ErrorMessage<'a> {
     message: &'a str,
 }
 
-impl<'a, M: RawMutex, C: Clock, R: RngCore> PushAdvisor<'a, M, C, R> {
-    pub fn new(config: AppConfig<'a>, clock: C, rng: R) -> Self {
+type Answer<W> = Result<Sent, WriteError<<W as embedded_io_async::ErrorType>::Error>>;
+
+const NO_STORE: (&str, &str) = ("Cache-Control", "no-store");
+
+impl<'a, M, K, R, V, X> PushAdvisor<'a, M, K, R, V, X>
+where
+    M: RawMutex,
+    K: Clock + Clone,
+    R: RngCore,
+    V: TokenValidator,
+    X: Connect,
+    for<'c> <X::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
+{
+    pub fn new(
+        config: AppConfig<'a>,
+        clock: K,
+        rng: R,
+        provider: &'a SharedMetadata<M>,
+        validator: &'a V,
+        connect: &'a X,
+    ) -> Self {
+        let logins = LoginStore::new(config.oauth.login_lifetime_ms);
         PushAdvisor {
             config,
             clock,
             rng: Mutex::new(RefCell::new(rng)),
+            provider,
+            validator,
+            connect,
+            logins,
         }
     }
 
@@ -101,10 +215,11 @@ impl<'a, M: RawMutex, C: Clock, R: RngCore> PushAdvisor<'a, M, C, R> {
         self.rng.lock(|rng| Vibe::draw(&mut *rng.borrow_mut()))
     }
 
-    async fn can_i_push<W: Write>(
-        &self,
-        response: Responder<'_, W>,
-    ) -> Result<Sent, WriteError<W::Error>> {
+    fn guard(&self) -> Guard<'_, &'a V, K> {
+        Guard::new(&self.config.oauth, self.validator, self.clock.clone())
+    }
+
+    async fn can_i_push<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
         match self.push_verdict() {
             Some(verdict) => response.json(Status::OK, &[], &verdict).await,
             None => {
@@ -119,32 +234,301 @@ impl<'a, M: RawMutex, C: Clock, R: RngCore> PushAdvisor<'a, M, C, R> {
         }
     }
 
-    async fn openapi<W: Write>(
-        &self,
-        response: Responder<'_, W>,
-    ) -> Result<Sent, WriteError<W::Error>> {
+    async fn provider_unknown<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
+        let body = ErrorMessage {
+            error: "Authorization server unavailable",
+            message: "The OAuth provider has not been reached yet; try again shortly.",
+        };
+        response
+            .json(Status::SERVICE_UNAVAILABLE, &[("Retry-After", "5")], &body)
+            .await
+    }
+
+    async fn openapi<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
+        let endpoints = self.provider.with(|metadata| {
+            let metadata = metadata?;
+            Some((
+                metadata.authorization_endpoint.clone()?,
+                metadata.token_endpoint.clone()?,
+            ))
+        });
+        let Some((authorization, token)) = endpoints else {
+            return self.provider_unknown(response).await;
+        };
         let params = OpenApiParams {
-            server_url: self.config.public_url,
-            authorization_url: self.config.authorization_endpoint,
-            token_url: self.config.token_endpoint,
+            server_url: self.config.oauth.resource,
+            authorization_url: &authorization,
+            token_url: &token,
         };
         let render = |out: &mut dyn core::fmt::Write| openapi::render(&params, out);
         response
             .send(Status::OK, JSON, &[], Body::Render(&render))
             .await
     }
+
+    async fn authorization_server_metadata<W: Write>(
+        &self,
+        response: Responder<'_, W>,
+    ) -> Answer<W> {
+        // Rendered under the lock: the metadata is a few KiB and not worth copying.
+        let mut body: String<4096> = String::new();
+        let rendered = self.provider.with(|metadata| {
+            let document = metadata?.document();
+            let mut buffer = [0u8; 4096];
+            let len = serde_json_core::to_slice(&document, &mut buffer).ok()?;
+            let text = core::str::from_utf8(buffer.get(..len)?).ok()?;
+            body.push_str(text).ok()
+        });
+        match rendered {
+            Some(()) => {
+                response
+                    .send(Status::OK, JSON, &[], Body::Bytes(body.as_bytes()))
+                    .await
+            }
+            None => self.provider_unknown(response).await,
+        }
+    }
+
+    async fn deploy_history<W: Write>(
+        &self,
+        request: &Request<'_>,
+        response: Responder<'_, W>,
+    ) -> Answer<W> {
+        let guard = self.guard();
+        match guard.check(request, "api:read").await {
+            Ok(token) => {
+                let history = DeployHistory::for_token(&token);
+                let render = |out: &mut dyn core::fmt::Write| history.render(out);
+                response
+                    .send(Status::OK, JSON, &[NO_STORE], Body::Render(&render))
+                    .await
+            }
+            Err(rejection) => rejection.send(response).await,
+        }
+    }
+
+    async fn login<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
+        let endpoint = self
+            .provider
+            .endpoint(|m| m.authorization_endpoint.as_ref());
+        let mut url: String<1024> = String::new();
+        let authorize_url = match &endpoint {
+            Some(endpoint) if !response.is_head() => {
+                let login = self.rng.lock(|rng| {
+                    self.logins
+                        .begin(&mut *rng.borrow_mut(), self.clock.monotonic_ms())
+                });
+                write!(
+                    url,
+                    "{}",
+                    AuthorizationUrl::new(endpoint, &self.config.oauth, &login)
+                )
+                .ok()
+                .map(|()| url.as_str())
+            }
+            Some(_) => Some(""),
+            None => None,
+        };
+        let page = LoginPage {
+            public_url: self.config.oauth.resource,
+            authorize_url,
+            demo_tokens: self.config.oauth.demo_tokens,
+        };
+        let render = |out: &mut dyn core::fmt::Write| page.render(out);
+        response
+            .send(Status::OK, HTML, &[NO_STORE], Body::Render(&render))
+            .await
+    }
+
+    async fn token_page<W: Write>(
+        &self,
+        request: &Request<'_>,
+        response: Responder<'_, W>,
+    ) -> Answer<W> {
+        let mut state_buf = [0u8; 128];
+        let mut code_buf = [0u8; 512];
+        let mut iss_buf = [0u8; URL_MAX];
+        let mut detail_buf = [0u8; 320];
+        let decode = |name, buf| query_text(request, name, buf);
+        if let Some(error) = request.query_param("error") {
+            let detail = decode("error_description", &mut detail_buf).or(Some(error));
+            return self
+                .error_page(
+                    response,
+                    Status::BAD_REQUEST,
+                    "The provider refused the login.",
+                    detail,
+                )
+                .await;
+        }
+        let (Some(state), Some(code)) = (
+            decode("state", &mut state_buf),
+            decode("code", &mut code_buf),
+        ) else {
+            let message = "The login answer has no code or state. Start again from the login page.";
+            return self
+                .error_page(response, Status::BAD_REQUEST, message, None)
+                .await;
+        };
+        // RFC 9207: an answer naming another issuer is a mix-up attack.
+        if let Some(iss) = decode("iss", &mut iss_buf) {
+            if iss != self.config.oauth.issuer {
+                let message = "The login answer came from an unexpected issuer.";
+                return self
+                    .error_page(response, Status::BAD_REQUEST, message, None)
+                    .await;
+            }
+        }
+        let Ok(verifier) = self.logins.finish(state, self.clock.monotonic_ms()) else {
+            let message =
+                "This login is unknown, expired or already used. Start again from the login page.";
+            return self
+                .error_page(response, Status::BAD_REQUEST, message, None)
+                .await;
+        };
+        let Some(token_endpoint) = self.provider.endpoint(|m| m.token_endpoint.as_ref()) else {
+            return self
+                .error_page(
+                    response,
+                    Status::SERVICE_UNAVAILABLE,
+                    "The OAuth provider is not reachable yet.",
+                    None,
+                )
+                .await;
+        };
+        let mut rx = [0u8; TOKEN_RESPONSE_MAX];
+        let exchanged = exchange_code(
+            self.connect,
+            &token_endpoint,
+            &self.config.oauth,
+            code,
+            &verifier,
+            &mut rx,
+        )
+        .await;
+        match exchanged {
+            Ok(token) => {
+                let page = TokenPage {
+                    public_url: self.config.oauth.resource,
+                    access_token: &token.access_token,
+                    token_type: &token.token_type,
+                    expires_in: token.expires_in,
+                    scope: token.scope.as_deref().unwrap_or(""),
+                };
+                let render = |out: &mut dyn core::fmt::Write| page.render(out);
+                response
+                    .send(Status::OK, HTML, &[NO_STORE], Body::Render(&render))
+                    .await
+            }
+            Err(ExchangeError::Provider { error, description }) => {
+                let mut detail: String<330> = String::new();
+                let _ = write!(detail, "{error}");
+                if let Some(description) = description {
+                    let _ = write!(detail, ": {description}");
+                }
+                let message = "The provider did not accept the authorization code.";
+                self.error_page(response, Status::BAD_REQUEST, message, Some(&detail))
+                    .await
+            }
+            Err(ExchangeError::Unavailable(_)) => {
+                let message = "The OAuth provider could not be reached to finish the login. Try again shortly.";
+                self.error_page(response, Status::SERVICE_UNAVAILABLE, message, None)
+                    .await
+            }
+            Err(ExchangeError::Misconfigured) => {
+                let message = "The server's OAuth settings cannot form the token request.";
+                self.error_page(response, Status::INTERNAL_SERVER_ERROR, message, None)
+                    .await
+            }
+        }
+    }
+
+    async fn error_page<W: Write>(
+        &self,
+        response: Responder<'_, W>,
+        status: Status,
+        message: &str,
+        detail: Option<&str>,
+    ) -> Answer<W> {
+        let page = ErrorPage {
+            title: "Login failed",
+            message,
+            detail,
+        };
+        let render = |out: &mut dyn core::fmt::Write| page.render(out);
+        response
+            .send(status, HTML, &[NO_STORE], Body::Render(&render))
+            .await
+    }
+
+    async fn mcp<W: Write>(&self, request: &Request<'_>, response: Responder<'_, W>) -> Answer<W> {
+        let base = &self.config.oauth;
+        let both = [base.resource, self.config.mcp_resource];
+        let config = OAuthConfig {
+            resource_metadata_url: self.config.mcp_resource_metadata_url,
+            audiences: if base.audiences.is_empty() {
+                &both
+            } else {
+                base.audiences
+            },
+            ..*base
+        };
+        let access = McpAccess {
+            guard: Guard::new(&config, self.validator, self.clock.clone()),
+            config: &config,
+            lazy: self.config.mcp_lazy_auth,
+        };
+        let mut scratch = [0u8; TOOL_RESULT_MAX];
+        mcp::handle(
+            request,
+            response,
+            self,
+            &access,
+            &self.config.mcp,
+            &mut scratch,
+        )
+        .await
+    }
 }
 
-impl<M: RawMutex, C: Clock, R: RngCore> Service for PushAdvisor<'_, M, C, R> {
+/// A query parameter, percent-decoded into `buf`.
+fn query_text<'b>(request: &Request<'_>, name: &str, buf: &'b mut [u8]) -> Option<&'b str> {
+    let raw = request.query_param(name)?;
+    core::str::from_utf8(percent_decode(raw.as_bytes(), buf, true)?).ok()
+}
+
+impl<M, K, R, V, X> ToolSet<Option<TokenInfo>> for PushAdvisor<'_, M, K, R, V, X>
+where
+    M: RawMutex,
+    K: Clock + Clone,
+    R: RngCore,
+    V: TokenValidator,
+    X: Connect,
+    for<'c> <X::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
+{
+    fn tools(&self) -> &[mcp::Tool] {
+        &tools::TOOLS
+    }
+
+    async fn call(&self, call: ToolCall<'_, Option<TokenInfo>>, out: &mut [u8]) -> ToolOutcome {
+        tools::run(&call, || self.push_verdict(), || self.vibe(), out)
+    }
+}
+
+impl<M, K, R, V, X> Service for PushAdvisor<'_, M, K, R, V, X>
+where
+    M: RawMutex,
+    K: Clock + Clone,
+    R: RngCore,
+    V: TokenValidator,
+    X: Connect,
+    for<'c> <X::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
+{
     fn route(&self, path: &str) -> Option<MethodSet> {
         Route::find(path).map(|(_, methods)| methods)
     }
 
-    async fn call<W: Write>(
-        &self,
-        request: &Request<'_>,
-        response: Responder<'_, W>,
-    ) -> Result<Sent, WriteError<W::Error>> {
+    async fn call<W: Write>(&self, request: &Request<'_>, response: Responder<'_, W>) -> Answer<W> {
         let Some((route, _)) = Route::find(request.path) else {
             return response
                 .json(
@@ -157,6 +541,7 @@ impl<M: RawMutex, C: Clock, R: RngCore> Service for PushAdvisor<'_, M, C, R> {
                 )
                 .await;
         };
+        let oauth = &self.config.oauth;
         match route {
             Route::Root => {
                 response
@@ -176,6 +561,26 @@ impl<M: RawMutex, C: Clock, R: RngCore> Service for PushAdvisor<'_, M, C, R> {
             Route::CanIPushToProd => self.can_i_push(response).await,
             Route::VibeCheck => response.json(Status::OK, &[], &self.vibe()).await,
             Route::OpenApi => self.openapi(response).await,
+            Route::DeployHistory => self.deploy_history(request, response).await,
+            Route::Login => self.login(response).await,
+            Route::Token => self.token_page(request, response).await,
+            Route::AuthorizationServerMetadata => {
+                self.authorization_server_metadata(response).await
+            }
+            Route::ProtectedResource => {
+                response
+                    .json(
+                        Status::OK,
+                        &[],
+                        &protected_resource_document(oauth, oauth.resource),
+                    )
+                    .await
+            }
+            Route::ProtectedResourceMcp => {
+                let document = protected_resource_document(oauth, self.config.mcp_resource);
+                response.json(Status::OK, &[], &document).await
+            }
+            Route::Mcp => self.mcp(request, response).await,
         }
     }
 }

@@ -13,9 +13,9 @@ pub struct OpenApiParams<'a> {
     pub token_url: &'a str,
 }
 
-const VERDICT_SCHEMA: &str = r#"{"type":"object","required":["answer","reason","day"],"properties":{"answer":{"type":"string","enum":["yes","no"]},"reason":{"type":"string"},"day":{"type":"string"}}}"#;
-const VIBE_SCHEMA: &str = r#"{"type":"object","required":["answer","vibe"],"properties":{"answer":{"type":"string","enum":["yes","no"]},"vibe":{"type":"string"}}}"#;
-const HISTORY_SCHEMA: &str = r#"{"type":"object","required":["deployments","authenticated_user","message"],"properties":{"deployments":{"type":"array","items":{"type":"object","required":["id","timestamp","environment","status","user"],"properties":{"id":{"type":"string"},"timestamp":{"type":"string","format":"date-time"},"environment":{"type":"string"},"status":{"type":"string"},"user":{"type":"string"}}}},"authenticated_user":{"type":"string"},"message":{"type":"string"}}}"#;
+pub const VERDICT_SCHEMA: &str = r#"{"type":"object","required":["answer","reason","day"],"properties":{"answer":{"type":"string","enum":["yes","no"]},"reason":{"type":"string"},"day":{"type":"string"}}}"#;
+pub const VIBE_SCHEMA: &str = r#"{"type":"object","required":["answer","vibe"],"properties":{"answer":{"type":"string","enum":["yes","no"]},"vibe":{"type":"string"}}}"#;
+pub const HISTORY_SCHEMA: &str = r#"{"type":"object","required":["deployments","authenticated_user","message"],"properties":{"deployments":{"type":"array","items":{"type":"object","required":["id","timestamp","environment","status","user"],"properties":{"id":{"type":"string"},"timestamp":{"type":"string","format":"date-time"},"environment":{"type":"string"},"status":{"type":"string"},"user":{"type":"string"}}}},"authenticated_user":{"type":"string"},"message":{"type":"string"}}}"#;
 const ERROR_SCHEMA: &str = r#"{"type":"object","required":["error"],"properties":{"error":{"type":"string"},"message":{"type":"string"},"required_scopes":{"type":"array","items":{"type":"string"}}}}"#;
 
 fn json_response(

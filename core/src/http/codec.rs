@@ -126,6 +126,37 @@ impl fmt::Display for HtmlEscaped<'_> {
     }
 }
 
+/// A `fmt::Write` into a byte slice that fails instead of growing.
+#[derive(Debug)]
+pub struct SliceSink<'o> {
+    out: &'o mut [u8],
+    len: usize,
+}
+
+impl<'o> SliceSink<'o> {
+    pub fn new(out: &'o mut [u8]) -> Self {
+        SliceSink { out, len: 0 }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
+impl Write for SliceSink<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.out.get_mut(self.len..end).ok_or(fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
 /// Case-insensitive ASCII comparison of a header value against a token.
 pub fn eq_ignore_case(value: &[u8], token: &str) -> bool {
     value.eq_ignore_ascii_case(token.as_bytes())

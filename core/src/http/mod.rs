@@ -1,6 +1,7 @@
 //! HTTP/1.1 building blocks: methods, bounded request parsing, response writing
 //! and the text codecs (percent, JSON and HTML escaping) handlers need.
 
+pub mod client;
 pub mod codec;
 pub mod method;
 pub mod request;

@@ -1,6 +1,8 @@
 //! Bounded HTTP/1.1 request parsing on `httparse`: limits, RFC 9112 §6 framing rules,
 //! connection persistence, and a borrowed view of one request for handlers.
 
+use core::mem::MaybeUninit;
+
 use super::codec::{eq_ignore_case, form_value, header_list};
 use super::method::Method;
 use super::response::Status;
@@ -138,17 +140,20 @@ pub enum Parse<'b> {
 /// breaks a limit is refused at once, so a client cannot make the engine wait for it.
 pub fn parse_head<'b>(
     buf: &'b [u8],
-    slots: &'b mut [httparse::Header<'b>],
+    slots: &'b mut [MaybeUninit<httparse::Header<'b>>],
     limits: &Limits,
 ) -> Result<Parse<'b>, RequestError> {
     let max_headers = limits.max_headers.min(slots.len());
     let slots = slots.get_mut(..max_headers).unwrap_or(&mut []);
-    let mut raw = httparse::Request::new(slots);
-    let status = raw.parse(buf).map_err(|error| match error {
-        httparse::Error::Version => RequestError::UnsupportedVersion,
-        httparse::Error::TooManyHeaders => RequestError::HeadersTooLarge,
-        _ => RequestError::Malformed,
-    });
+    let mut raw = httparse::Request::new(&mut []);
+    // Uninitialised slots spare zeroing them for every request; httparse fills what it uses.
+    let status = raw
+        .parse_with_uninit_headers(buf, slots)
+        .map_err(|error| match error {
+            httparse::Error::Version => RequestError::UnsupportedVersion,
+            httparse::Error::TooManyHeaders => RequestError::HeadersTooLarge,
+            _ => RequestError::Malformed,
+        });
     let status = match status {
         Ok(status) => status,
         Err(error) => return Err(partial_limit(buf, limits).unwrap_or(error)),

@@ -175,3 +175,200 @@ pub fn parse_responses(mut bytes: &[u8], head_requests: &[bool]) -> Vec<Response
     }
     responses
 }
+
+/// Replays recorded provider answers: each `connect` takes the next one, and what the
+/// client wrote is kept. It injects bytes only; the real provider runs in `tests/e2e`.
+pub struct ReplayConnector {
+    replies: std::cell::RefCell<std::collections::VecDeque<Vec<u8>>>,
+    pub sent: std::cell::RefCell<Vec<Vec<u8>>>,
+}
+
+impl ReplayConnector {
+    pub fn new(replies: &[&[u8]]) -> Self {
+        ReplayConnector {
+            replies: std::cell::RefCell::new(replies.iter().map(|r| r.to_vec()).collect()),
+            sent: std::cell::RefCell::new(Vec::new()),
+        }
+    }
+
+    pub fn push(&self, reply: &[u8]) {
+        self.replies.borrow_mut().push_back(reply.to_vec());
+    }
+
+    pub fn connects(&self) -> usize {
+        self.sent.borrow().len()
+    }
+}
+
+pub struct ReplayConn<'c> {
+    owner: &'c ReplayConnector,
+    reply: Vec<u8>,
+    position: usize,
+    written: Vec<u8>,
+}
+
+impl Drop for ReplayConn<'_> {
+    fn drop(&mut self) {
+        self.owner
+            .sent
+            .borrow_mut()
+            .push(std::mem::take(&mut self.written));
+    }
+}
+
+impl embedded_io_async::ErrorType for ReplayConn<'_> {
+    type Error = embedded_io::ErrorKind;
+}
+
+impl embedded_io_async::Read for ReplayConn<'_> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let rest = &self.reply[self.position..];
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.position += n;
+        Ok(n)
+    }
+}
+
+impl embedded_io_async::Write for ReplayConn<'_> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.written.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+impl push_advisor_core::net::Reusable for ReplayConn<'_> {
+    fn mark_reusable(&mut self) {}
+}
+
+impl push_advisor_core::net::Connect for ReplayConnector {
+    type Connection<'c> = ReplayConn<'c>;
+    type Error = embedded_io::ErrorKind;
+
+    async fn connect(
+        &self,
+        _: &push_advisor_core::net::Endpoint<'_>,
+    ) -> Result<ReplayConn<'_>, Self::Error> {
+        // No recorded answer left: as if the provider were down.
+        let reply = self
+            .replies
+            .borrow_mut()
+            .pop_front()
+            .ok_or(embedded_io::ErrorKind::ConnectionRefused)?;
+        Ok(ReplayConn {
+            owner: self,
+            reply,
+            position: 0,
+            written: Vec::new(),
+        })
+    }
+}
+
+/// An introspection answer as oidc-provider sends it.
+pub fn introspection_reply(json: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{json}",
+        json.len()
+    )
+    .into_bytes()
+}
+
+pub mod app {
+    //! The whole Push Advisor app wired for in-memory tests: the provider's metadata
+    //! is known, and introspection answers come from a `ReplayConnector`.
+    use super::*;
+    use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+    use push_advisor_core::app::{AppConfig, AppUrls, PushAdvisor};
+    use push_advisor_core::mcp::McpConfig;
+    use push_advisor_core::oauth::{
+        CachePolicy, CachingValidator, ClientAuth, ClientCredentials, DiscoveredIntrospector,
+        Endpoints, OAuthConfig, ProviderMetadata, SharedMetadata,
+    };
+
+    pub const RESOURCE: &str = "http://127.0.0.1:8787";
+    pub const ISSUER: &str = "http://127.0.0.1:9000";
+
+    pub type Mx = CriticalSectionRawMutex;
+    pub type Validator =
+        CachingValidator<Mx, DiscoveredIntrospector<'static, Mx, ReplayConnector>, FixedClock, 16>;
+    pub type App = PushAdvisor<'static, Mx, FixedClock, SeededRng, Validator, ReplayConnector>;
+
+    pub struct Wired {
+        pub app: &'static App,
+        pub connector: &'static ReplayConnector,
+    }
+
+    fn leak<T>(value: T) -> &'static T {
+        Box::leak(Box::new(value))
+    }
+
+    pub fn oauth_config(demo_tokens: bool) -> OAuthConfig<'static> {
+        let urls = leak(AppUrls::new(RESOURCE).unwrap());
+        let client = ClientCredentials {
+            client_id: "push-advisor",
+            client_secret: "s3cret",
+            auth: ClientAuth::ClientSecretBasic,
+        };
+        OAuthConfig {
+            redirect_uri: &urls.redirect,
+            endpoints: Endpoints {
+                authorization: Some("http://127.0.0.1:9000/auth"),
+                token: Some("http://127.0.0.1:9000/token"),
+                introspection: Some("http://127.0.0.1:9000/token/introspection"),
+                ..Endpoints::default()
+            },
+            demo_tokens,
+            ..OAuthConfig::new(RESOURCE, &urls.resource_metadata, ISSUER, client)
+        }
+    }
+
+    /// The app at a given wall time, with `replies` queued for the provider.
+    pub fn wired(
+        unix: Option<u64>,
+        replies: &[&[u8]],
+        lazy: bool,
+        oauth: OAuthConfig<'static>,
+    ) -> Wired {
+        let urls = leak(AppUrls::new(RESOURCE).unwrap());
+        let oauth = leak(oauth);
+        let clock = FixedClock {
+            unix,
+            monotonic_ms: 1_000,
+        };
+        let provider: &'static SharedMetadata<Mx> = leak(SharedMetadata::new());
+        provider.set(ProviderMetadata::from_config(oauth).unwrap());
+        let connector = leak(ReplayConnector::new(replies));
+        let introspector = DiscoveredIntrospector::new(provider, connector, oauth);
+        let validator = leak(CachingValidator::new(
+            introspector,
+            clock,
+            CachePolicy::from_config(oauth),
+        ));
+        let config = AppConfig {
+            oauth: *oauth,
+            mcp_resource: &urls.mcp,
+            mcp_resource_metadata_url: &urls.mcp_resource_metadata,
+            mcp: McpConfig {
+                name: "push-advisor",
+                title: "Push Advisor",
+                version: "1.0.0",
+                instructions: "Ask whether it is safe to deploy.",
+                max_message_bytes: 4096,
+                allowed_origins: &["*"],
+            },
+            mcp_lazy_auth: lazy,
+        };
+        let app = leak(PushAdvisor::new(
+            config,
+            clock,
+            SeededRng(7),
+            provider,
+            validator,
+            connector,
+        ));
+        Wired { app, connector }
+    }
+}

@@ -1,0 +1,152 @@
+//! Outbound connections to the authorization server over embassy-net: DNS through
+//! the stack's resolver, sockets from a `TcpClient` pool, every step bounded in time.
+
+use embassy_net::Stack;
+use embassy_net::dns::DnsQueryType;
+use embassy_net::tcp::client::{TcpClient, TcpClientState, TcpConnection};
+use embassy_time::{Duration, with_timeout};
+use embedded_io_async::{ErrorType, Read, Write};
+use embedded_nal_async::TcpConnect;
+use push_advisor_core::net::{Connect, Endpoint, Reusable};
+
+use crate::connection::ConnectionError;
+
+/// Why an outbound connection could not be opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub enum ConnectError {
+    /// The host name did not resolve (or the resolver failed).
+    Dns,
+    /// No free socket in the pool, or the peer refused or was unreachable.
+    Connect,
+    /// Resolving or connecting took longer than the connect timeout.
+    TimedOut,
+    /// The endpoint asks for TLS and this build has no `tls` feature.
+    TlsUnavailable,
+}
+
+/// Opens plain TCP connections; `N` at once, each with `TX`/`RX`-byte socket buffers
+/// held in the caller's `TcpClientState`.
+pub struct TcpConnector<'d, const N: usize, const TX: usize, const RX: usize> {
+    stack: Stack<'d>,
+    client: TcpClient<'d, N, TX, RX>,
+    connect_timeout: Duration,
+    io_timeout: Duration,
+}
+
+impl<const N: usize, const TX: usize, const RX: usize> core::fmt::Debug
+    for TcpConnector<'_, N, TX, RX>
+{
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TcpConnector")
+            .field("connections", &N)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("io_timeout", &self.io_timeout)
+            .finish()
+    }
+}
+
+impl<'d, const N: usize, const TX: usize, const RX: usize> TcpConnector<'d, N, TX, RX> {
+    /// `connect_timeout` bounds DNS plus the TCP handshake; `io_timeout` each read and write.
+    pub fn new(
+        stack: Stack<'d>,
+        state: &'d TcpClientState<N, TX, RX>,
+        connect_timeout: Duration,
+        io_timeout: Duration,
+    ) -> Self {
+        let mut client = TcpClient::new(stack, state);
+        client.set_timeout(Some(io_timeout));
+        TcpConnector {
+            stack,
+            client,
+            connect_timeout,
+            io_timeout,
+        }
+    }
+
+    async fn open(
+        &self,
+        endpoint: &Endpoint<'_>,
+    ) -> Result<TcpConnection<'_, N, TX, RX>, ConnectError> {
+        let addresses = self
+            .stack
+            .dns_query(endpoint.host, DnsQueryType::A)
+            .await
+            .map_err(|_| ConnectError::Dns)?;
+        let address = addresses.first().ok_or(ConnectError::Dns)?;
+        let remote = core::net::SocketAddr::new((*address).into(), endpoint.port);
+        self.client
+            .connect(remote)
+            .await
+            .map_err(|_| ConnectError::Connect)
+    }
+}
+
+impl<const N: usize, const TX: usize, const RX: usize> Connect for TcpConnector<'_, N, TX, RX> {
+    type Connection<'c>
+        = Outbound<'c, N, TX, RX>
+    where
+        Self: 'c;
+    type Error = ConnectError;
+
+    async fn connect(&self, endpoint: &Endpoint<'_>) -> Result<Self::Connection<'_>, ConnectError> {
+        if endpoint.tls {
+            return Err(ConnectError::TlsUnavailable);
+        }
+        let connection = with_timeout(self.connect_timeout, self.open(endpoint))
+            .await
+            .map_err(|_| ConnectError::TimedOut)??;
+        Ok(Outbound {
+            connection,
+            io_timeout: self.io_timeout,
+        })
+    }
+}
+
+/// An open outbound connection; dropping it closes the socket and frees its buffers.
+/// It is never kept for reuse, so `mark_reusable` has nothing to do.
+pub struct Outbound<'c, const N: usize, const TX: usize, const RX: usize> {
+    connection: TcpConnection<'c, N, TX, RX>,
+    io_timeout: Duration,
+}
+
+impl<const N: usize, const TX: usize, const RX: usize> core::fmt::Debug
+    for Outbound<'_, N, TX, RX>
+{
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Outbound").finish_non_exhaustive()
+    }
+}
+
+impl<const N: usize, const TX: usize, const RX: usize> ErrorType for Outbound<'_, N, TX, RX> {
+    type Error = ConnectionError;
+}
+
+impl<const N: usize, const TX: usize, const RX: usize> Read for Outbound<'_, N, TX, RX> {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, ConnectionError> {
+        match with_timeout(self.io_timeout, self.connection.read(buf)).await {
+            Ok(result) => result.map_err(|_| ConnectionError::Reset),
+            Err(_) => Err(ConnectionError::TimedOut),
+        }
+    }
+}
+
+impl<const N: usize, const TX: usize, const RX: usize> Write for Outbound<'_, N, TX, RX> {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, ConnectionError> {
+        match with_timeout(self.io_timeout, self.connection.write(buf)).await {
+            Ok(result) => result.map_err(|_| ConnectionError::Reset),
+            Err(_) => Err(ConnectionError::TimedOut),
+        }
+    }
+
+    async fn flush(&mut self) -> Result<(), ConnectionError> {
+        match with_timeout(self.io_timeout, self.connection.flush()).await {
+            Ok(result) => result.map_err(|_| ConnectionError::Reset),
+            Err(_) => Err(ConnectionError::TimedOut),
+        }
+    }
+}
+
+impl<const N: usize, const TX: usize, const RX: usize> Reusable for Outbound<'_, N, TX, RX> {
+    fn mark_reusable(&mut self) {}
+}

@@ -1,0 +1,17 @@
+//! Tokio host adapter for `push-advisor-core`: the accept loop with phase-aware
+//! timeouts, a connection cap and graceful shutdown (`server`), the outbound TCP/TLS
+//! connector with a keep-alive pool (`connector`), and host time and randomness (`host`).
+#![forbid(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+pub mod connector;
+mod deadline;
+pub mod host;
+pub mod server;
+
+pub use connector::{
+    ConnectError, ConnectErrorKind, Connection, Connector, ConnectorOptions, ConnectorSetupError,
+    TlsRoots,
+};
+pub use host::{HostClock, OsRng};
+pub use server::{ServeStats, ServerOptions, run, shutdown_signal};

@@ -1,0 +1,330 @@
+//! The accept loop over real loopback sockets, with a small test service: keep-alive,
+//! idle and head timeouts, the connection cap, and graceful shutdown.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use embedded_io_async::Write;
+use push_advisor_core::http::response::JSON;
+use push_advisor_core::http::response::WriteError;
+use push_advisor_core::http::{Body, MethodSet, Request, Responder, Sent, Status};
+use push_advisor_core::server::Service;
+use push_advisor_tokio::{ServeStats, ServerOptions, run};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio::time::{sleep, timeout};
+
+/// Test fixture: `/hello` answers at once, `/slow` after `slow`.
+struct Greeter {
+    slow: Duration,
+}
+
+impl Service for Greeter {
+    fn route(&self, path: &str) -> Option<MethodSet> {
+        matches!(path, "/hello" | "/slow").then_some(MethodSet::GET)
+    }
+
+    async fn call<W: Write>(
+        &self,
+        request: &Request<'_>,
+        response: Responder<'_, W>,
+    ) -> Result<Sent, WriteError<W::Error>> {
+        if request.path == "/slow" {
+            sleep(self.slow).await;
+        }
+        let body = format!(r#"{{"hello":"{}"}}"#, request.path.trim_start_matches('/'));
+        response
+            .send(Status::OK, JSON, &[], Body::Bytes(body.as_bytes()))
+            .await
+    }
+}
+
+const BOUND: Duration = Duration::from_secs(3);
+
+struct RunningServer {
+    addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<io::Result<ServeStats>>,
+}
+
+impl RunningServer {
+    async fn start(options: ServerOptions, slow: Duration) -> RunningServer {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (stop, stopped) = oneshot::channel::<()>();
+        // tokio::spawn on a multi-threaded runtime: `run` must be Send.
+        let task = tokio::spawn(run(
+            listener,
+            Arc::new(Greeter { slow }),
+            options,
+            async move {
+                let _ = stopped.await;
+            },
+        ));
+        RunningServer {
+            addr,
+            stop: Some(stop),
+            task,
+        }
+    }
+
+    fn begin_shutdown(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    async fn finish(mut self) -> ServeStats {
+        self.begin_shutdown();
+        timeout(BOUND, self.task).await.unwrap().unwrap().unwrap()
+    }
+}
+
+fn options() -> ServerOptions {
+    ServerOptions {
+        workers: 2,
+        ..ServerOptions::default()
+    }
+}
+
+#[derive(Debug)]
+struct Response {
+    status: u16,
+    head: String,
+    body: String,
+}
+
+async fn read_response(stream: &mut TcpStream) -> Response {
+    let mut received = Vec::new();
+    let mut chunk = [0; 1024];
+    let head_end = loop {
+        if let Some(end) = received.windows(4).position(|w| w == b"\r\n\r\n") {
+            break end + 4;
+        }
+        let n = timeout(BOUND, stream.read(&mut chunk))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "connection closed before a full response head");
+        received.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8(received[..head_end].to_vec()).unwrap();
+    let length: usize = head
+        .lines()
+        .find_map(|line| line.strip_prefix("Content-Length: "))
+        .unwrap()
+        .parse()
+        .unwrap();
+    while received.len() < head_end + length {
+        let n = timeout(BOUND, stream.read(&mut chunk))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(n > 0, "connection closed before the full body");
+        received.extend_from_slice(&chunk[..n]);
+    }
+    let status = head[9..12].parse().unwrap();
+    let body = String::from_utf8(received[head_end..].to_vec()).unwrap();
+    Response { status, head, body }
+}
+
+async fn get(stream: &mut TcpStream, path: &str) -> Response {
+    let request = format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n");
+    stream.write_all(request.as_bytes()).await.unwrap();
+    read_response(stream).await
+}
+
+/// Waits for the server to close the connection; true on a clean end-of-stream.
+async fn closed_by_server(stream: &mut TcpStream) -> bool {
+    let mut byte = [0; 1];
+    matches!(timeout(BOUND, stream.read(&mut byte)).await, Ok(Ok(0)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keep_alive_serves_several_requests_on_one_connection() {
+    let server = RunningServer::start(options(), Duration::ZERO).await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    for path in ["/hello", "/slow", "/hello"] {
+        let response = get(&mut stream, path).await;
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body, format!(r#"{{"hello":"{}"}}"#, &path[1..]));
+        assert!(!response.head.contains("Connection: close"));
+    }
+    // The core's own answers pass through the adapter too.
+    assert_eq!(get(&mut stream, "/missing").await.status, 404);
+    drop(stream);
+    let stats = server.finish().await;
+    assert_eq!(stats.accepted, 1);
+    assert_eq!(stats.failed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connection_is_closed_after_the_idle_timeout() {
+    let idle = Duration::from_millis(200);
+    let server = RunningServer::start(
+        ServerOptions {
+            idle_timeout: idle,
+            ..options()
+        },
+        Duration::ZERO,
+    )
+    .await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    assert_eq!(get(&mut stream, "/hello").await.status, 200);
+    let waiting = Instant::now();
+    assert!(closed_by_server(&mut stream).await);
+    let waited = waiting.elapsed();
+    assert!(
+        waited >= idle - Duration::from_millis(20) && waited < Duration::from_secs(2),
+        "closed after {waited:?}"
+    );
+    let stats = server.finish().await;
+    assert_eq!(stats.idle_timeouts, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_a_request_head_gets_408_and_is_closed() {
+    let head_timeout = Duration::from_millis(200);
+    let server = RunningServer::start(
+        ServerOptions {
+            head_timeout,
+            ..options()
+        },
+        Duration::ZERO,
+    )
+    .await;
+    let mut stream = TcpStream::connect(server.addr).await.unwrap();
+    let started = Instant::now();
+    stream
+        .write_all(b"GET /hello HTTP/1.1\r\nHost: te")
+        .await
+        .unwrap();
+    sleep(Duration::from_millis(150)).await;
+    // Trickling more bytes does not extend the deadline (a per-read one would end at 350 ms).
+    stream.write_all(b"st\r\n").await.unwrap();
+    let response = read_response(&mut stream).await;
+    let waited = started.elapsed();
+    assert_eq!(response.status, 408);
+    assert!(response.head.contains("Connection: close"));
+    assert!(
+        waited >= head_timeout - Duration::from_millis(20) && waited < Duration::from_millis(320),
+        "answered after {waited:?}"
+    );
+    assert!(closed_by_server(&mut stream).await);
+    let stats = server.finish().await;
+    assert_eq!(stats.head_timeouts, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_beyond_the_cap_get_503_while_admitted_ones_keep_working() {
+    let server = RunningServer::start(
+        ServerOptions {
+            max_connections: 2,
+            ..options()
+        },
+        Duration::ZERO,
+    )
+    .await;
+    let mut first = TcpStream::connect(server.addr).await.unwrap();
+    let mut second = TcpStream::connect(server.addr).await.unwrap();
+    assert_eq!(get(&mut first, "/hello").await.status, 200);
+    assert_eq!(get(&mut second, "/hello").await.status, 200);
+
+    let mut third = TcpStream::connect(server.addr).await.unwrap();
+    let refused = get(&mut third, "/hello").await;
+    assert_eq!(refused.status, 503);
+    assert!(refused.head.contains("Retry-After: 1\r\n"));
+    assert!(refused.head.contains("Connection: close\r\n"));
+    assert!(refused.head.contains("Content-Type: application/json\r\n"));
+    assert!(refused.body.starts_with(r#"{"error":"#));
+    assert!(closed_by_server(&mut third).await);
+
+    assert_eq!(get(&mut first, "/hello").await.status, 200);
+    assert_eq!(get(&mut second, "/hello").await.status, 200);
+
+    // Closing one frees its slot (the server notices the close asynchronously).
+    drop(first);
+    let mut admitted = false;
+    for _ in 0..40 {
+        let mut next = TcpStream::connect(server.addr).await.unwrap();
+        if get(&mut next, "/hello").await.status == 200 {
+            admitted = true;
+            break;
+        }
+        sleep(Duration::from_millis(25)).await;
+    }
+    assert!(admitted, "a freed slot was never reused");
+
+    let stats = server.finish().await;
+    assert_eq!(stats.accepted, 3);
+    assert!(stats.refused_over_capacity >= 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_finishes_in_flight_requests_and_refuses_new_connections() {
+    let mut server = RunningServer::start(options(), Duration::from_millis(400)).await;
+    let mut idle = TcpStream::connect(server.addr).await.unwrap();
+    assert_eq!(get(&mut idle, "/hello").await.status, 200);
+
+    let mut busy = TcpStream::connect(server.addr).await.unwrap();
+    busy.write_all(b"GET /slow HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+    sleep(Duration::from_millis(100)).await;
+    let shutdown_at = Instant::now();
+    server.begin_shutdown();
+    sleep(Duration::from_millis(50)).await;
+
+    let refused = TcpStream::connect(server.addr).await;
+    assert_eq!(
+        refused.err().map(|error| error.kind()),
+        Some(io::ErrorKind::ConnectionRefused)
+    );
+    // The idle keep-alive connection is closed at once, not after the idle timeout.
+    assert!(closed_by_server(&mut idle).await);
+    assert!(shutdown_at.elapsed() < Duration::from_millis(300));
+
+    let response = read_response(&mut busy).await;
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body, r#"{"hello":"slow"}"#);
+    assert!(closed_by_server(&mut busy).await);
+
+    let stats = server.finish().await;
+    assert_eq!(stats.accepted, 2);
+    assert_eq!(stats.aborted_at_shutdown, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_aborts_requests_that_outlast_the_grace_period() {
+    let grace = Duration::from_millis(200);
+    let mut server = RunningServer::start(
+        ServerOptions {
+            shutdown_grace: grace,
+            ..options()
+        },
+        Duration::from_secs(5),
+    )
+    .await;
+    let mut busy = TcpStream::connect(server.addr).await.unwrap();
+    busy.write_all(b"GET /slow HTTP/1.1\r\nHost: test\r\n\r\n")
+        .await
+        .unwrap();
+    sleep(Duration::from_millis(50)).await;
+    let shutdown_at = Instant::now();
+    server.begin_shutdown();
+    let stats = server.finish().await;
+    let took = shutdown_at.elapsed();
+    assert!(
+        took >= grace - Duration::from_millis(20) && took < Duration::from_secs(1),
+        "shutdown took {took:?}"
+    );
+    assert_eq!(stats.aborted_at_shutdown, 1);
+    // The client gets no answer: the connection just ends.
+    let mut rest = Vec::new();
+    let read = timeout(BOUND, busy.read_to_end(&mut rest)).await.unwrap();
+    assert!(read.is_err() || rest.is_empty(), "got {rest:?}");
+}

@@ -1,0 +1,116 @@
+//! The MCP side of the app: the three tools over the same handlers as the REST routes,
+//! and the OAuth access hook for `/mcp` (every request, or only protected tools in
+//! lazy mode).
+
+use embedded_io_async::Write;
+
+use super::history::DeployHistory;
+use super::openapi::{HISTORY_SCHEMA, VERDICT_SCHEMA, VIBE_SCHEMA};
+use crate::http::{Request, Responder};
+use crate::mcp::{Access, Admission, Authorize, NO_ARGUMENTS, Tool, ToolCall, ToolOutcome};
+use crate::oauth::{Guard, OAuthConfig, Rejection, TokenInfo, TokenValidator};
+use crate::time::Clock;
+
+pub const CAN_I_PUSH: usize = 0;
+pub const VIBE_CHECK: usize = 1;
+pub const DEPLOY_HISTORY: usize = 2;
+
+pub const TOOLS: [Tool; 3] = [
+    Tool {
+        name: "can_i_push_to_prod",
+        title: "Can I push to prod?",
+        description: "Says whether it is safe to deploy to production today (yes Monday to Thursday, no Friday to Sunday, by the UTC weekday), with the reason.",
+        input_schema: NO_ARGUMENTS,
+        output_schema: Some(VERDICT_SCHEMA),
+        read_only: true,
+        takes_arguments: false,
+        scope: None,
+    },
+    Tool {
+        name: "vibe_check",
+        title: "Vibe check",
+        description: "A random yes/no answer on whether to push right now, with a random vibe.",
+        input_schema: NO_ARGUMENTS,
+        output_schema: Some(VIBE_SCHEMA),
+        read_only: true,
+        takes_arguments: false,
+        scope: None,
+    },
+    Tool {
+        name: "get_deploy_history",
+        title: "Deployment history",
+        description: "Recent deployments, attributed to the signed-in user. Needs OAuth scope api:read.",
+        input_schema: NO_ARGUMENTS,
+        output_schema: Some(HISTORY_SCHEMA),
+        read_only: true,
+        takes_arguments: false,
+        scope: Some("api:read"),
+    },
+];
+
+/// Scope named in `/mcp` challenges when a request carries no token.
+const SESSION_SCOPE: &str = "api:read";
+
+/// The access hook for `/mcp`. The grant is the token's facts (none for anonymous lazy access).
+#[derive(Debug)]
+pub struct McpAccess<'g, V, K> {
+    pub guard: Guard<'g, V, K>,
+    pub config: &'g OAuthConfig<'g>,
+    pub lazy: bool,
+}
+
+impl<V: TokenValidator, K: Clock> Authorize for McpAccess<'_, V, K> {
+    type Grant = Option<TokenInfo>;
+
+    async fn authorize<'r, W: Write>(
+        &self,
+        request: &Request<'_>,
+        access: Access,
+        response: Responder<'r, W>,
+    ) -> Admission<'r, W, Option<TokenInfo>> {
+        let required = match access {
+            Access::Session if self.lazy => return Admission::Granted(response, None),
+            Access::Session => "",
+            Access::Tool { scope, .. } => scope,
+        };
+        match self.guard.check(request, required).await {
+            Ok(info) => Admission::Granted(response, Some(info)),
+            Err(rejection) => {
+                let scope = if required.is_empty() {
+                    SESSION_SCOPE
+                } else {
+                    required
+                };
+                let rejection = Rejection::new(rejection.kind, self.config, scope);
+                Admission::Answered(rejection.send(response).await)
+            }
+        }
+    }
+}
+
+/// Runs a tool for a granted call.
+pub fn run(
+    call: &ToolCall<'_, Option<TokenInfo>>,
+    verdict: impl FnOnce() -> Option<super::content::PushVerdict>,
+    vibe: impl FnOnce() -> super::content::Vibe,
+    out: &mut [u8],
+) -> ToolOutcome {
+    match call.index {
+        CAN_I_PUSH => match verdict() {
+            Some(verdict) => ToolOutcome::serialize(&verdict, out),
+            None => ToolOutcome::Failed(
+                "The server does not know today's date yet; try again in a few seconds.",
+            ),
+        },
+        VIBE_CHECK => ToolOutcome::serialize(&vibe(), out),
+        DEPLOY_HISTORY => match call.grant {
+            Some(token) => {
+                ToolOutcome::render(|sink| DeployHistory::for_token(token).render(sink), out)
+            }
+            None => {
+                ToolOutcome::Failed("get_deploy_history needs an access token with scope api:read.")
+            }
+        },
+        _ => ToolOutcome::Failed("Unknown tool"),
+    }
+}

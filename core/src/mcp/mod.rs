@@ -1,0 +1,437 @@
+//! A stateless MCP server over Streamable HTTP: one POST carries one JSON-RPC message,
+//! answered with one `application/json` object (or 202 for notifications). No session
+//! is issued and no SSE stream is offered, so GET and DELETE get 405.
+//!
+//! The application describes its tools with a [`ToolSet`], and decides access with an
+//! [`Authorize`] hook: before a well-formed request is executed, [`handle`] tells the
+//! hook what it needs ([`Access::Session`] for the handshake, listing, pings,
+//! notifications and public tools; [`Access::Tool`] with the scope a protected tool
+//! demands). The hook either hands the responder back ([`Admission::Granted`]) or
+//! answers itself, e.g. 401/403 with a `WWW-Authenticate` challenge
+//! ([`Admission::Answered`]). Messages that are not JSON-RPC at all (-32700, -32600)
+//! and transport refusals are answered without consulting it: they run no method.
+//!
+//! Results need no heap: a tool writes its structured JSON into a scratch slice the
+//! caller lends, and the envelope embeds it twice (raw as `structuredContent`, escaped
+//! as the text block) while it streams into the transmit buffer.
+
+pub mod json;
+pub mod rpc;
+pub mod transport;
+
+use core::fmt;
+
+use embedded_io_async::Write;
+use serde::Serialize;
+
+use crate::http::response::{JSON, WriteError};
+use crate::http::{Body, MethodSet, Request, Responder, Sent, Status};
+
+use json::{Kind, Value};
+use rpc::{INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, Message, Reply, SERVER_ERROR};
+use transport::Refusal;
+
+/// Protocol versions spoken, newest first.
+pub const PROTOCOL_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
+/// Offered when the client asks for a version this server does not speak.
+pub const LATEST_PROTOCOL_VERSION: &str = "2025-11-25";
+
+/// The methods the MCP route should declare: the engine then answers GET, HEAD and
+/// DELETE with 405 and `Allow: POST, OPTIONS`, and CORS preflights itself.
+pub const ROUTE_METHODS: MethodSet = MethodSet::POST;
+
+/// `inputSchema` for a tool without arguments.
+pub const NO_ARGUMENTS: &str = r#"{"type":"object","additionalProperties":false}"#;
+
+/// What the server says about itself, and its limits.
+#[derive(Debug, Clone, Copy)]
+pub struct McpConfig<'a> {
+    /// `serverInfo.name`, `.title` and `.version`.
+    pub name: &'a str,
+    pub title: &'a str,
+    pub version: &'a str,
+    /// `instructions` in the initialize result; omitted when empty.
+    pub instructions: &'a str,
+    /// Largest JSON-RPC message accepted (413 above it); the engine's body limit
+    /// applies first.
+    pub max_message_bytes: usize,
+    /// Origins allowed to call (same rule as `ServerConfig::allowed_origins`, `"*"`
+    /// allows any); a request with another `Origin` gets 403.
+    pub allowed_origins: &'a [&'a str],
+}
+
+/// One tool as `tools/list` shows it. Schemas are JSON text rendered as is.
+#[derive(Debug, Clone, Copy)]
+pub struct Tool {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    /// A JSON Schema object; [`NO_ARGUMENTS`] for a tool without arguments.
+    pub input_schema: &'static str,
+    /// A JSON Schema the structured result conforms to.
+    pub output_schema: Option<&'static str>,
+    /// `annotations.readOnlyHint`.
+    pub read_only: bool,
+    /// When false, a call with a non-empty `arguments` object gets an `isError`
+    /// result explaining that the tool takes none.
+    pub takes_arguments: bool,
+    /// The OAuth scope the tool needs, or `None` for a public tool.
+    pub scope: Option<&'static str>,
+}
+
+/// One invocation, as the tool sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolCall<'a, G> {
+    /// Position of the tool in [`ToolSet::tools`].
+    pub index: usize,
+    pub tool: &'a Tool,
+    /// The `arguments` object, absent when the client sent none (or `null`).
+    pub arguments: Option<Value<'a>>,
+    /// The HTTP request, for headers such as `Authorization`.
+    pub request: &'a Request<'a>,
+    /// What the access hook granted (for instance the token's facts).
+    pub grant: &'a G,
+}
+
+/// What a tool produced in the scratch slice it was given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolOutcome {
+    /// `out[..len]` holds the structured result, one JSON value.
+    Json(usize),
+    /// `out[..len]` holds a plain-text failure message for the model.
+    FailedText(usize),
+    /// A fixed failure message for the model.
+    Failed(&'static str),
+}
+
+impl ToolOutcome {
+    /// Writes a JSON value with `render` into `out`.
+    pub fn render(
+        render: impl FnOnce(&mut dyn core::fmt::Write) -> core::fmt::Result,
+        out: &mut [u8],
+    ) -> ToolOutcome {
+        let mut sink = crate::http::codec::SliceSink::new(out);
+        match render(&mut sink) {
+            Ok(()) => ToolOutcome::Json(sink.len()),
+            Err(_) => ToolOutcome::Failed("The result did not fit the server's buffer"),
+        }
+    }
+
+    /// Serializes `value` into `out` with serde-json-core.
+    pub fn serialize<T: Serialize + ?Sized>(value: &T, out: &mut [u8]) -> ToolOutcome {
+        match serde_json_core::to_slice(value, out) {
+            Ok(len) => ToolOutcome::Json(len),
+            Err(_) => ToolOutcome::Failed("The result did not fit the server's buffer"),
+        }
+    }
+}
+
+/// The application's tools.
+#[allow(async_fn_in_trait)]
+pub trait ToolSet<G> {
+    fn tools(&self) -> &[Tool];
+
+    /// Runs a tool; access was already granted and arguments checked as far as
+    /// `Tool::takes_arguments` says.
+    async fn call(&self, call: ToolCall<'_, G>, out: &mut [u8]) -> ToolOutcome;
+}
+
+/// What executing a request needs from the caller's access policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// initialize, ping, tools/list, notifications and client responses, public tools,
+    /// and requests that end in a JSON-RPC error (unknown method or tool, bad params).
+    Session,
+    /// A protected tool and the scope it requires.
+    Tool {
+        name: &'static str,
+        scope: &'static str,
+    },
+}
+
+/// The hook's answer.
+#[derive(Debug)]
+pub enum Admission<'r, W: Write, G> {
+    /// Go ahead; the responder is handed back to answer the request, with what was granted.
+    Granted(Responder<'r, W>, G),
+    /// The hook answered itself (401, 403, 503, ...).
+    Answered(Result<Sent, WriteError<W::Error>>),
+}
+
+/// The access-policy hook (the OAuth guard, or [`Unprotected`]).
+#[allow(async_fn_in_trait)]
+pub trait Authorize {
+    /// What a granted request carries to its tool.
+    type Grant;
+
+    async fn authorize<'r, W: Write>(
+        &self,
+        request: &Request<'_>,
+        access: Access,
+        response: Responder<'r, W>,
+    ) -> Admission<'r, W, Self::Grant>;
+}
+
+/// Lets every request through (for servers without protected tools, and tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unprotected;
+
+impl Authorize for Unprotected {
+    type Grant = ();
+
+    async fn authorize<'r, W: Write>(
+        &self,
+        _: &Request<'_>,
+        _: Access,
+        response: Responder<'r, W>,
+    ) -> Admission<'r, W, ()> {
+        Admission::Granted(response, ())
+    }
+}
+
+/// Answers one request to the MCP endpoint. `scratch` receives tool results; it
+/// bounds the largest structured result (the transmit buffer need not hold it, the
+/// envelope is streamed).
+pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
+    request: &Request<'_>,
+    response: Responder<'_, W>,
+    tools: &T,
+    authorize: &A,
+    config: &McpConfig<'_>,
+    scratch: &mut [u8],
+) -> Result<Sent, WriteError<W::Error>> {
+    if let Err(refusal) = transport::check(request, config) {
+        return refuse(response, refusal).await;
+    }
+    let (id, method, params) = match rpc::classify(request.body) {
+        Err(rejected) => {
+            let reply = Reply::Error {
+                code: rejected.code,
+                message: rejected.message,
+                subject: None,
+            };
+            return send(
+                response,
+                Status::BAD_REQUEST,
+                rejected.id,
+                &reply,
+                &[],
+                config,
+            )
+            .await;
+        }
+        Ok(Message::Acknowledge) => {
+            return match authorize
+                .authorize(request, Access::Session, response)
+                .await
+            {
+                Admission::Granted(response, _) => {
+                    response.send(Status::ACCEPTED, "", &[], Body::Empty).await
+                }
+                Admission::Answered(sent) => sent,
+            };
+        }
+        Ok(Message::Request { id, method, params }) => (id, method, params),
+    };
+    let list = tools.tools();
+    let plan = plan(method, params, list);
+    let access = match plan {
+        Plan::Call {
+            tool:
+                Tool {
+                    name,
+                    scope: Some(scope),
+                    ..
+                },
+            ..
+        } => Access::Tool { name, scope },
+        _ => Access::Session,
+    };
+    let (response, grant) = match authorize.authorize(request, access, response).await {
+        Admission::Granted(response, grant) => (response, grant),
+        Admission::Answered(sent) => return sent,
+    };
+    let reply = match plan {
+        Plan::Reply(reply) => reply,
+        Plan::Call {
+            index,
+            tool,
+            arguments,
+        } => run_tool(tools, request, &grant, index, tool, arguments, scratch).await,
+    };
+    send(response, Status::OK, Some(id), &reply, list, config).await
+}
+
+/// A request resolved against the tools, before access is decided.
+enum Plan<'a> {
+    Reply(Reply<'a>),
+    Call {
+        index: usize,
+        tool: &'a Tool,
+        arguments: Option<Value<'a>>,
+    },
+}
+
+fn invalid_params(message: &'static str) -> Plan<'static> {
+    Plan::Reply(Reply::Error {
+        code: INVALID_PARAMS,
+        message,
+        subject: None,
+    })
+}
+
+fn plan<'a>(method: json::JsonStr<'a>, params: Option<Value<'a>>, tools: &'a [Tool]) -> Plan<'a> {
+    let params = match params {
+        Some(params) if params.kind() == Kind::Object => Some(params),
+        None => None,
+        Some(_) => return invalid_params("Invalid params: params must be an object"),
+    };
+    let param = |key| match params.map(|params| params.get(key)) {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(_)) => Err(invalid_params("Invalid params: a member is given twice")),
+        None => Ok(None),
+    };
+    if method.eq_str("initialize") {
+        let requested = match param("protocolVersion") {
+            Ok(requested) => requested.and_then(Value::as_str),
+            Err(plan) => return plan,
+        };
+        let Some(requested) = requested else {
+            return invalid_params("Invalid params: protocolVersion (a string) is required");
+        };
+        let version = PROTOCOL_VERSIONS
+            .iter()
+            .copied()
+            .find(|version| requested.eq_str(version))
+            .unwrap_or(LATEST_PROTOCOL_VERSION);
+        Plan::Reply(Reply::Initialize { version })
+    } else if method.eq_str("ping") {
+        Plan::Reply(Reply::Empty)
+    } else if method.eq_str("tools/list") {
+        Plan::Reply(Reply::ToolList)
+    } else if method.eq_str("tools/call") {
+        let (name, arguments) = match (param("name"), param("arguments")) {
+            (Ok(name), Ok(arguments)) => (name, arguments),
+            (Err(plan), _) | (_, Err(plan)) => return plan,
+        };
+        let Some(name) = name.and_then(Value::as_str) else {
+            return invalid_params("Invalid params: name (a string) is required");
+        };
+        let Some((index, tool)) = tools
+            .iter()
+            .enumerate()
+            .find(|(_, tool)| name.eq_str(tool.name))
+        else {
+            return Plan::Reply(Reply::Error {
+                code: INVALID_PARAMS,
+                message: "Unknown tool",
+                subject: Some(name),
+            });
+        };
+        let arguments = match arguments {
+            Some(arguments) if arguments.kind() == Kind::Object => Some(arguments),
+            Some(arguments) if arguments.kind() == Kind::Null => None,
+            None => None,
+            Some(_) => return invalid_params("Invalid params: arguments must be an object"),
+        };
+        Plan::Call {
+            index,
+            tool,
+            arguments,
+        }
+    } else {
+        Plan::Reply(Reply::Error {
+            code: METHOD_NOT_FOUND,
+            message: "Method not found",
+            subject: Some(method),
+        })
+    }
+}
+
+async fn run_tool<'a, G, T: ToolSet<G>>(
+    tools: &T,
+    request: &Request<'_>,
+    grant: &G,
+    index: usize,
+    tool: &'a Tool,
+    arguments: Option<Value<'a>>,
+    scratch: &'a mut [u8],
+) -> Reply<'a> {
+    if !tool.takes_arguments
+        && arguments.is_some_and(|arguments| arguments.members().next().is_some())
+    {
+        return Reply::ToolFailed {
+            text: "This tool takes no arguments: call it with an empty arguments object {} or none.",
+        };
+    }
+    let call = ToolCall {
+        index,
+        tool,
+        arguments,
+        request,
+        grant,
+    };
+    let outcome = tools.call(call, scratch).await;
+    let written = |len: usize| {
+        scratch
+            .get(..len)
+            .and_then(|bytes| core::str::from_utf8(bytes).ok())
+    };
+    match outcome {
+        ToolOutcome::Json(len) => match written(len).map(json::parse) {
+            Some(Ok(value)) => Reply::ToolResult { json: value.raw() },
+            _ => Reply::Error {
+                code: INTERNAL_ERROR,
+                message: "Internal error: the tool produced invalid JSON",
+                subject: None,
+            },
+        },
+        ToolOutcome::FailedText(len) => Reply::ToolFailed {
+            text: written(len).unwrap_or("The tool failed"),
+        },
+        ToolOutcome::Failed(text) => Reply::ToolFailed { text },
+    }
+}
+
+async fn send<W: Write>(
+    response: Responder<'_, W>,
+    status: Status,
+    id: Option<&str>,
+    reply: &Reply<'_>,
+    tools: &[Tool],
+    config: &McpConfig<'_>,
+) -> Result<Sent, WriteError<W::Error>> {
+    let render = |out: &mut dyn fmt::Write| rpc::render(out, id, reply, tools, config);
+    response
+        .send(status, JSON, &[], Body::Render(&render))
+        .await
+}
+
+async fn refuse<W: Write>(
+    response: Responder<'_, W>,
+    refusal: Refusal,
+) -> Result<Sent, WriteError<W::Error>> {
+    let reply = Reply::Error {
+        code: SERVER_ERROR,
+        message: refusal.message(),
+        subject: None,
+    };
+    let allow: &[(&str, &str)] = match refusal {
+        Refusal::MethodNotAllowed => &[("Allow", "POST, OPTIONS")],
+        _ => &[],
+    };
+    let render = |out: &mut dyn fmt::Write| rpc::render(out, None, &reply, &[], &EMPTY_CONFIG);
+    response
+        .send(refusal.status(), JSON, allow, Body::Render(&render))
+        .await
+}
+
+/// Errors render no server details; this stands in where a config is not needed.
+const EMPTY_CONFIG: McpConfig<'static> = McpConfig {
+    name: "",
+    title: "",
+    version: "",
+    instructions: "",
+    max_message_bytes: 0,
+    allowed_origins: &[],
+};

@@ -1,0 +1,430 @@
+//! Provider discovery (RFC 8414, falling back to OpenID Connect discovery) into a
+//! bounded struct, and the documents this server publishes: a mirror of the
+//! provider's authorization-server metadata and RFC 9728 protected-resource metadata.
+
+use core::fmt::Write as _;
+
+use heapless::String;
+use serde::{Deserialize, Serialize};
+
+use super::config::{Endpoints, OAuthConfig};
+use super::provider::{status_error, transport_error};
+use super::token::{StrList, ValidationError};
+use crate::http::client::{Outgoing, exchange};
+use crate::net::{Connect, Endpoint};
+
+/// Longest endpoint URL kept from discovery or settings.
+pub const URL_MAX: usize = 192;
+/// Longest JSON string (after unescaping) in a metadata document.
+const UNESCAPE_MAX: usize = 512;
+
+type Url = String<URL_MAX>;
+
+/// What this server uses from the provider's metadata. Lists keep their first
+/// entries when the provider sends more than fit.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct ProviderMetadata {
+    pub issuer: Url,
+    pub authorization_endpoint: Option<Url>,
+    pub token_endpoint: Option<Url>,
+    pub introspection_endpoint: Option<Url>,
+    pub userinfo_endpoint: Option<Url>,
+    pub jwks_uri: Option<Url>,
+    pub registration_endpoint: Option<Url>,
+    pub revocation_endpoint: Option<Url>,
+    #[serde(default)]
+    pub scopes_supported: StrList<16, 48>,
+    #[serde(default)]
+    pub response_types_supported: StrList<8, 32>,
+    #[serde(default)]
+    pub grant_types_supported: StrList<8, 64>,
+    #[serde(default)]
+    pub code_challenge_methods_supported: StrList<4, 16>,
+}
+
+/// Why discovery failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiscoveryError {
+    /// Neither metadata location answered.
+    Unavailable(ValidationError),
+    /// Neither location has a document (404 or similar at both).
+    NotFound,
+    /// A document was found but could not be read (or a URL in it is too long).
+    BadDocument,
+    /// The document names another issuer (RFC 8414 §3.3): it must not be used.
+    IssuerMismatch,
+    /// The configured issuer or an override is not a usable URL.
+    Misconfigured,
+}
+
+impl ProviderMetadata {
+    /// Metadata from settings alone, for providers that publish none.
+    pub fn from_config(config: &OAuthConfig<'_>) -> Result<Self, DiscoveryError> {
+        let mut metadata = ProviderMetadata {
+            issuer: String::try_from(config.issuer).map_err(|_| DiscoveryError::Misconfigured)?,
+            ..Default::default()
+        };
+        metadata.apply_overrides(&config.endpoints)?;
+        Ok(metadata)
+    }
+
+    /// Replaces discovered endpoints with the ones set by hand.
+    pub fn apply_overrides(&mut self, endpoints: &Endpoints<'_>) -> Result<(), DiscoveryError> {
+        let pairs = [
+            (&mut self.authorization_endpoint, endpoints.authorization),
+            (&mut self.token_endpoint, endpoints.token),
+            (&mut self.introspection_endpoint, endpoints.introspection),
+            (&mut self.userinfo_endpoint, endpoints.userinfo),
+            (&mut self.jwks_uri, endpoints.jwks),
+            (&mut self.registration_endpoint, endpoints.registration),
+            (&mut self.revocation_endpoint, endpoints.revocation),
+        ];
+        for (slot, configured) in pairs {
+            if let Some(url) = configured {
+                *slot = Some(String::try_from(url).map_err(|_| DiscoveryError::Misconfigured)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// The document to serve at `/.well-known/oauth-authorization-server`.
+    pub fn document(&self) -> AuthorizationServerDocument<'_> {
+        AuthorizationServerDocument {
+            issuer: &self.issuer,
+            authorization_endpoint: self.authorization_endpoint.as_deref(),
+            token_endpoint: self.token_endpoint.as_deref(),
+            introspection_endpoint: self.introspection_endpoint.as_deref(),
+            userinfo_endpoint: self.userinfo_endpoint.as_deref(),
+            jwks_uri: self.jwks_uri.as_deref(),
+            registration_endpoint: self.registration_endpoint.as_deref(),
+            revocation_endpoint: self.revocation_endpoint.as_deref(),
+            scopes_supported: &self.scopes_supported,
+            response_types_supported: &self.response_types_supported,
+            grant_types_supported: &self.grant_types_supported,
+            code_challenge_methods_supported: ["S256"],
+        }
+    }
+}
+
+/// A mirror of the provider's metadata that advertises PKCE `S256` only.
+#[derive(Debug, Serialize)]
+pub struct AuthorizationServerDocument<'a> {
+    pub issuer: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub authorization_endpoint: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token_endpoint: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub introspection_endpoint: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub userinfo_endpoint: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub jwks_uri: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub registration_endpoint: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revocation_endpoint: Option<&'a str>,
+    pub scopes_supported: &'a StrList<16, 48>,
+    pub response_types_supported: &'a StrList<8, 32>,
+    pub grant_types_supported: &'a StrList<8, 64>,
+    pub code_challenge_methods_supported: [&'a str; 1],
+}
+
+/// RFC 9728 protected-resource metadata, to serve at
+/// `/.well-known/oauth-protected-resource` (and its path form, e.g. `.../mcp`).
+#[derive(Debug, Serialize)]
+pub struct ProtectedResourceDocument<'a> {
+    pub resource: &'a str,
+    pub authorization_servers: [&'a str; 1],
+    pub scopes_supported: &'a [&'a str],
+    pub bearer_methods_supported: [&'a str; 1],
+    pub resource_name: &'a str,
+}
+
+/// The protected-resource metadata for `resource` (the canonical URI, or the MCP
+/// endpoint's URI for the path form).
+pub fn protected_resource_document<'a>(
+    config: &'a OAuthConfig<'a>,
+    resource: &'a str,
+) -> ProtectedResourceDocument<'a> {
+    ProtectedResourceDocument {
+        resource,
+        authorization_servers: [config.issuer],
+        scopes_supported: config.scopes_supported,
+        bearer_methods_supported: ["header"],
+        resource_name: config.resource_name,
+    }
+}
+
+/// The two metadata locations for an issuer: RFC 8414 (well-known segment inserted
+/// before the issuer's path) and OpenID Connect (appended).
+pub fn metadata_urls(issuer: &str) -> Option<[String<{ URL_MAX + 48 }>; 2]> {
+    let scheme_end = issuer.find("://")? + 3;
+    let after_scheme = issuer.get(scheme_end..)?;
+    let path_start = after_scheme
+        .find('/')
+        .map_or(issuer.len(), |i| scheme_end + i);
+    let origin = issuer.get(..path_start)?;
+    let path = issuer.get(path_start..)?.trim_end_matches('/');
+    let mut rfc8414 = String::new();
+    write!(
+        rfc8414,
+        "{origin}/.well-known/oauth-authorization-server{path}"
+    )
+    .ok()?;
+    let mut openid = String::new();
+    write!(openid, "{origin}{path}/.well-known/openid-configuration").ok()?;
+    Some([rfc8414, openid])
+}
+
+/// Fetches the provider's metadata at start-up. `rx` holds one metadata document
+/// (oidc-provider's is about 2–3 KiB). Settings in `config.endpoints` win.
+pub async fn discover<C: Connect>(
+    connect: &C,
+    config: &OAuthConfig<'_>,
+    rx: &mut [u8],
+) -> Result<ProviderMetadata, DiscoveryError>
+where
+    for<'c> <C::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
+{
+    let urls = metadata_urls(config.issuer).ok_or(DiscoveryError::Misconfigured)?;
+    let mut failure = DiscoveryError::NotFound;
+    for url in &urls {
+        let endpoint = Endpoint::parse(url).ok_or(DiscoveryError::Misconfigured)?;
+        let mut conn = match connect.connect(&endpoint).await {
+            Ok(conn) => conn,
+            Err(_) => {
+                failure = DiscoveryError::Unavailable(ValidationError::Unreachable);
+                continue;
+            }
+        };
+        let request = Outgoing {
+            method: "GET",
+            endpoint: &endpoint,
+            headers: &[],
+            form: None,
+            keep_alive: false,
+        };
+        let mut tx = [0u8; URL_MAX + 160];
+        let response = match exchange(&mut conn, &request, &mut tx, rx).await {
+            Ok(response) => response,
+            Err(error) => {
+                failure = DiscoveryError::Unavailable(transport_error(error));
+                continue;
+            }
+        };
+        match response.status {
+            200 => {}
+            status if status >= 500 => {
+                failure = DiscoveryError::Unavailable(status_error(status));
+                continue;
+            }
+            _ => continue,
+        }
+        let mut unescaped = [0u8; UNESCAPE_MAX];
+        let (mut metadata, _): (ProviderMetadata, _) =
+            serde_json_core::from_slice_escaped(response.body, &mut unescaped)
+                .map_err(|_| DiscoveryError::BadDocument)?;
+        if metadata.issuer != config.issuer {
+            return Err(DiscoveryError::IssuerMismatch);
+        }
+        metadata.apply_overrides(&config.endpoints)?;
+        return Ok(metadata);
+    }
+    Err(failure)
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use crate::oauth::config::{ClientAuth, ClientCredentials};
+    use crate::oauth::fake::{FakeConnector, Script};
+    use embassy_futures::block_on;
+    use std::vec;
+
+    const ISSUER: &str = "http://127.0.0.1:9000";
+    const OIDC_PROVIDER_METADATA: &str = r#"{"authorization_endpoint":"http://127.0.0.1:9000/auth","claims_parameter_supported":false,"claims_supported":["sub","email","email_verified","name","sid","auth_time","iss"],"code_challenge_methods_supported":["S256"],"end_session_endpoint":"http://127.0.0.1:9000/session/end","grant_types_supported":["implicit","authorization_code","refresh_token","client_credentials"],"issuer":"http://127.0.0.1:9000","jwks_uri":"http://127.0.0.1:9000/jwks","registration_endpoint":"http://127.0.0.1:9000/reg","authorization_response_iss_parameter_supported":true,"response_modes_supported":["form_post","fragment","query"],"response_types_supported":["code id_token","code","id_token","none"],"scopes_supported":["openid","offline_access","profile","email","api:read","api:write"],"subject_types_supported":["public"],"token_endpoint_auth_methods_supported":["client_secret_basic","client_secret_jwt","client_secret_post","private_key_jwt","none"],"token_endpoint_auth_signing_alg_values_supported":["HS256","RS256","PS256","ES256","EdDSA"],"token_endpoint":"http://127.0.0.1:9000/token","id_token_signing_alg_values_supported":["RS256"],"pushed_authorization_request_endpoint":"http://127.0.0.1:9000/request","request_parameter_supported":false,"request_uri_parameter_supported":false,"userinfo_endpoint":"http://127.0.0.1:9000/me","introspection_endpoint":"http://127.0.0.1:9000/token/introspection","revocation_endpoint":"http://127.0.0.1:9000/token/revocation","claim_types_supported":["normal"]}"#;
+
+    fn config() -> OAuthConfig<'static> {
+        OAuthConfig::new(
+            "http://127.0.0.1:8787",
+            "http://127.0.0.1:8787/.well-known/oauth-protected-resource",
+            ISSUER,
+            ClientCredentials {
+                client_id: "push-advisor",
+                client_secret: "s3cret",
+                auth: ClientAuth::ClientSecretBasic,
+            },
+        )
+    }
+
+    fn ok(body: &str) -> Script {
+        Script::Replies(vec![
+            std::format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes(),
+        ])
+    }
+
+    fn not_found() -> Script {
+        Script::Replies(vec![
+            b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".to_vec(),
+        ])
+    }
+
+    #[test]
+    fn builds_both_metadata_urls() {
+        let [a, b] = metadata_urls("http://127.0.0.1:9000").unwrap();
+        assert_eq!(
+            a.as_str(),
+            "http://127.0.0.1:9000/.well-known/oauth-authorization-server"
+        );
+        assert_eq!(
+            b.as_str(),
+            "http://127.0.0.1:9000/.well-known/openid-configuration"
+        );
+        let [a, b] = metadata_urls("https://id.example/tenant/1/").unwrap();
+        assert_eq!(
+            a.as_str(),
+            "https://id.example/.well-known/oauth-authorization-server/tenant/1"
+        );
+        assert_eq!(
+            b.as_str(),
+            "https://id.example/tenant/1/.well-known/openid-configuration"
+        );
+        assert!(metadata_urls("no-scheme").is_none());
+    }
+
+    #[test]
+    fn discovers_oidc_provider_metadata() {
+        let connector = FakeConnector::new(vec![ok(OIDC_PROVIDER_METADATA)]);
+        let mut rx = [0u8; 4096];
+        let metadata = block_on(discover(&connector, &config(), &mut rx)).unwrap();
+        assert_eq!(metadata.issuer.as_str(), ISSUER);
+        assert_eq!(
+            metadata.introspection_endpoint.as_deref(),
+            Some("http://127.0.0.1:9000/token/introspection")
+        );
+        assert_eq!(
+            metadata.token_endpoint.as_deref(),
+            Some("http://127.0.0.1:9000/token")
+        );
+        assert_eq!(
+            metadata.userinfo_endpoint.as_deref(),
+            Some("http://127.0.0.1:9000/me")
+        );
+        assert!(metadata.scopes_supported.contains("api:write"));
+        assert!(
+            metadata
+                .grant_types_supported
+                .contains("authorization_code")
+        );
+        assert!(metadata.response_types_supported.contains("code"));
+        assert!(connector.sent_text(0).starts_with(
+            "GET /.well-known/oauth-authorization-server HTTP/1.1\r\nHost: 127.0.0.1:9000\r\n"
+        ));
+    }
+
+    #[test]
+    fn falls_back_to_openid_configuration_and_applies_overrides() {
+        let connector = FakeConnector::new(vec![not_found(), ok(OIDC_PROVIDER_METADATA)]);
+        let mut config = config();
+        config.endpoints.introspection = Some("http://127.0.0.1:9001/introspect");
+        let mut rx = [0u8; 4096];
+        let metadata = block_on(discover(&connector, &config, &mut rx)).unwrap();
+        assert!(
+            connector
+                .sent_text(1)
+                .starts_with("GET /.well-known/openid-configuration HTTP/1.1\r\n")
+        );
+        assert_eq!(
+            metadata.introspection_endpoint.as_deref(),
+            Some("http://127.0.0.1:9001/introspect")
+        );
+    }
+
+    #[test]
+    fn refuses_another_issuer_and_bad_documents() {
+        let forged = OIDC_PROVIDER_METADATA.replace(
+            r#""issuer":"http://127.0.0.1:9000""#,
+            r#""issuer":"http://evil""#,
+        );
+        let connector = FakeConnector::new(vec![ok(&forged)]);
+        let mut rx = [0u8; 4096];
+        assert_eq!(
+            block_on(discover(&connector, &config(), &mut rx)),
+            Err(DiscoveryError::IssuerMismatch)
+        );
+        let connector = FakeConnector::new(vec![ok("<html>")]);
+        assert_eq!(
+            block_on(discover(&connector, &config(), &mut rx)),
+            Err(DiscoveryError::BadDocument)
+        );
+        let connector = FakeConnector::new(vec![not_found(), not_found()]);
+        assert_eq!(
+            block_on(discover(&connector, &config(), &mut rx)),
+            Err(DiscoveryError::NotFound)
+        );
+        let connector = FakeConnector::new(vec![Script::Refused, Script::Refused]);
+        assert_eq!(
+            block_on(discover(&connector, &config(), &mut rx)),
+            Err(DiscoveryError::Unavailable(ValidationError::Unreachable))
+        );
+        let connector =
+            FakeConnector::new(vec![ok(OIDC_PROVIDER_METADATA), ok(OIDC_PROVIDER_METADATA)]);
+        let mut small = [0u8; 512];
+        assert_eq!(
+            block_on(discover(&connector, &config(), &mut small)),
+            Err(DiscoveryError::Unavailable(ValidationError::BadAnswer))
+        );
+    }
+
+    #[test]
+    fn long_lists_keep_their_first_entries() {
+        let body = r#"{"issuer":"http://127.0.0.1:9000","code_challenge_methods_supported":["plain","S256","a","b","c"],"scopes_supported":"openid"}"#;
+        let connector = FakeConnector::new(vec![ok(body)]);
+        let mut rx = [0u8; 1024];
+        let metadata = block_on(discover(&connector, &config(), &mut rx)).unwrap();
+        assert_eq!(metadata.code_challenge_methods_supported.len(), 4);
+        assert!(metadata.code_challenge_methods_supported.overflowed);
+        assert!(metadata.scopes_supported.contains("openid"));
+    }
+
+    #[test]
+    fn mirror_document_advertises_s256_only() {
+        let connector = FakeConnector::new(vec![ok(
+            &OIDC_PROVIDER_METADATA.replace(r#"["S256"]"#, r#"["plain","S256"]"#)
+        )]);
+        let mut rx = [0u8; 4096];
+        let metadata = block_on(discover(&connector, &config(), &mut rx)).unwrap();
+        let mut out = [0u8; 2048];
+        let length = serde_json_core::to_slice(&metadata.document(), &mut out).unwrap();
+        let json = core::str::from_utf8(&out[..length]).unwrap();
+        assert_eq!(
+            json,
+            r#"{"issuer":"http://127.0.0.1:9000","authorization_endpoint":"http://127.0.0.1:9000/auth","token_endpoint":"http://127.0.0.1:9000/token","introspection_endpoint":"http://127.0.0.1:9000/token/introspection","userinfo_endpoint":"http://127.0.0.1:9000/me","jwks_uri":"http://127.0.0.1:9000/jwks","registration_endpoint":"http://127.0.0.1:9000/reg","revocation_endpoint":"http://127.0.0.1:9000/token/revocation","scopes_supported":["openid","offline_access","profile","email","api:read","api:write"],"response_types_supported":["code id_token","code","id_token","none"],"grant_types_supported":["implicit","authorization_code","refresh_token","client_credentials"],"code_challenge_methods_supported":["S256"]}"#
+        );
+        let bare = ProviderMetadata::from_config(&config()).unwrap();
+        let length = serde_json_core::to_slice(&bare.document(), &mut out).unwrap();
+        assert_eq!(
+            core::str::from_utf8(&out[..length]).unwrap(),
+            r#"{"issuer":"http://127.0.0.1:9000","scopes_supported":[],"response_types_supported":[],"grant_types_supported":[],"code_challenge_methods_supported":["S256"]}"#
+        );
+    }
+
+    #[test]
+    fn protected_resource_document_is_rfc_9728() {
+        let config = config();
+        let mut out = [0u8; 512];
+        let document = protected_resource_document(&config, config.resource);
+        let length = serde_json_core::to_slice(&document, &mut out).unwrap();
+        assert_eq!(
+            core::str::from_utf8(&out[..length]).unwrap(),
+            r#"{"resource":"http://127.0.0.1:8787","authorization_servers":["http://127.0.0.1:9000"],"scopes_supported":["api:read","api:write"],"bearer_methods_supported":["header"],"resource_name":"Push Advisor API"}"#
+        );
+    }
+}

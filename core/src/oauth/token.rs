@@ -1,0 +1,368 @@
+//! What a validator learns about a token (`TokenInfo`, bounded), how validation can
+//! fail (`ValidationError`), the `TokenValidator` seam, and the parser for RFC 7662
+//! introspection answers.
+
+use core::fmt;
+
+use heapless::{String, Vec};
+use serde::Deserialize;
+use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
+
+pub const SUBJECT_MAX: usize = 128;
+pub const CLIENT_ID_MAX: usize = 128;
+pub const SCOPE_MAX: usize = 256;
+pub const ISSUER_MAX: usize = 128;
+pub const AUDIENCE_MAX: usize = 128;
+pub const AUDIENCES: usize = 4;
+pub const TOKEN_TYPE_MAX: usize = 32;
+/// The longest single JSON string (after unescaping) an answer may hold.
+const UNESCAPE_MAX: usize = 512;
+
+/// Facts about an active token. Every field is bounded; an answer that does not fit
+/// is refused as `ValidationError::BadAnswer`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenInfo {
+    pub active: bool,
+    /// `sub`: the user (absent for client-credentials tokens).
+    pub subject: Option<String<SUBJECT_MAX>>,
+    pub client_id: Option<String<CLIENT_ID_MAX>>,
+    /// `scope`: space-separated, as RFC 7662 sends it.
+    pub scope: String<SCOPE_MAX>,
+    /// `aud`: one string or an array on the wire.
+    pub audiences: StrList<AUDIENCES, AUDIENCE_MAX>,
+    pub issuer: Option<String<ISSUER_MAX>>,
+    /// Expiry and issue time, Unix seconds.
+    pub exp: Option<u64>,
+    pub iat: Option<u64>,
+    pub token_type: Option<String<TOKEN_TYPE_MAX>>,
+    /// The provider's `Date` when it answered (Unix seconds), for devices without a clock.
+    pub answered_at: Option<u64>,
+}
+
+impl TokenInfo {
+    /// An active token with nothing but a subject and scopes (demo tokens, tests).
+    pub fn new(subject: &str, scope: &str) -> TokenInfo {
+        TokenInfo {
+            active: true,
+            subject: String::try_from(subject).ok(),
+            client_id: None,
+            scope: String::try_from(scope).unwrap_or_default(),
+            audiences: StrList::default(),
+            issuer: None,
+            exp: None,
+            iat: None,
+            token_type: None,
+            answered_at: None,
+        }
+    }
+
+    pub fn scopes(&self) -> impl Iterator<Item = &str> {
+        self.scope.split(' ').filter(|scope| !scope.is_empty())
+    }
+
+    pub fn has_scope(&self, wanted: &str) -> bool {
+        self.scopes().any(|scope| scope == wanted)
+    }
+
+    pub fn subject(&self) -> Option<&str> {
+        self.subject.as_deref()
+    }
+}
+
+/// Why a token could not be accepted by a validator. Only `Inactive` and `Malformed`
+/// are the token's fault (401); the rest mean the provider could not answer (503).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ValidationError {
+    /// The provider says the token is not active (unknown, expired, revoked).
+    Inactive,
+    /// The token was refused before asking anyone (too long, bad characters).
+    Malformed,
+    /// The provider could not be reached or answered 5xx.
+    Unreachable,
+    Timeout,
+    /// The provider's answer could not be understood or did not fit.
+    BadAnswer,
+    /// Our own settings cannot form a request (endpoint URL, credentials too long).
+    Misconfigured,
+}
+
+impl ValidationError {
+    /// Whether the token itself is bad (as opposed to the provider being unavailable).
+    pub fn is_token_fault(self) -> bool {
+        matches!(self, ValidationError::Inactive | ValidationError::Malformed)
+    }
+}
+
+/// Checks a bearer token and says what it grants.
+#[allow(async_fn_in_trait)]
+pub trait TokenValidator {
+    async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError>;
+}
+
+impl<T: TokenValidator + ?Sized> TokenValidator for &T {
+    async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
+        (**self).validate(token).await
+    }
+}
+
+/// Up to `N` strings of at most `L` bytes, read from a JSON string or array. Items
+/// beyond the bounds are dropped and `overflowed` is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StrList<const N: usize, const L: usize> {
+    items: Vec<String<L>, N>,
+    pub overflowed: bool,
+}
+
+impl<const N: usize, const L: usize> StrList<N, L> {
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.items.iter().map(|item| item.as_str())
+    }
+
+    pub fn contains(&self, wanted: &str) -> bool {
+        self.iter().any(|item| item == wanted)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    /// Adds an item; `false` (and `overflowed`) when it does not fit.
+    pub fn push(&mut self, item: &str) -> bool {
+        let stored = String::try_from(item)
+            .ok()
+            .and_then(|item| self.items.push(item).ok());
+        self.overflowed |= stored.is_none();
+        stored.is_some()
+    }
+}
+
+impl<const N: usize, const L: usize> serde::Serialize for StrList<N, L> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
+}
+
+impl<'de, const N: usize, const L: usize> Deserialize<'de> for StrList<N, L> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        // serde-json-core has no `deserialize_any`; its `deserialize_ignored_any` peeks
+        // and hands a string to `visit_str` and an array to `visit_seq`, which is the
+        // "string or array" dispatch `aud` needs.
+        deserializer.deserialize_ignored_any(ListVisitor::<N, L>)
+    }
+}
+
+struct ListVisitor<const N: usize, const L: usize>;
+
+impl<'de, const N: usize, const L: usize> Visitor<'de> for ListVisitor<N, L> {
+    type Value = StrList<N, L>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string or an array of strings")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        let mut list = StrList::default();
+        list.push(value);
+        Ok(list)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        let mut list = StrList::default();
+        while let Some(item) = seq.next_element_seed(BoundedItem::<L>)? {
+            let stored = item.and_then(|item| list.items.push(item).ok());
+            list.overflowed |= stored.is_none();
+        }
+        Ok(list)
+    }
+}
+
+/// One array item: `None` when longer than `L`, so a long item is dropped, not fatal.
+struct BoundedItem<const L: usize>;
+
+impl<'de, const L: usize> DeserializeSeed<'de> for BoundedItem<L> {
+    type Value = Option<String<L>>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de, const L: usize> Visitor<'de> for BoundedItem<L> {
+    type Value = Option<String<L>>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string")
+    }
+
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(String::try_from(value).ok())
+    }
+}
+
+/// The RFC 7662 answer as sent; unknown members are skipped.
+#[derive(Deserialize)]
+struct IntrospectionAnswer {
+    active: bool,
+    sub: Option<String<SUBJECT_MAX>>,
+    client_id: Option<String<CLIENT_ID_MAX>>,
+    scope: Option<String<SCOPE_MAX>>,
+    aud: Option<StrList<AUDIENCES, AUDIENCE_MAX>>,
+    iss: Option<String<ISSUER_MAX>>,
+    exp: Option<u64>,
+    iat: Option<u64>,
+    token_type: Option<String<TOKEN_TYPE_MAX>>,
+}
+
+/// Reads an introspection answer. `answered_at` is the provider's `Date`, if any.
+pub fn parse_introspection(
+    body: &[u8],
+    answered_at: Option<u64>,
+) -> Result<TokenInfo, ValidationError> {
+    let mut unescaped = [0u8; UNESCAPE_MAX];
+    let (answer, _): (IntrospectionAnswer, _) =
+        serde_json_core::from_slice_escaped(body, &mut unescaped)
+            .map_err(|_| ValidationError::BadAnswer)?;
+    if !answer.active {
+        return Err(ValidationError::Inactive);
+    }
+    let audiences = answer.aud.unwrap_or_default();
+    if audiences.overflowed {
+        return Err(ValidationError::BadAnswer);
+    }
+    Ok(TokenInfo {
+        active: true,
+        subject: answer.sub,
+        client_id: answer.client_id,
+        scope: answer.scope.unwrap_or_default(),
+        audiences,
+        issuer: answer.iss,
+        exp: answer.exp,
+        iat: answer.iat,
+        token_type: answer.token_type,
+        answered_at,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OIDC_PROVIDER_ANSWER: &[u8] = br#"{"active":true,"client_id":"push-advisor","exp":1723566600,"iat":1723563000,"iss":"http://127.0.0.1:9000","aud":"http://127.0.0.1:8787","scope":"api:read api:write","token_type":"Bearer","sub":"alice"}"#;
+
+    #[test]
+    fn reads_an_oidc_provider_answer() {
+        let info = parse_introspection(OIDC_PROVIDER_ANSWER, Some(7)).unwrap();
+        assert!(info.active);
+        assert_eq!(info.subject(), Some("alice"));
+        assert_eq!(info.client_id.as_deref(), Some("push-advisor"));
+        assert_eq!(info.issuer.as_deref(), Some("http://127.0.0.1:9000"));
+        assert!(info.audiences.contains("http://127.0.0.1:8787"));
+        assert_eq!(info.audiences.len(), 1);
+        assert_eq!(
+            (info.exp, info.iat),
+            (Some(1_723_566_600), Some(1_723_563_000))
+        );
+        assert!(info.has_scope("api:read") && info.has_scope("api:write"));
+        assert!(!info.has_scope("api"));
+        assert_eq!(info.token_type.as_deref(), Some("Bearer"));
+        assert_eq!(info.answered_at, Some(7));
+    }
+
+    #[test]
+    fn audience_may_be_an_array_and_unknown_members_are_skipped() {
+        let body = br#"{"extra":{"nested":[1,{"a":"b"}]},"aud":["https://other.example","http://127.0.0.1:8787"],"active":true,"cnf":{"jkt":"x"},"nbf":1}"#;
+        let info = parse_introspection(body, None).unwrap();
+        assert_eq!(info.audiences.len(), 2);
+        assert!(info.audiences.contains("http://127.0.0.1:8787"));
+        assert!(info.audiences.contains("https://other.example"));
+        assert_eq!(info.subject(), None);
+        assert_eq!(info.scopes().count(), 0);
+    }
+
+    #[test]
+    fn escaped_strings_are_unescaped() {
+        let body = br#"{"active":true,"sub":"al\"ice\u00e9","aud":["a\/b"]}"#;
+        let info = parse_introspection(body, None).unwrap();
+        assert_eq!(info.subject(), Some("al\"iceé"));
+        assert!(info.audiences.contains("a/b"));
+    }
+
+    #[test]
+    fn inactive_and_garbage() {
+        assert_eq!(
+            parse_introspection(br#"{"active":false}"#, None),
+            Err(ValidationError::Inactive)
+        );
+        for garbage in [
+            &b""[..],
+            b"<html>",
+            b"{\"active\":\"yes\"}",
+            b"{\"sub\":\"x\"}",
+            b"{\"active\":true,\"aud\":5}",
+            b"{\"active\":true,\"exp\":-1}",
+            b"{\"active\":true",
+            b"[true]",
+        ] {
+            assert_eq!(
+                parse_introspection(garbage, None),
+                Err(ValidationError::BadAnswer),
+                "{:?}",
+                core::str::from_utf8(garbage)
+            );
+        }
+    }
+
+    struct Repeat(char, usize);
+
+    impl core::fmt::Display for Repeat {
+        fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+            (0..self.1).try_for_each(|_| core::fmt::Write::write_char(f, self.0))
+        }
+    }
+
+    #[test]
+    fn oversize_values_are_garbage_not_panics() {
+        let mut body: heapless::String<2048> = heapless::String::new();
+        use core::fmt::Write;
+        write!(
+            body,
+            r#"{{"active":true,"sub":"{}"}}"#,
+            Repeat('x', SUBJECT_MAX + 1)
+        )
+        .unwrap();
+        assert_eq!(
+            parse_introspection(body.as_bytes(), None),
+            Err(ValidationError::BadAnswer)
+        );
+        body.clear();
+        write!(body, r#"{{"active":true,"aud":["a","b","c","d","e"]}}"#).unwrap();
+        assert_eq!(
+            parse_introspection(body.as_bytes(), None),
+            Err(ValidationError::BadAnswer)
+        );
+        body.clear();
+        write!(
+            body,
+            r#"{{"active":true,"aud":["{}"]}}"#,
+            Repeat('a', AUDIENCE_MAX + 1)
+        )
+        .unwrap();
+        assert_eq!(
+            parse_introspection(body.as_bytes(), None),
+            Err(ValidationError::BadAnswer)
+        );
+        body.clear();
+        // A long member nobody reads is skipped, not stored.
+        write!(
+            body,
+            r#"{{"active":true,"junk":"{}"}}"#,
+            Repeat('j', UNESCAPE_MAX + 10)
+        )
+        .unwrap();
+        assert!(parse_introspection(body.as_bytes(), None).is_ok());
+    }
+}

@@ -1,0 +1,2 @@
+mod options;
+fn main() {}

@@ -1,0 +1,434 @@
+//! The real `push-advisor` binary against the real development provider, over loopback.
+
+use std::time::{Duration, Instant};
+
+use push_advisor_tests::*;
+
+/// A provider and a push-advisor wired to it.
+struct Stack {
+    provider: Provider,
+    server: PushAdvisor,
+    resource: String,
+}
+
+impl Stack {
+    fn start(extra: &[(&str, &str)]) -> Stack {
+        Stack::start_with(extra, |_| {})
+    }
+
+    fn start_with(extra: &[(&str, &str)], adjust: impl FnOnce(&mut ProviderOptions)) -> Stack {
+        let port = free_port();
+        let resource = format!("http://127.0.0.1:{port}");
+        let mut options = ProviderOptions {
+            resource: resource.clone(),
+            resource_mcp: Some(format!("{resource}/mcp")),
+            redirect_uris: vec![format!("{resource}/token")],
+            ..ProviderOptions::default()
+        };
+        adjust(&mut options);
+        let provider = Provider::start(options);
+        let server = PushAdvisor::start(port, &provider.issuer, extra);
+        Stack {
+            provider,
+            server,
+            resource,
+        }
+    }
+
+    fn token(&self, scope: &str) -> String {
+        self.provider.token(scope, &self.resource)
+    }
+}
+
+fn challenge(reply: &Reply) -> String {
+    reply
+        .header("www-authenticate")
+        .unwrap_or_else(|| panic!("no WWW-Authenticate: {reply:?}"))
+        .to_owned()
+}
+
+#[test]
+fn public_endpoints_and_documents_reflect_the_provider() {
+    let stack = Stack::start(&[]);
+    let server = &stack.server;
+    assert_eq!(server.get("/vibe-check").status, 200);
+    let verdict = server.get("/can-i-push-to-prod").json();
+    assert!(["yes", "no"].contains(&verdict["answer"].as_str().unwrap()));
+    assert_eq!(
+        server.get("/").json()["message"],
+        "Welcome to the Push Decision API! 🚀"
+    );
+    assert_eq!(server.get("/index").json()["version"], "1.0.0");
+    assert_eq!(server.get("/nope").status, 404);
+
+    let issuer = &stack.provider.issuer;
+    let openapi = server.get("/openapi.json").json();
+    let flow = &openapi["components"]["securitySchemes"]["oauth2"]["flows"]["authorizationCode"];
+    assert_eq!(flow["authorizationUrl"], format!("{issuer}/auth"));
+    assert_eq!(flow["tokenUrl"], format!("{issuer}/token"));
+    assert_eq!(openapi["servers"][0]["url"], stack.resource);
+
+    let as_metadata = server.get("/.well-known/oauth-authorization-server").json();
+    assert_eq!(as_metadata["issuer"], *issuer);
+    assert_eq!(as_metadata["token_endpoint"], format!("{issuer}/token"));
+    assert_eq!(
+        as_metadata["code_challenge_methods_supported"],
+        json!(["S256"])
+    );
+
+    for (path, resource) in [
+        (
+            "/.well-known/oauth-protected-resource",
+            stack.resource.clone(),
+        ),
+        (
+            "/.well-known/oauth-protected-resource/mcp",
+            format!("{}/mcp", stack.resource),
+        ),
+    ] {
+        let prm = server.get(path).json();
+        assert_eq!(prm["resource"], resource, "{path}");
+        assert_eq!(prm["authorization_servers"], json!([issuer]));
+        assert_eq!(prm["bearer_methods_supported"], json!(["header"]));
+        assert!(
+            prm["scopes_supported"]
+                .as_array()
+                .unwrap()
+                .contains(&json!("api:read"))
+        );
+    }
+}
+
+#[test]
+fn deploy_history_outcomes() {
+    let stack = Stack::start(&[]);
+    let server = &stack.server;
+
+    let ok = server.get_with_token("/deploy-history", &stack.token("api:read"));
+    assert_eq!(ok.status, 200, "{ok:?}");
+    let body = ok.json();
+    assert_eq!(
+        body["authenticated_user"], CLIENT_ID,
+        "client-credentials tokens name the client"
+    );
+    assert_eq!(body["deployments"][0]["id"], "deploy-001");
+    assert_eq!(body["deployments"].as_array().unwrap().len(), 3);
+
+    let missing = server.get("/deploy-history");
+    assert_eq!(missing.status, 401);
+    let header = challenge(&missing);
+    assert!(header.starts_with("Bearer "), "{header}");
+    assert!(
+        !header.contains("error="),
+        "no error without a token: {header}"
+    );
+    assert!(
+        header.contains(&format!(
+            "resource_metadata=\"{}/.well-known/oauth-protected-resource\"",
+            stack.resource
+        )),
+        "{header}"
+    );
+    assert!(header.contains("scope=\"api:read\""), "{header}");
+    assert_eq!(missing.json()["error"], "Authentication required");
+    assert_eq!(missing.json()["required_scopes"], json!(["api:read"]));
+
+    let garbage = server.get_with_token("/deploy-history", "not-a-real-token");
+    assert_eq!(garbage.status, 401);
+    assert!(challenge(&garbage).contains("error=\"invalid_token\""));
+
+    let foreign = stack.provider.client_credentials(
+        "foreign-client",
+        "dev-secret-foreign-client",
+        "api:read",
+        "https://other-api.example",
+    );
+    let foreign =
+        server.get_with_token("/deploy-history", foreign["access_token"].as_str().unwrap());
+    assert_eq!(
+        foreign.status, 401,
+        "a token for another audience: {foreign:?}"
+    );
+    assert!(challenge(&foreign).contains("error=\"invalid_token\""));
+
+    let writer = stack.provider.client_credentials(
+        "writer-only",
+        "dev-secret-writer-only",
+        "api:write",
+        &stack.resource,
+    );
+    let writer = server.get_with_token("/deploy-history", writer["access_token"].as_str().unwrap());
+    assert_eq!(writer.status, 403);
+    let header = challenge(&writer);
+    assert!(header.contains("error=\"insufficient_scope\""), "{header}");
+    assert!(header.contains("scope=\"api:read\""), "{header}");
+    assert_eq!(writer.json()["error"], "Insufficient permissions");
+
+    let two = server.request(
+        "GET",
+        "/deploy-history",
+        None,
+        &[("Authorization", "Bearer a"), ("Authorization", "Bearer b")],
+    );
+    assert_eq!(two.status, 400, "two Authorization headers");
+    let in_query = server.get(&format!(
+        "/deploy-history?access_token={}",
+        stack.token("api:read")
+    ));
+    assert_eq!(
+        in_query.status, 401,
+        "tokens in the query string are not accepted"
+    );
+}
+
+#[test]
+fn expired_token_is_invalid() {
+    let stack = Stack::start_with(&[], |options| options.access_token_ttl = Some(2));
+    let token = stack.token("api:read");
+    assert_eq!(
+        stack
+            .server
+            .get_with_token("/deploy-history", &token)
+            .status,
+        200
+    );
+    std::thread::sleep(Duration::from_millis(3100));
+    let reply = stack.server.get_with_token("/deploy-history", &token);
+    assert_eq!(reply.status, 401, "expired: {reply:?}");
+    assert!(challenge(&reply).contains("error=\"invalid_token\""));
+}
+
+#[test]
+fn revoked_token_is_refused_within_the_cache_bound() {
+    let stack = Stack::start(&[("PUSH_ADVISOR_CACHE_TTL", "2")]);
+    let token = stack.token("api:read");
+    assert_eq!(
+        stack
+            .server
+            .get_with_token("/deploy-history", &token)
+            .status,
+        200
+    );
+    stack.provider.revoke(&token);
+    let revoked_at = Instant::now();
+    let reply = stack
+        .server
+        .wait_for("/deploy-history", &token, Duration::from_secs(5), |r| {
+            r.status == 401
+        });
+    assert_eq!(reply.status, 401);
+    assert!(
+        revoked_at.elapsed() <= Duration::from_millis(2500),
+        "refused after {:?}, bound is 2 s",
+        revoked_at.elapsed()
+    );
+}
+
+#[test]
+fn provider_outage_is_503_and_recovers() {
+    let mut stack = Stack::start(&[
+        ("PUSH_ADVISOR_CACHE_TTL", "0"),
+        ("PUSH_ADVISOR_PROVIDER_TIMEOUT_MS", "1000"),
+    ]);
+    let token = stack.token("api:read");
+    assert_eq!(
+        stack
+            .server
+            .get_with_token("/deploy-history", &token)
+            .status,
+        200
+    );
+    stack.provider.stop();
+    let started = Instant::now();
+    let reply = stack.server.get_with_token("/deploy-history", &token);
+    assert_eq!(reply.status, 503, "{reply:?}");
+    assert!(reply.header("retry-after").is_some());
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "answered within the timeout"
+    );
+    assert_eq!(
+        stack.server.get("/vibe-check").status,
+        200,
+        "public endpoints keep working"
+    );
+    stack.provider.restart();
+    let token = stack.token("api:read");
+    let reply = stack
+        .server
+        .wait_for("/deploy-history", &token, Duration::from_secs(5), |r| {
+            r.status == 200
+        });
+    assert_eq!(reply.status, 200, "recovers without restart: {reply:?}");
+}
+
+#[test]
+fn browser_less_login_yields_a_working_token() {
+    let stack = Stack::start(&[]);
+    let page = stack.server.get("/login");
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Push Advisor API - Login"));
+    assert!(
+        !page.body.contains("demo_token"),
+        "demo tokens are off by default"
+    );
+    let href = html_unescape(
+        &between(&page.body, "id=\"oauth-login\" href=\"", "\"").expect("login link"),
+    );
+    assert!(
+        href.starts_with(&format!("{}/auth?", stack.provider.issuer)),
+        "{href}"
+    );
+    for part in [
+        "state=",
+        "code_challenge=",
+        "code_challenge_method=S256",
+        "resource=",
+        "response_type=code",
+    ] {
+        assert!(href.contains(part), "{part} missing in {href}");
+    }
+    let redirect_uri = format!("{}/token", stack.resource);
+    let back = browser_login(&href, &redirect_uri, "alice");
+    let path = back.strip_prefix(&stack.resource).unwrap();
+
+    let forged = path.replace("state=", "state=forged");
+    let refused = stack.server.get(&forged);
+    assert_eq!(refused.status, 400, "forged state: {refused:?}");
+    assert!(!refused.body.contains("OAuth Success"));
+
+    let success = stack.server.get(path);
+    assert_eq!(success.status, 200, "{success:?}");
+    assert!(success.body.contains("OAuth Success!"));
+    let token = between(&success.body, "id=\"access-token\">", "<").expect("token on the page");
+    let history = stack
+        .server
+        .get_with_token("/deploy-history", &html_unescape(&token));
+    assert_eq!(history.status, 200, "{history:?}");
+    assert_eq!(history.json()["authenticated_user"], "alice");
+
+    let replay = stack.server.get(path);
+    assert_eq!(replay.status, 400, "a used state cannot be replayed");
+}
+
+#[test]
+fn https_provider_with_a_test_ca() {
+    let dir = std::env::temp_dir().join(format!("pa-tls-{}", std::process::id()));
+    let good = make_tls_files(&dir, "good");
+    let wrong = make_tls_files(&dir, "wrong");
+    let port = free_port();
+    let resource = format!("http://127.0.0.1:{port}");
+    let provider = Provider::start(ProviderOptions {
+        resource: resource.clone(),
+        redirect_uris: vec![format!("{resource}/token")],
+        tls: Some(good.clone()),
+        ..ProviderOptions::default()
+    });
+    assert!(
+        provider.issuer.starts_with("https://"),
+        "{}",
+        provider.issuer
+    );
+    let server = PushAdvisor::start(
+        port,
+        &provider.issuer,
+        &[("PUSH_ADVISOR_CA_FILE", good.ca_pem.to_str().unwrap())],
+    );
+    let token = provider.token("api:read", &resource);
+    let reply = server.get_with_token("/deploy-history", &token);
+    assert_eq!(reply.status, 200, "{reply:?}");
+    drop(server);
+
+    let port = free_port();
+    let server = PushAdvisor::start(
+        port,
+        &provider.issuer,
+        &[("PUSH_ADVISOR_CA_FILE", wrong.ca_pem.to_str().unwrap())],
+    );
+    let reply = server.get("/.well-known/oauth-authorization-server");
+    assert_eq!(reply.status, 503, "undiscovered provider: {reply:?}");
+    std::thread::sleep(Duration::from_millis(300));
+    let logs = server.process.output();
+    assert!(
+        logs.contains("certificate"),
+        "a clear error names the certificate problem:\n{logs}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn cors_as_a_browser_sees_it() {
+    let stack = Stack::start(&[]);
+    let preflight = stack.server.request(
+        "OPTIONS",
+        "/deploy-history",
+        None,
+        &[
+            ("Origin", "https://app.example"),
+            ("Access-Control-Request-Method", "GET"),
+            ("Access-Control-Request-Headers", "authorization"),
+        ],
+    );
+    assert_eq!(preflight.status, 204);
+    assert_eq!(preflight.header("access-control-allow-origin"), Some("*"));
+    assert!(
+        preflight
+            .header("access-control-allow-headers")
+            .unwrap()
+            .contains("Authorization")
+    );
+    assert!(
+        preflight
+            .header("access-control-allow-methods")
+            .unwrap()
+            .contains("GET")
+    );
+    let denied = stack.server.request(
+        "GET",
+        "/deploy-history",
+        None,
+        &[("Origin", "https://app.example")],
+    );
+    assert_eq!(denied.status, 401);
+    assert_eq!(denied.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(
+        denied.header("access-control-expose-headers"),
+        Some("WWW-Authenticate")
+    );
+    assert_eq!(
+        stack
+            .server
+            .request("OPTIONS", "/unknown", None, &[])
+            .status,
+        404
+    );
+}
+
+#[test]
+fn logs_never_contain_tokens_or_secrets() {
+    let stack = Stack::start(&[]);
+    let token = stack.token("api:read");
+    assert_eq!(
+        stack
+            .server
+            .get_with_token("/deploy-history", &token)
+            .status,
+        200
+    );
+    assert_eq!(
+        stack
+            .server
+            .get_with_token("/deploy-history", "garbage-token-xyz")
+            .status,
+        401
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let logs = stack.server.process.output();
+    assert!(
+        logs.contains("/deploy-history"),
+        "one line per request:\n{logs}"
+    );
+    for secret in [token.as_str(), "garbage-token-xyz", CLIENT_SECRET] {
+        assert!(!logs.contains(secret), "log leaks {secret}:\n{logs}");
+    }
+}
