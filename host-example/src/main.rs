@@ -1,2 +1,206 @@
+//! `push-advisor`: the Push Advisor API and MCP server on a host, checking tokens with
+//! an external OAuth provider.
+
+mod access_log;
 mod options;
-fn main() {}
+mod provider;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use clap::Parser;
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use push_advisor_core::app::{AppConfig, AppUrls, PushAdvisor};
+use push_advisor_core::mcp::McpConfig;
+use push_advisor_core::net::Endpoint;
+use push_advisor_core::oauth::guard::DEMO_TOKEN_WARNING;
+use push_advisor_core::oauth::{
+    CachePolicy, CachingValidator, ClientAuth, ClientCredentials, DiscoveredIntrospector,
+    Endpoints, OAuthConfig, SharedMetadata,
+};
+use push_advisor_tokio::{
+    Connector, ConnectorOptions, HostClock, OsRng, ServerOptions, TlsRoots, run, shutdown_signal,
+};
+use tracing::{error, info, warn};
+
+use access_log::AccessLogged;
+use options::{ClientAuthMethod, Options};
+use provider::{LoggedConnector, discover_until_known};
+
+pub type Mx = CriticalSectionRawMutex;
+/// Tokens remembered at once by the introspection cache.
+const CACHE_ENTRIES: usize = 1024;
+type Validator = CachingValidator<
+    Mx,
+    DiscoveredIntrospector<'static, Mx, LoggedConnector>,
+    HostClock,
+    CACHE_ENTRIES,
+>;
+type App = PushAdvisor<'static, Mx, HostClock, OsRng, Validator, LoggedConnector>;
+
+/// Settings live for the whole process; leaking them gives the core its `'static` borrows.
+fn leak<T>(value: T) -> &'static T {
+    Box::leak(Box::new(value))
+}
+
+fn leak_str(value: String) -> &'static str {
+    Box::leak(value.into_boxed_str())
+}
+
+fn main() -> ExitCode {
+    let options = Options::parse();
+    tracing_subscriber::fmt()
+        .with_max_level(options.log)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    // The token cache is built in place before it is leaked; a large stack keeps debug
+    // builds (which do not elide the move) from overflowing.
+    let started = std::thread::Builder::new()
+        .name("push-advisor".into())
+        .stack_size(64 * 1024 * 1024)
+        .spawn(move || start(options))
+        .map_err(|e| format!("cannot start the main thread: {e}"))
+        .and_then(|thread| {
+            thread
+                .join()
+                .unwrap_or_else(|_| Err("the main thread panicked".into()))
+        });
+    match started {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            error!("{message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn start(options: Options) -> Result<(), String> {
+    let secret = leak_str(options.secret()?);
+    let resource = leak_str(options.resource());
+    if Endpoint::parse(resource).is_none() {
+        return Err(format!(
+            "PUSH_ADVISOR_PUBLIC_URL must be an http(s) URL, not {resource:?}"
+        ));
+    }
+    if Endpoint::parse(&options.issuer).is_none() {
+        return Err(format!(
+            "PUSH_ADVISOR_ISSUER must be an http(s) URL, not {:?}",
+            options.issuer
+        ));
+    }
+    let urls = leak(AppUrls::new(resource).ok_or("PUSH_ADVISOR_PUBLIC_URL is too long")?);
+    let oauth: &'static OAuthConfig<'static> = leak(oauth_config(&options, resource, urls, secret));
+    if oauth.demo_tokens {
+        warn!("{DEMO_TOKEN_WARNING}");
+    }
+
+    let roots = match &options.ca_file {
+        Some(path) => TlsRoots::PemFile(path.clone()),
+        None => TlsRoots::WebPki,
+    };
+    let provider_timeout = Duration::from_millis(options.provider_timeout_ms);
+    let connector = Connector::new(ConnectorOptions {
+        connect_timeout: provider_timeout,
+        read_timeout: provider_timeout,
+        write_timeout: provider_timeout,
+        roots,
+        ..ConnectorOptions::default()
+    })
+    .map_err(|e| format!("cannot set up the provider connection: {e}"))?;
+    let connector = leak(LoggedConnector(connector));
+    let metadata: &'static SharedMetadata<Mx> = leak(SharedMetadata::new());
+    let clock = HostClock::new();
+    let introspector = DiscoveredIntrospector::new(metadata, connector, oauth);
+    let validator = leak(CachingValidator::new(
+        introspector,
+        clock,
+        CachePolicy::from_config(oauth),
+    ));
+    let allowed_origins: &'static [&'static str] = Box::leak(
+        options
+            .allowed_origins
+            .iter()
+            .map(|o| leak_str(o.clone()))
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    );
+    let config = AppConfig {
+        oauth: *oauth,
+        mcp_resource: &urls.mcp,
+        mcp_resource_metadata_url: &urls.mcp_resource_metadata,
+        mcp: McpConfig {
+            name: "push-advisor",
+            title: "Push Advisor",
+            version: env!("CARGO_PKG_VERSION"),
+            instructions: "Tools to decide whether to deploy: can_i_push_to_prod (weekday rule), vibe_check (random), get_deploy_history (needs api:read).",
+            max_message_bytes: 8 * 1024,
+            allowed_origins,
+        },
+        mcp_lazy_auth: options.mcp_lazy_auth,
+    };
+    let app: App = PushAdvisor::new(config, clock, OsRng, metadata, validator, connector);
+    let server_options = ServerOptions {
+        allowed_origins: options.allowed_origins.clone(),
+        max_connections: options.max_connections,
+        idle_timeout: Duration::from_secs(options.idle_timeout),
+        ..ServerOptions::default()
+    };
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&runtime, async move {
+        let listener = tokio::net::TcpListener::bind(options.bind)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", options.bind))?;
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        info!(%address, resource, issuer = %options.issuer, "listening on http://{address}");
+        tokio::task::spawn_local(discover_until_known(connector, oauth, metadata));
+        let stats = run(
+            listener,
+            Arc::new(AccessLogged(app)),
+            server_options,
+            shutdown_signal(),
+        )
+        .await
+        .map_err(|e| format!("server failed: {e}"))?;
+        info!(?stats, "stopped");
+        Ok(())
+    })
+}
+
+fn oauth_config(
+    options: &Options,
+    resource: &'static str,
+    urls: &'static AppUrls,
+    secret: &'static str,
+) -> OAuthConfig<'static> {
+    let client = ClientCredentials {
+        client_id: leak_str(options.client_id.clone()),
+        client_secret: secret,
+        auth: match options.client_auth {
+            ClientAuthMethod::ClientSecretBasic => ClientAuth::ClientSecretBasic,
+            ClientAuthMethod::ClientSecretPost => ClientAuth::ClientSecretPost,
+        },
+    };
+    let issuer = leak_str(options.issuer.trim_end_matches('/').to_owned());
+    let endpoint = |value: &Option<String>| value.clone().map(leak_str);
+    OAuthConfig {
+        redirect_uri: &urls.redirect,
+        endpoints: Endpoints {
+            authorization: endpoint(&options.authorization_endpoint),
+            token: endpoint(&options.token_endpoint),
+            introspection: endpoint(&options.introspection_endpoint),
+            ..Endpoints::default()
+        },
+        cache_max_lifetime_ms: options.cache_ttl * 1000,
+        negative_lifetime_ms: options.negative_cache_ttl.min(options.cache_ttl) * 1000,
+        provider_timeout_ms: options.provider_timeout_ms,
+        demo_tokens: options.demo_tokens,
+        ..OAuthConfig::new(resource, &urls.resource_metadata, issuer, client)
+    }
+}

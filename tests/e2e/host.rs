@@ -176,9 +176,10 @@ fn deploy_history_outcomes() {
         stack.token("api:read")
     ));
     assert_eq!(
-        in_query.status, 401,
-        "tokens in the query string are not accepted"
+        in_query.status, 400,
+        "tokens in the query string are refused: {in_query:?}"
     );
+    assert!(challenge(&in_query).contains("error=\"invalid_request\""));
 }
 
 #[test]
@@ -273,7 +274,7 @@ fn browser_less_login_yields_a_working_token() {
         "demo tokens are off by default"
     );
     let href = html_unescape(
-        &between(&page.body, "id=\"oauth-login\" href=\"", "\"").expect("login link"),
+        &between(&page.body, "id=\"oauth-login\" class=\"btn\" href=\"", "\"").expect("login link"),
     );
     assert!(
         href.starts_with(&format!("{}/auth?", stack.provider.issuer)),
@@ -313,9 +314,10 @@ fn browser_less_login_yields_a_working_token() {
 
 #[test]
 fn https_provider_with_a_test_ca() {
-    let dir = std::env::temp_dir().join(format!("pa-tls-{}", std::process::id()));
-    let good = make_tls_files(&dir, "good");
-    let wrong = make_tls_files(&dir, "wrong");
+    let dir = TempDir(std::env::temp_dir().join(format!("pa-tls-{}", std::process::id())));
+    let dir = &dir.0;
+    let good = make_tls_files(dir, "good");
+    let wrong = make_tls_files(dir, "wrong");
     let port = free_port();
     let resource = format!("http://127.0.0.1:{port}");
     let provider = Provider::start(ProviderOptions {
@@ -340,7 +342,7 @@ fn https_provider_with_a_test_ca() {
     drop(server);
 
     let port = free_port();
-    let server = PushAdvisor::start(
+    let server = PushAdvisor::start_undiscovered(
         port,
         &provider.issuer,
         &[("PUSH_ADVISOR_CA_FILE", wrong.ca_pem.to_str().unwrap())],
@@ -353,7 +355,15 @@ fn https_provider_with_a_test_ca() {
         logs.contains("certificate"),
         "a clear error names the certificate problem:\n{logs}"
     );
-    let _ = std::fs::remove_dir_all(dir);
+}
+
+/// Removes the test CA files even when an assertion fails.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 #[test]

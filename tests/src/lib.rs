@@ -262,20 +262,23 @@ pub fn plain_agent(tls: Option<&TlsFiles>) -> ureq::Agent {
 
 /// Makes a CA and a leaf for `localhost`/127.0.0.1 in `dir`.
 pub fn make_tls_files(dir: &Path, name: &str) -> TlsFiles {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
+        KeyUsagePurpose,
+    };
     std::fs::create_dir_all(dir).unwrap();
-    let ca_key = KeyPair::generate().unwrap();
     let mut ca_params = CertificateParams::new(Vec::<String>::new()).unwrap();
     ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca_params
         .distinguished_name
-        .push(rcgen::DnType::CommonName, format!("{name} test CA"));
-    let ca = ca_params.self_signed(&ca_key).unwrap();
+        .push(DnType::CommonName, format!("{name} test CA"));
+    ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     let leaf_key = KeyPair::generate().unwrap();
-    let leaf_params =
-        CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()]).unwrap();
-    let issuer = rcgen::Issuer::new(ca_params, ca_key);
-    let leaf = leaf_params.signed_by(&leaf_key, &issuer).unwrap();
+    let leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
+        .unwrap()
+        .signed_by(&leaf_key, &*ca)
+        .unwrap();
     let files = TlsFiles {
         ca_pem: dir.join(format!("{name}-ca.pem")),
         cert_pem: dir.join(format!("{name}-cert.pem")),
@@ -309,8 +312,24 @@ pub fn binary_path() -> PathBuf {
 }
 
 impl PushAdvisor {
-    /// Starts the binary on `port` against `issuer`, with extra `PUSH_ADVISOR_*` settings.
+    /// Starts the binary and waits until it has discovered the provider.
     pub fn start(port: u16, issuer: &str, extra: &[(&str, &str)]) -> PushAdvisor {
+        let server = PushAdvisor::start_undiscovered(port, issuer, extra);
+        let start = Instant::now();
+        while server.get("/.well-known/oauth-authorization-server").status != 200 {
+            assert!(
+                start.elapsed() < Duration::from_secs(15),
+                "no discovery within 15 s:\n{}",
+                server.process.output()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    /// Starts the binary on `port` against `issuer`, with extra `PUSH_ADVISOR_*` settings,
+    /// and returns as soon as it listens (discovery may still be under way).
+    pub fn start_undiscovered(port: u16, issuer: &str, extra: &[(&str, &str)]) -> PushAdvisor {
         let mut command = Command::new(binary_path());
         command
             .env_clear()

@@ -79,6 +79,14 @@ impl fmt::Debug for Body<'_> {
 #[derive(Debug)]
 pub struct Sent {
     pub(crate) keep_alive: bool,
+    status: u16,
+}
+
+impl Sent {
+    /// The status code that was sent (for access logs).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
 }
 
 /// Why a response could not be written.
@@ -160,6 +168,7 @@ impl<'a, W: Write> Responder<'a, W> {
         }
         Ok(Sent {
             keep_alive: framing.keep_alive,
+            status: status.code,
         })
     }
 
@@ -186,6 +195,7 @@ impl<'a, W: Write> Responder<'a, W> {
             .map_err(WriteError::Io)?;
         Ok(Sent {
             keep_alive: framing.keep_alive,
+            status: status.code,
         })
     }
 }
