@@ -38,14 +38,36 @@ for target in thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imc-unknown-none-e
   echo "push-advisor-core builds for $target"
 done
 
+step "Firmware for the NUCLEO-H743ZI2 board (size report)"
+bash firmware-example/size-report.sh
+
+step "Building the push-advisor binary for the end-to-end tests"
+cargo build --locked -p host-example
+
 step "Rust tests (unit, core, adapters, end-to-end against oidc-provider)"
 cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo-test.log"
 
 step "Provider smoke test"
 (cd tests/provider && node --test smoke.mjs) 2>&1 | tee "$log_dir/node-provider.log"
 
+step "MCP clients (TypeScript SDK, Python SDK, Inspector CLI) against push-advisor"
+(cd tests/mcp-clients && npm ci --no-audit --no-fund --loglevel=error && node --test mcp.test.mjs) 2>&1 | tee "$log_dir/node-mcp.log"
+
+if [ -f tests/tap/run.sh ]; then
+  step "Firmware on a Linux TAP inside a network namespace, with the real provider"
+  bash tests/tap/run.sh 2>&1 | tee "$log_dir/tap.log"
+fi
+
 passed=$(grep -hoE 'test result: [a-z]+\. [0-9]+ passed' "$log_dir"/cargo-test.log | awk '{s+=$4} END {print s+0}')
 failed=$(grep -hoE '[0-9]+ failed' "$log_dir"/cargo-test.log | awk '{s+=$1} END {print s+0}')
-node_passed=$(grep -hoE '^# pass [0-9]+' "$log_dir"/node-*.log | awk '{s+=$3} END {print s+0}')
+node_step "MCP clients (TypeScript SDK, Python SDK, Inspector CLI) against push-advisor"
+(cd tests/mcp-clients && npm ci --no-audit --no-fund --loglevel=error && node --test mcp.test.mjs) 2>&1 | tee "$log_dir/node-mcp.log"
+
+if [ -f tests/tap/run.sh ]; then
+  step "Firmware on a Linux TAP inside a network namespace, with the real provider"
+  bash tests/tap/run.sh 2>&1 | tee "$log_dir/tap.log"
+fi
+
+passed=$(grep -hoE '^# pass [0-9]+' "$log_dir"/node-*.log | awk '{s+=$3} END {print s+0}')
 node_failed=$(grep -hoE '^# fail [0-9]+' "$log_dir"/node-*.log | awk '{s+=$3} END {print s+0}')
 printf '\nAll steps passed.\n%d passed, %d failed\n' "$((passed + node_passed))" "$((failed + node_failed))"

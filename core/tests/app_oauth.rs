@@ -141,7 +141,11 @@ fn refusals_carry_rfc_6750_challenges() {
     let forbidden = &exchange(&wired_writer, &[get("/deploy-history", Some("t"))])[0];
     assert_eq!(forbidden.status, 403);
     assert!(challenge(forbidden).contains("error=\"insufficient_scope\""));
-    assert!(challenge(forbidden).contains("scope=\"api:read\""));
+    assert!(
+        challenge(forbidden).ends_with("scope=\"api:write api:read\""),
+        "granted plus required: {}",
+        challenge(forbidden)
+    );
     assert_eq!(
         forbidden.json(),
         json!({"error":"Insufficient permissions","message":"This endpoint requires api:read scope."})
@@ -400,7 +404,7 @@ fn mcp_step_up_and_foreign_audience() {
     );
     assert_eq!(responses[0].status, 403);
     assert!(challenge(&responses[0]).contains("error=\"insufficient_scope\""));
-    assert!(challenge(&responses[0]).contains("scope=\"api:read\""));
+    assert!(challenge(&responses[0]).ends_with("scope=\"api:write api:read\""));
     assert_eq!(responses[1].status, 401);
     assert!(challenge(&responses[1]).contains("error=\"invalid_token\""));
 }

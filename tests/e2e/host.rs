@@ -161,7 +161,10 @@ fn deploy_history_outcomes() {
     assert_eq!(writer.status, 403);
     let header = challenge(&writer);
     assert!(header.contains("error=\"insufficient_scope\""), "{header}");
-    assert!(header.contains("scope=\"api:read\""), "{header}");
+    assert!(
+        header.ends_with("scope=\"api:write api:read\""),
+        "granted plus required: {header}"
+    );
     assert_eq!(writer.json()["error"], "Insufficient permissions");
 
     let two = server.request(

@@ -263,6 +263,7 @@ describe('TypeScript SDK', () => {
       assert.match(stepUp.searchParams.get('scope') ?? '', /\bapi:read\b/, 'step-up asks for api:read');
       await transport.finishAuth(oauth.takeCode());
       assert.match(oauth.tokens()?.scope ?? '', /\bapi:read\b/, 'new grant includes api:read');
+      assert.match(oauth.tokens()?.scope ?? '', /\bapi:write\b/, 'the challenge named granted + required, so api:write is kept');
 
       const history = await client.callTool({ name: 'get_deploy_history', arguments: {} });
       assertDeployHistoryFor(history, USER);

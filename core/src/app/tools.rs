@@ -75,15 +75,12 @@ impl<V: TokenValidator, K: Clock> Authorize for McpAccess<'_, V, K> {
         };
         match self.guard.check(request, required).await {
             Ok(info) => Admission::Granted(response, Some(info)),
-            Err(rejection) => {
-                let scope = if required.is_empty() {
-                    SESSION_SCOPE
-                } else {
-                    required
-                };
-                let rejection = Rejection::new(rejection.kind, self.config, scope);
+            // A session check asks for no scope; the challenge still names the useful one.
+            Err(rejection) if required.is_empty() => {
+                let rejection = Rejection::new(rejection.kind, self.config, SESSION_SCOPE);
                 Admission::Answered(rejection.send(response).await)
             }
+            Err(rejection) => Admission::Answered(rejection.send(response).await),
         }
     }
 }

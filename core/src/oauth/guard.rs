@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::bearer::{BearerError, bearer_token};
 use super::config::OAuthConfig;
-use super::token::{TokenInfo, TokenValidator, ValidationError};
+use super::token::{SCOPE_MAX, TokenInfo, TokenValidator, ValidationError};
 use crate::http::response::WriteError;
 use crate::http::{Request, Responder, Sent, Status};
 use crate::time::Clock;
@@ -49,11 +49,13 @@ pub enum RejectionKind {
 }
 
 /// A refused request with everything needed to answer it.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Rejection<'a> {
     pub kind: RejectionKind,
     config: &'a OAuthConfig<'a>,
     required_scope: &'a str,
+    /// Scopes the token has, for `insufficient_scope` challenges.
+    granted: String<SCOPE_MAX>,
 }
 
 /// Longest `WWW-Authenticate` value; longer settings fall back to a bare challenge.
@@ -78,7 +80,15 @@ impl<'a> Rejection<'a> {
             kind,
             config,
             required_scope,
+            granted: String::new(),
         }
+    }
+
+    /// Remembers the token's granted scopes (space-separated).
+    pub fn with_granted(mut self, scope: &str) -> Self {
+        self.granted.clear();
+        let _ = self.granted.push_str(scope);
+        self
     }
 
     pub fn status(&self) -> Status {
@@ -101,6 +111,10 @@ impl<'a> Rejection<'a> {
         };
         let scope = self.config.challenge_scope.unwrap_or(self.required_scope);
         let mut value = String::new();
+        let granted = match self.kind {
+            RejectionKind::InsufficientScope => self.granted.trim(),
+            _ => "",
+        };
         let full = (|| -> fmt::Result {
             write!(value, "Bearer realm=\"{}\"", Quoted(self.config.realm))?;
             if let Some(error) = error {
@@ -113,8 +127,13 @@ impl<'a> Rejection<'a> {
                     Quoted(self.config.resource_metadata_url)
                 )?;
             }
-            if !scope.is_empty() {
-                write!(value, ", scope=\"{}\"", Quoted(scope))?;
+            match (granted.is_empty(), scope.is_empty()) {
+                (true, true) => {}
+                (true, false) => write!(value, ", scope=\"{}\"", Quoted(scope))?,
+                (false, true) => write!(value, ", scope=\"{}\"", Quoted(granted))?,
+                (false, false) => {
+                    write!(value, ", scope=\"{} {}\"", Quoted(granted), Quoted(scope))?
+                }
             }
             Ok(())
         })();
@@ -253,9 +272,13 @@ impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
             Ok(None) => return Err(reject(RejectionKind::MissingToken)),
             Err(problem) => return Err(reject(RejectionKind::InvalidRequest(problem))),
         };
-        self.check_token(token, required_scope)
-            .await
-            .map_err(reject)
+        match self.check_token(token, "").await {
+            Err(kind) => Err(reject(kind)),
+            Ok(info) if required_scope.is_empty() || info.has_scope(required_scope) => Ok(info),
+            // The challenge names what was granted plus what is missing, so a client
+            // stepping up keeps the scopes it had (MCP authorization, step-up).
+            Ok(info) => Err(reject(RejectionKind::InsufficientScope).with_granted(&info.scope)),
+        }
     }
 
     /// The same decision for a token already taken from a request.
@@ -536,7 +559,7 @@ mod tests {
         assert_eq!(
             header(&wire, "WWW-Authenticate"),
             Some(
-                r#"Bearer realm="Push Advisor API", error="insufficient_scope", resource_metadata="http://127.0.0.1:8787/.well-known/oauth-protected-resource", scope="api:read""#
+                r#"Bearer realm="Push Advisor API", error="insufficient_scope", resource_metadata="http://127.0.0.1:8787/.well-known/oauth-protected-resource", scope="api:write openid api:read""#
             )
         );
         assert_eq!(
