@@ -223,25 +223,15 @@ where
         match self.push_verdict() {
             Some(verdict) => response.json(Status::OK, &[], &verdict).await,
             None => {
-                let body = ErrorMessage {
-                    error: "Wall time unknown",
-                    message: "The server has not learned the current date yet; try again shortly.",
-                };
-                response
-                    .json(Status::SERVICE_UNAVAILABLE, &[("Retry-After", "5")], &body)
-                    .await
+                let message = "The server has not learned the current date yet; try again shortly.";
+                unavailable(response, "Wall time unknown", message).await
             }
         }
     }
 
     async fn provider_unknown<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
-        let body = ErrorMessage {
-            error: "Authorization server unavailable",
-            message: "The OAuth provider has not been reached yet; try again shortly.",
-        };
-        response
-            .json(Status::SERVICE_UNAVAILABLE, &[("Retry-After", "5")], &body)
-            .await
+        let message = "The OAuth provider has not been reached yet; try again shortly.";
+        unavailable(response, "Authorization server unavailable", message).await
     }
 
     async fn openapi<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
@@ -489,6 +479,18 @@ where
         )
         .await
     }
+}
+
+/// 503 with `Retry-After` for something the server does not have yet.
+async fn unavailable<W: Write>(
+    response: Responder<'_, W>,
+    error: &str,
+    message: &str,
+) -> Answer<W> {
+    let body = ErrorMessage { error, message };
+    response
+        .json(Status::SERVICE_UNAVAILABLE, &[("Retry-After", "5")], &body)
+        .await
 }
 
 /// A query parameter, percent-decoded into `buf`.

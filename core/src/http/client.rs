@@ -26,6 +26,8 @@ pub struct Outgoing<'a> {
     pub endpoint: &'a Endpoint<'a>,
     /// Extra headers; values must not contain CR or LF.
     pub headers: &'a [(&'a str, &'a str)],
+    /// An `Authorization` header value (client credentials), if any.
+    pub authorization: Option<&'a str>,
     /// An `application/x-www-form-urlencoded` body.
     pub form: Option<FormRenderer<'a>>,
     /// Ask the server to keep the connection open for another request.
@@ -152,6 +154,9 @@ pub fn write_request<E>(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<usize, 
         out.write_str("\r\nAccept: application/json\r\n")?;
         if !request.keep_alive {
             out.write_str("Connection: close\r\n")?;
+        }
+        if let Some(value) = request.authorization {
+            write!(out, "Authorization: {value}\r\n")?;
         }
         for (name, value) in request.headers {
             write!(out, "{name}: {value}\r\n")?;
@@ -501,6 +506,7 @@ mod tests {
             method: "GET",
             endpoint,
             headers: &[],
+            authorization: None,
             form: None,
             keep_alive: true,
         }
@@ -513,7 +519,8 @@ mod tests {
         let request = Outgoing {
             method: "POST",
             endpoint: &endpoint,
-            headers: &[("Authorization", "Basic eDp5")],
+            headers: &[],
+            authorization: Some("Basic eDp5"),
             form: Some(&form),
             keep_alive: false,
         };

@@ -276,18 +276,11 @@ where
         )?;
         write_post_credentials(out, &config.client)
     };
-    let auth_header;
-    let headers: &[(&str, &str)] = match &authorization {
-        Some(value) => {
-            auth_header = [("Authorization", value.as_str())];
-            &auth_header
-        }
-        None => &[],
-    };
     let request = Outgoing {
         method: "POST",
         endpoint: &endpoint,
-        headers,
+        headers: &[],
+        authorization: authorization.as_deref(),
         form: Some(&form),
         keep_alive: false,
     };

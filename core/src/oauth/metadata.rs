@@ -202,6 +202,7 @@ where
             method: "GET",
             endpoint: &endpoint,
             headers: &[],
+            authorization: None,
             form: None,
             keep_alive: false,
         };
