@@ -58,6 +58,10 @@ pub trait Service {
         request: &Request<'_>,
         response: Responder<'_, W>,
     ) -> Result<Sent, WriteError<W::Error>>;
+
+    /// Told after every answered request, including the engine's own 404, 405 and
+    /// preflight answers (for access logs). Does nothing by default.
+    fn responded(&self, _request: &Request<'_>, _status: u16) {}
 }
 
 /// Where the loop is, so an adapter can pick the right timeout for the next read.
@@ -270,7 +274,10 @@ async fn dispatch<C: Write, S: Service>(
         Some(_) => service.call(request, responder).await,
     };
     match sent {
-        Ok(sent) => Ok(sent.keep_alive),
+        Ok(sent) => {
+            service.responded(request, sent.status());
+            Ok(sent.keep_alive)
+        }
         Err(WriteError::Io(error)) => Err(IoError(error)),
         Err(WriteError::BufferTooSmall) => {
             // Nothing was written yet: say so and close, the request cannot be answered.

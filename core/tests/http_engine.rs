@@ -503,3 +503,68 @@ fn eof_mid_request_ends_quietly() {
     assert!(run.responses.is_empty());
     assert_eq!(run.ended, Ended::PeerClosed);
 }
+
+/// Records every status the engine reports through `Service::responded`.
+struct Recorded<'a> {
+    inner: &'a App,
+    statuses: std::cell::RefCell<Vec<(String, u16)>>,
+}
+
+impl push_advisor_core::Service for Recorded<'_> {
+    fn route(&self, path: &str) -> Option<push_advisor_core::http::MethodSet> {
+        self.inner.route(path)
+    }
+
+    async fn call<W: embedded_io_async::Write>(
+        &self,
+        request: &push_advisor_core::http::Request<'_>,
+        response: push_advisor_core::http::Responder<'_, W>,
+    ) -> Result<
+        push_advisor_core::http::Sent,
+        push_advisor_core::http::response::WriteError<W::Error>,
+    > {
+        self.inner.call(request, response).await
+    }
+
+    fn responded(&self, request: &push_advisor_core::http::Request<'_>, status: u16) {
+        self.statuses
+            .borrow_mut()
+            .push((request.path.to_owned(), status));
+    }
+}
+
+#[test]
+fn every_answered_request_is_reported_for_access_logs() {
+    let recorded = Recorded {
+        inner: app_at(Some(MONDAY_NOON)),
+        statuses: Default::default(),
+    };
+    let input = b"GET /vibe-check?x=secret HTTP/1.1\r\nHost: t\r\n\r\nGET /nope HTTP/1.1\r\nHost: t\r\n\r\nPOST /index HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\nOPTIONS /index HTTP/1.1\r\nHost: t\r\n\r\n";
+    let mut conn = MemConn::new(input);
+    let mut rx = [0u8; 2048];
+    let mut tx = [0u8; 1024];
+    block_on(serve(
+        &mut conn,
+        &recorded,
+        &ServerConfig::default(),
+        Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+        },
+    ))
+    .unwrap();
+    let seen = recorded.statuses.borrow().clone();
+    let expected: Vec<(String, u16)> = [
+        ("/vibe-check", 200),
+        ("/nope", 404),
+        ("/index", 405),
+        ("/index", 204),
+    ]
+    .iter()
+    .map(|(p, s)| (p.to_string(), *s))
+    .collect();
+    assert_eq!(
+        seen, expected,
+        "paths without their query strings, with the status sent"
+    );
+}

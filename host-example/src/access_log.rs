@@ -1,7 +1,5 @@
-//! One log line per request: method, path (never the query, which can carry login
-//! codes), status and duration. Headers are never logged, so tokens stay out.
-
-use std::time::Instant;
+//! One log line per answered request: method, path (never the query, which can carry
+//! login codes) and status. Headers are never logged, so tokens stay out.
 
 use embedded_io_async::Write;
 use push_advisor_core::http::response::WriteError;
@@ -23,18 +21,15 @@ impl<S: Service> Service for AccessLogged<S> {
         request: &Request<'_>,
         response: Responder<'_, W>,
     ) -> Result<Sent, WriteError<W::Error>> {
-        let started = Instant::now();
-        let sent = self.0.call(request, response).await;
-        if tracing::enabled!(tracing::Level::INFO) {
-            let status = sent.as_ref().map_or(0, Sent::status);
-            info!(
-                method = request.method.as_str(),
-                path = request.path,
-                status,
-                micros = started.elapsed().as_micros() as u64,
-                "request"
-            );
-        }
-        sent
+        self.0.call(request, response).await
+    }
+
+    fn responded(&self, request: &Request<'_>, status: u16) {
+        info!(
+            method = request.method.as_str(),
+            path = request.path,
+            status,
+            "request"
+        );
     }
 }
