@@ -6,6 +6,8 @@ use core::fmt;
 use embedded_io_async::Write;
 use serde::Serialize;
 
+use super::codec::SliceSink;
+
 /// An HTTP status with its complete status line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Status {
@@ -138,12 +140,20 @@ impl<'a, W: Write> Responder<'a, W> {
 
     /// Sends a response with the given content type (ignored for `Body::Empty` when empty).
     pub async fn send(
-        self,
+        mut self,
         status: Status,
         content_type: &str,
         headers: &[Header<'_>],
         body: Body<'_>,
     ) -> Result<Sent, WriteError<W::Error>> {
+        if let Body::Render(render) = body {
+            if let Some(sent) = self
+                .send_rendered_at_once(status, content_type, headers, render)
+                .await
+            {
+                return sent;
+            }
+        }
         let length = match &body {
             Body::Empty => 0,
             Body::Bytes(bytes) => bytes.len(),
@@ -169,6 +179,44 @@ impl<'a, W: Write> Responder<'a, W> {
         Ok(Sent {
             keep_alive: framing.keep_alive,
             status: status.code,
+        })
+    }
+
+    /// Renders a body once, behind room for the head, when it fits the transmit buffer;
+    /// `None` (nothing written) when it does not, so the caller renders window by window.
+    async fn send_rendered_at_once(
+        &mut self,
+        status: Status,
+        content_type: &str,
+        headers: &[Header<'_>],
+        render: &dyn Fn(&mut dyn fmt::Write) -> fmt::Result,
+    ) -> Option<Result<Sent, WriteError<W::Error>>> {
+        let framing = self.framing;
+        // The head is never longer than with the longest Content-Length.
+        let reserve = head_length(&framing, status, content_type, headers, usize::MAX);
+        let mut sink = SliceSink::new(self.buf.get_mut(reserve..)?);
+        render(&mut sink).ok()?;
+        let body_len = sink.len();
+        let head_len =
+            write_head::<W::Error>(self.buf, &framing, status, content_type, headers, body_len)
+                .ok()?;
+        self.buf.copy_within(reserve..reserve + body_len, head_len);
+        let send_body = !framing.head_only && status.code != 204 && status.code != 304;
+        let end = if send_body {
+            head_len + body_len
+        } else {
+            head_len
+        };
+        let written = self
+            .conn
+            .write_all(self.buf.get(..end).unwrap_or(&[]))
+            .await;
+        Some(match written {
+            Ok(()) => Ok(Sent {
+                keep_alive: framing.keep_alive,
+                status: status.code,
+            }),
+            Err(error) => Err(WriteError::Io(error)),
         })
     }
 
