@@ -439,8 +439,13 @@ fn hold_connections(address: SocketAddr, count: usize, within: Duration) -> Vec<
 #[ignore = "needs the TAP namespace: run `tests/tap/run.sh` as root"]
 fn sixteen_clients_on_four_sockets_are_queued_then_all_sockets_accept_again() {
     let _turn = take_turn();
-    let Some(rig) = Rig::start(60) else { return };
+    let Some(mut rig) = Rig::start(60) else {
+        return;
+    };
     let address = rig.setup.address;
+    // A fresh agent drops the old one's pooled keep-alive connection, freeing its socket.
+    rig.device.agent = plain_agent(None);
+    std::thread::sleep(Duration::from_millis(300));
 
     // Four idle connections hold every socket; a fifth is queued (its SYN is dropped
     // and retransmitted), not refused.
