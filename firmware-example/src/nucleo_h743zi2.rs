@@ -6,7 +6,7 @@ use embassy_net::{Config, Runner, StackResources};
 use embassy_stm32::bind_interrupts;
 use embassy_stm32::eth::{self, Ethernet, GenericPhy, PacketQueue, Sma};
 use embassy_stm32::peripherals::{ETH, ETH_SMA, RNG};
-use embassy_stm32::rng::{self, Rng};
+use embassy_stm32::rng;
 use push_advisor_embassy::{DropUnmatchedTcp, serve_sockets};
 use static_cell::ConstStaticCell;
 
