@@ -19,20 +19,25 @@ use static_cell::StaticCell;
 
 use crate::wall_time;
 
-/// Listening sockets, so concurrent connections.
-pub const SOCKETS: usize = 4;
+/// Listening sockets, so concurrent connections: 4, or `PA_SOCKETS` at build time
+/// (`size-report.sh` compares 3 and 4 to measure one connection's RAM).
+pub const SOCKETS: usize = match option_env!("PA_SOCKETS") {
+    Some(text) => crate::provider::parse_decimal(text) as usize,
+    None => 4,
+};
 /// Per socket: smoltcp receive/transmit buffers, the core's request/response buffers.
 pub type Memory = SocketMemory<2048, 2048, 2048, 1024>;
 /// Connections to the provider open at once (introspection, token exchange, discovery);
 /// one more is refused and answered 503 like an unreachable provider.
 pub const OUTBOUND: usize = 2;
 /// Tokens remembered by the introspection cache.
-pub const CACHE_ENTRIES: usize = 8;
+pub const CACHE_ENTRIES: usize = 4;
 /// Sockets the stack must hold: the listeners, the raw socket of `DropUnmatchedTcp`,
 /// DNS, DHCP, the app's outbound connections and the time-sync connection.
 pub const STACK_SOCKETS: usize = SOCKETS + 3 + OUTBOUND + 1;
-/// Largest provider metadata document discovery reads (oidc-provider's is about 2.5 KiB).
-const DISCOVERY_RX: usize = 4096;
+/// Largest provider metadata response discovery reads, head included (oidc-provider's
+/// is about 1.8 KiB; a provider with a bigger document needs more).
+const DISCOVERY_RX: usize = 3072;
 
 pub type Mx = CriticalSectionRawMutex;
 pub type Clock = &'static EmbassyClock<Mx>;

@@ -36,27 +36,21 @@ pub const PROVIDER: ProviderSettings = ProviderSettings {
     client_secret: option_env!("PA_CLIENT_SECRET"),
     public_url: option_env!("PA_PUBLIC_URL"),
     cache_ttl_seconds: match option_env!("PA_CACHE_TTL") {
-        Some(text) => parse_seconds(text),
+        Some(text) => parse_decimal(text),
         None => 60,
     },
     ca_der: include_bytes!(concat!(env!("OUT_DIR"), "/provider-ca.der")),
 };
 
-/// Decimal seconds at compile time; anything else stops the build.
-const fn parse_seconds(text: &str) -> u64 {
+/// A decimal number from a build-time setting; anything else stops the build.
+pub const fn parse_decimal(text: &str) -> u64 {
     let bytes = text.as_bytes();
-    assert!(
-        !bytes.is_empty(),
-        "PA_CACHE_TTL must be a number of seconds"
-    );
+    assert!(!bytes.is_empty(), "a build-time number is empty");
     let mut value = 0u64;
     let mut at = 0;
     while at < bytes.len() {
         let digit = bytes[at];
-        assert!(
-            digit.is_ascii_digit(),
-            "PA_CACHE_TTL must be a number of seconds"
-        );
+        assert!(digit.is_ascii_digit(), "a build-time number is not decimal");
         value = value * 10 + (digit - b'0') as u64;
         at += 1;
     }
