@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Builds the NUCLEO-H743ZI2 firmware (profile `firmware`: opt-level z, LTO, one
-# codegen unit, panic abort) and prints flash (text + data) and static RAM
-# (data + bss) from arm-none-eabi-size, for each extra feature set given
-# (default: the plain board build; add `tls` once the adapter has TLS).
+# Size report of the NUCLEO-H743ZI2 firmware (profile `firmware`: opt-level z, LTO, one
+# codegen unit, panic abort): flash (text + data) and static RAM (data + bss) from
+# arm-none-eabi-size, built with 3 and with 4 listening sockets (`PA_SOCKETS`), so the
+# difference is what one connection costs, split into the buffers lent to it
+# (`MEMORY`), its share of the main task's future (`__embassy_main::POOL`) and its
+# smoltcp socket slot (`RESOURCES`).
 #
 #   firmware-example/size-report.sh
-#   PA_PROVIDER_URL=http://192.168.69.1:8000/ firmware-example/size-report.sh   # with the connector
+#
+# The board's build-time settings get placeholders here unless set (they change only a
+# few bytes of strings): PA_PROVIDER_URL, PA_CLIENT_ID, PA_CLIENT_SECRET, PA_PUBLIC_URL.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,20 +20,40 @@ if ! command -v arm-none-eabi-size >/dev/null; then
     apt-get install -y -qq binutils-arm-none-eabi >/dev/null
 fi
 
-if [[ $# -eq 0 ]]; then
-    set -- ""
-fi
+export PA_PROVIDER_URL=${PA_PROVIDER_URL:-http://192.168.1.10:9000}
+export PA_CLIENT_ID=${PA_CLIENT_ID:-push-advisor}
+export PA_CLIENT_SECRET=${PA_CLIENT_SECRET:-size-report-placeholder}
+export PA_PUBLIC_URL=${PA_PUBLIC_URL:-http://192.168.1.20}
 
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
 elf="$target_dir/thumbv7em-none-eabihf/firmware/firmware-example"
 
-printf '%-24s %10s %10s %10s %12s %12s\n' features text data bss flash static-ram
-for extra in "$@"; do
-    features="nucleo-h743zi2${extra:+,$extra}"
-    cargo build --quiet --profile firmware --target thumbv7em-none-eabihf \
-        -p firmware-example --no-default-features --features "$features"
-    read -r text data bss _ < <(arm-none-eabi-size "$elf" | awk 'NR == 2')
-    printf '%-24s %10d %10d %10d %12d %12d\n' "$features" "$text" "$data" "$bss" \
-        $((text + data)) $((data + bss))
+symbol_size() { # the size of the first symbol whose name ends with $1
+    arm-none-eabi-nm -C -S -t d "$elf" | awk -v name="$1" '
+        !found && substr($0, length($0) - length(name) + 1) == name { found = $2 + 0 }
+        END { print found + 0 }'
+}
+
+printf '%-8s %8s %6s %8s %8s %11s %14s %8s %9s\n' sockets text data bss flash static-ram \
+    main-task-pool memory resources
+declare -A bss pool memory resources
+for sockets in 3 4; do
+    PA_SOCKETS=$sockets cargo build --quiet --locked --profile firmware \
+        --target thumbv7em-none-eabihf -p firmware-example --no-default-features \
+        --features nucleo-h743zi2
+    read -r text data bss_size _ < <(arm-none-eabi-size "$elf" | awk 'NR == 2')
+    bss[$sockets]=$bss_size
+    pool[$sockets]=$(symbol_size "__embassy_main::POOL")
+    memory[$sockets]=$(symbol_size "::MEMORY")
+    resources[$sockets]=$(symbol_size "::RESOURCES")
+    printf '%-8s %8d %6d %8d %8d %11d %14d %8d %9d\n' "$sockets" "$text" "$data" "$bss_size" \
+        $((text + data)) $((data + bss_size)) "${pool[$sockets]}" "${memory[$sockets]}" \
+        "${resources[$sockets]}"
 done
+per_connection=$((bss[4] - bss[3]))
+lent=$((memory[4] - memory[3]))
+future=$((pool[4] - pool[3]))
+slot=$((resources[4] - resources[3]))
+printf '\none connection: %d B of RAM = %d B lent buffers (TCP + core rx/tx) + %d B future + %d B socket slot\n' \
+    "$per_connection" "$lent" "$future" "$slot"

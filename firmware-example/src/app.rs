@@ -1,26 +1,66 @@
-//! What every board serves, and with how much memory. `service()` is the one place
-//! that builds the application, so the Push Advisor app can replace the test service.
+//! What every board serves, and with how much memory: the Push Advisor app over the
+//! embassy adapter. `start` is the one place that builds it; boards supply the network
+//! stack, a random number generator and the settings.
 
+use embassy_executor::Spawner;
+use embassy_net::Stack;
+use embassy_net::tcp::client::TcpClientState;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-use embassy_time::{Duration, Instant, Timer};
-use embedded_io_async::Write;
-use push_advisor_core::http::response::WriteError;
-use push_advisor_core::http::{MethodSet, Request, Responder, Sent, Status};
-use push_advisor_core::time::Clock;
-use push_advisor_core::{ServerConfig, Service};
-use push_advisor_embassy::{EmbassyClock, SocketMemory, Timeouts};
-use serde::Serialize;
+use embassy_time::{Duration, Timer};
+use push_advisor_core::ServerConfig;
+use push_advisor_core::app::{AppConfig, AppUrls, PushAdvisor};
+use push_advisor_core::mcp::McpConfig;
+use push_advisor_core::oauth::{
+    CachePolicy, CachingValidator, ClientAuth, ClientCredentials, DiscoveredIntrospector,
+    OAuthConfig, SharedMetadata, discover,
+};
+use push_advisor_embassy::{EmbassyClock, SocketMemory, TcpConnector, Timeouts};
+use static_cell::StaticCell;
 
-/// Listening sockets, so concurrent connections.
-pub const SOCKETS: usize = 4;
+use crate::wall_time;
+
+/// Listening sockets, so concurrent connections: 4, or `PA_SOCKETS` at build time
+/// (`size-report.sh` compares 3 and 4 to measure one connection's RAM).
+pub const SOCKETS: usize = match option_env!("PA_SOCKETS") {
+    Some(text) => crate::provider::parse_decimal(text) as usize,
+    None => 4,
+};
 /// Per socket: smoltcp receive/transmit buffers, the core's request/response buffers.
 pub type Memory = SocketMemory<2048, 2048, 2048, 1024>;
+/// Connections to the provider open at once (introspection, token exchange, discovery);
+/// one more is refused and answered 503 like an unreachable provider.
+pub const OUTBOUND: usize = 2;
+/// Tokens remembered by the introspection cache.
+pub const CACHE_ENTRIES: usize = 4;
 /// Sockets the stack must hold: the listeners, the raw socket of `DropUnmatchedTcp`,
-/// DNS, DHCP and one outbound connection.
-pub const STACK_SOCKETS: usize = SOCKETS + 4;
+/// DNS, DHCP, the app's outbound connections and the time-sync connection.
+pub const STACK_SOCKETS: usize = SOCKETS + 3 + OUTBOUND + 1;
+/// Largest provider metadata response discovery reads, head included (oidc-provider's
+/// is about 1.8 KiB; a provider with a bigger document needs more).
+const DISCOVERY_RX: usize = 3072;
+
+pub type Mx = CriticalSectionRawMutex;
+pub type Clock = &'static EmbassyClock<Mx>;
+pub type Connector = TcpConnector<'static, OUTBOUND, 1024, 1024>;
+type Validator =
+    CachingValidator<Mx, DiscoveredIntrospector<'static, Mx, Connector>, Clock, CACHE_ENTRIES>;
+/// The application this firmware serves, with the board's random number generator.
+pub type App = PushAdvisor<'static, Mx, Clock, crate::board::Rng, Validator, Connector>;
 
 /// The device's clock; wall time is unknown until `wall_time` learns it.
-pub static CLOCK: EmbassyClock<CriticalSectionRawMutex> = EmbassyClock::new();
+pub static CLOCK: EmbassyClock<Mx> = EmbassyClock::new();
+
+/// Where the provider is and who this device is to it. Secrets are never logged.
+pub struct Settings {
+    /// The provider's issuer URL (`http://` only: outbound TLS is not there yet).
+    pub issuer: &'static str,
+    pub client_id: &'static str,
+    pub client_secret: &'static str,
+    /// This API's canonical URL as clients reach it, e.g. `http://192.168.69.2`.
+    pub public_url: &'static str,
+    /// Longest time an introspection answer is trusted.
+    pub cache_ttl_seconds: u64,
+}
 
 pub fn server_config() -> ServerConfig<'static> {
     ServerConfig::default()
@@ -30,54 +70,107 @@ pub fn timeouts() -> Timeouts {
     Timeouts::default()
 }
 
-/// The application this firmware serves.
-pub fn service() -> TestService {
-    TestService
-}
-
-/// A stand-in until the Push Advisor app lands: `GET /vibe-check` answers JSON,
-/// `GET /slow?ms=N` answers after N ms (at most 5000) so tests can hold sockets busy.
+/// Why the app could not be built from the settings.
 #[derive(Debug)]
-pub struct TestService;
-
-#[derive(Serialize)]
-struct VibeCheck<'a> {
-    vibe: &'a str,
-    uptime_ms: u64,
-    /// `null` until the device has learned wall time.
-    unix_time: Option<u64>,
+pub enum SettingsError {
+    PublicUrlTooLong,
 }
 
-const MAX_HOLD_MS: u64 = 5000;
+/// Builds the app, and starts provider discovery and wall-time learning on `stack`.
+/// Protected routes answer 503 until discovery has succeeded; public ones serve at once.
+pub fn start(
+    spawner: Spawner,
+    stack: Stack<'static>,
+    settings: Settings,
+    rng: crate::board::Rng,
+) -> Result<&'static App, SettingsError> {
+    static URLS: StaticCell<AppUrls> = StaticCell::new();
+    static OAUTH: StaticCell<OAuthConfig<'static>> = StaticCell::new();
+    static OUTBOUND_STATE: StaticCell<TcpClientState<OUTBOUND, 1024, 1024>> = StaticCell::new();
+    static CONNECTOR: StaticCell<Connector> = StaticCell::new();
+    static METADATA: SharedMetadata<Mx> = SharedMetadata::new();
+    static VALIDATOR: StaticCell<Validator> = StaticCell::new();
+    static APP: StaticCell<App> = StaticCell::new();
 
-impl Service for TestService {
-    fn route(&self, path: &str) -> Option<MethodSet> {
-        match path {
-            "/vibe-check" | "/slow" => Some(MethodSet::GET),
-            _ => None,
-        }
-    }
+    let public_url = settings.public_url.trim_end_matches('/');
+    let urls: &'static AppUrls =
+        URLS.init(AppUrls::new(public_url).ok_or(SettingsError::PublicUrlTooLong)?);
+    let client = ClientCredentials {
+        client_id: settings.client_id,
+        client_secret: settings.client_secret,
+        auth: ClientAuth::ClientSecretBasic,
+    };
+    let oauth: &'static OAuthConfig<'static> = OAUTH.init(OAuthConfig {
+        redirect_uri: &urls.redirect,
+        cache_max_lifetime_ms: settings.cache_ttl_seconds * 1000,
+        negative_lifetime_ms: settings.cache_ttl_seconds.min(5) * 1000,
+        ..OAuthConfig::new(
+            public_url,
+            &urls.resource_metadata,
+            settings.issuer.trim_end_matches('/'),
+            client,
+        )
+    });
+    let provider_timeout = Duration::from_millis(oauth.provider_timeout_ms);
+    let connector: &'static Connector = CONNECTOR.init(TcpConnector::new(
+        stack,
+        OUTBOUND_STATE.init(TcpClientState::new()),
+        provider_timeout,
+        provider_timeout,
+    ));
+    let introspector = DiscoveredIntrospector::new(&METADATA, connector, oauth);
+    let validator: &'static Validator = VALIDATOR.init(CachingValidator::new(
+        introspector,
+        &CLOCK,
+        CachePolicy::from_config(oauth),
+    ));
+    let config = AppConfig {
+        oauth: *oauth,
+        mcp_resource: &urls.mcp,
+        mcp_resource_metadata_url: &urls.mcp_resource_metadata,
+        mcp: McpConfig {
+            name: "push-advisor-device",
+            title: "Push Advisor (device)",
+            version: env!("CARGO_PKG_VERSION"),
+            instructions: "",
+            max_message_bytes: 1536,
+            allowed_origins: &[],
+        },
+        mcp_lazy_auth: false,
+    };
+    let app = APP.init(PushAdvisor::new(
+        config, &CLOCK, rng, &METADATA, validator, connector,
+    ));
+    spawner.spawn(discovery_task(stack, connector, oauth, &METADATA).expect("spawned once"));
+    spawner.spawn(wall_time::wall_time_task(stack, oauth.issuer).expect("spawned once"));
+    Ok(app)
+}
 
-    async fn call<W: Write>(
-        &self,
-        request: &Request<'_>,
-        response: Responder<'_, W>,
-    ) -> Result<Sent, WriteError<W::Error>> {
-        if request.path == "/slow" {
-            let hold = request
-                .query_param("ms")
-                .and_then(|ms| ms.parse::<u64>().ok())
-                .unwrap_or(0)
-                .min(MAX_HOLD_MS);
-            Timer::after(Duration::from_millis(hold)).await;
+/// Discovers the provider, retrying with back-off (250 ms doubling to 5 s) until it answers.
+#[embassy_executor::task]
+async fn discovery_task(
+    stack: Stack<'static>,
+    connector: &'static Connector,
+    oauth: &'static OAuthConfig<'static>,
+    metadata: &'static SharedMetadata<Mx>,
+) {
+    let mut delay = Duration::from_millis(250);
+    let mut rx = [0u8; DISCOVERY_RX];
+    stack.wait_config_up().await;
+    loop {
+        match discover(connector, oauth, &mut rx).await {
+            Ok(found) => {
+                metadata.set(found);
+                #[cfg(feature = "linux-tap")]
+                log::info!("provider discovered");
+                return;
+            }
+            Err(_error) => {
+                #[cfg(feature = "linux-tap")]
+                log::warn!("provider discovery failed ({_error:?}); retry in {delay:?}");
+                Timer::after(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
         }
-        let body = VibeCheck {
-            vibe: "immaculate",
-            uptime_ms: Instant::now().as_millis(),
-            unix_time: CLOCK.unix_seconds(),
-        };
-        response
-            .json(Status::OK, &[("Cache-Control", "no-store")], &body)
-            .await
     }
 }

@@ -3,8 +3,12 @@
 //! Configuration (flags win over environment):
 //! `--tap NAME` / `PA_TAP` (default `tap0`), `--ip ADDR/PREFIX` / `PA_IP`
 //! (default `192.168.69.2/24`), `--gateway ADDR` / `PA_GATEWAY` (optional),
-//! `--port N` / `PA_PORT` (default 80), `--provider URL` / `PA_PROVIDER_URL` (where
-//! wall time is learned from; default: the build-time provider URL, if any). Log level from `PA_LOG` (default `info`).
+//! `--port N` / `PA_PORT` (default 80), `--issuer URL` / `PA_PROVIDER_URL` (the OAuth
+//! provider; wall time is learned from it too), `--client-id ID` / `PA_CLIENT_ID`,
+//! `PA_CLIENT_SECRET` (environment only, so it never shows in a process list),
+//! `--public-url URL` / `PA_PUBLIC_URL` (default `http://ADDR[:PORT]`),
+//! `--cache-ttl SECONDS` / `PA_CACHE_TTL` (default 60). Provider settings default to the
+//! build-time ones (`provider.rs`). Log level from `PA_LOG` (default `info`).
 
 use core::net::Ipv4Addr;
 use std::process::exit;
@@ -15,14 +19,21 @@ use embassy_net_tuntap::TunTapDevice;
 use push_advisor_embassy::{DropUnmatchedTcp, serve_sockets};
 use static_cell::{ConstStaticCell, StaticCell};
 
-use crate::{app, wall_time};
+use crate::app;
+
+/// A random number generator seeded by the operating system.
+pub type Rng = rand_core::OsRng;
 
 struct Settings {
     tap: String,
     address: Ipv4Cidr,
     gateway: Option<Ipv4Addr>,
     port: u16,
-    provider_url: Option<String>,
+    app: app::Settings,
+}
+
+fn leak(value: String) -> &'static str {
+    Box::leak(value.into_boxed_str())
 }
 
 fn setting(args: &[String], flag: &str, env: &str) -> Option<String> {
@@ -47,10 +58,34 @@ fn settings() -> Result<Settings, String> {
         Some(port) => port.parse().map_err(|_| "--port: bad number")?,
         None => 80,
     };
-    let provider_url = setting(&args, "--provider", "PA_PROVIDER_URL")
-        .or_else(|| crate::provider::PROVIDER.url.map(String::from));
+    let provider = crate::provider::PROVIDER;
+    let issuer = setting(&args, "--issuer", "PA_PROVIDER_URL")
+        .or_else(|| provider.url.map(String::from))
+        .ok_or("--issuer (or PA_PROVIDER_URL) is required")?;
+    let client_id = setting(&args, "--client-id", "PA_CLIENT_ID")
+        .or_else(|| provider.client_id.map(String::from))
+        .ok_or("--client-id (or PA_CLIENT_ID) is required")?;
+    let client_secret = std::env::var("PA_CLIENT_SECRET")
+        .ok()
+        .or_else(|| provider.client_secret.map(String::from))
+        .ok_or("PA_CLIENT_SECRET is required")?;
+    let public_url =
+        setting(&args, "--public-url", "PA_PUBLIC_URL").unwrap_or_else(|| match port {
+            80 => format!("http://{address}"),
+            _ => format!("http://{address}:{port}"),
+        });
+    let cache_ttl_seconds = match setting(&args, "--cache-ttl", "PA_CACHE_TTL") {
+        Some(ttl) => ttl.parse().map_err(|_| "--cache-ttl: bad number")?,
+        None => 60,
+    };
     Ok(Settings {
-        provider_url,
+        app: app::Settings {
+            issuer: leak(issuer),
+            client_id: leak(client_id),
+            client_secret: leak(client_secret),
+            public_url: leak(public_url),
+            cache_ttl_seconds,
+        },
         tap,
         address: Ipv4Cidr::new(address, prefix),
         gateway,
@@ -97,23 +132,25 @@ pub async fn run(spawner: Spawner) {
     let resources = RESOURCES.init(StackResources::new());
     let (stack, runner) = embassy_net::new(device, config, resources, seed);
     spawner.spawn(net_task(runner).expect("the net task is spawned once"));
-    if let Some(url) = settings.provider_url {
-        let url: &'static str = Box::leak(url.into_boxed_str());
-        spawner.spawn(wall_time::wall_time_task(stack, url).expect("spawned once"));
-    }
-
-    let service = app::service();
+    let public_url = settings.app.public_url;
+    let service = match app::start(spawner, stack, settings.app, rand_core::OsRng) {
+        Ok(app) => app,
+        Err(error) => {
+            eprintln!("firmware-example: {error:?}");
+            exit(2);
+        }
+    };
     let config = app::server_config();
     let timeouts = app::timeouts();
     let slots = MEMORY.take().each_mut().map(app::Memory::slot);
     let _drop_unmatched = DropUnmatchedTcp::new(stack);
     log::info!(
-        "serving on {}:{} with {} sockets",
+        "serving on {}:{} with {} sockets as {public_url}",
         settings.address.address(),
         settings.port,
         app::SOCKETS
     );
-    let server = serve_sockets(stack, settings.port, &service, &config, &timeouts, slots);
+    let server = serve_sockets(stack, settings.port, service, &config, &timeouts, slots);
     log::info!(
         "server future: {} bytes for {} sockets",
         core::mem::size_of_val(&server),

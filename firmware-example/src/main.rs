@@ -9,8 +9,12 @@ compile_error!("choose one board feature: `linux-tap` or `nucleo-h743zi2`");
 mod app;
 #[cfg(feature = "linux-tap")]
 mod linux_tap;
+#[cfg(feature = "linux-tap")]
+use linux_tap as board;
 #[cfg(feature = "nucleo-h743zi2")]
 mod nucleo_h743zi2;
+#[cfg(feature = "nucleo-h743zi2")]
+use nucleo_h743zi2 as board;
 mod provider;
 mod wall_time;
 

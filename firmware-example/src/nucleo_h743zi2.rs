@@ -6,13 +6,34 @@ use embassy_net::{Config, Runner, StackResources};
 use embassy_stm32::bind_interrupts;
 use embassy_stm32::eth::{self, Ethernet, GenericPhy, PacketQueue, Sma};
 use embassy_stm32::peripherals::{ETH, ETH_SMA, RNG};
-use embassy_stm32::rng::{self, Rng};
+use embassy_stm32::rng;
 use push_advisor_embassy::{DropUnmatchedTcp, serve_sockets};
 use static_cell::ConstStaticCell;
 
 use crate::app;
 use crate::provider::PROVIDER;
-use crate::wall_time::wall_time_task;
+
+/// The STM32's hardware random number generator.
+pub type Rng = embassy_stm32::rng::Rng<'static, RNG>;
+
+/// Build-time settings (`PA_PROVIDER_URL`, `PA_CLIENT_ID`, `PA_CLIENT_SECRET`,
+/// `PA_PUBLIC_URL`, `PA_CACHE_TTL`); a missing one stops the build.
+const fn required(value: Option<&'static str>, message: &'static str) -> &'static str {
+    match value {
+        Some(value) => value,
+        None => panic!("{}", message),
+    }
+}
+const ISSUER: &str = required(
+    PROVIDER.url,
+    "set PA_PROVIDER_URL (the OAuth issuer) at build time",
+);
+const CLIENT_ID: &str = required(PROVIDER.client_id, "set PA_CLIENT_ID at build time");
+const CLIENT_SECRET: &str = required(PROVIDER.client_secret, "set PA_CLIENT_SECRET at build time");
+const PUBLIC_URL: &str = required(
+    PROVIDER.public_url,
+    "set PA_PUBLIC_URL (how clients reach this board) at build time",
+);
 
 bind_interrupts!(struct Irqs {
     ETH => eth::InterruptHandler;
@@ -85,17 +106,23 @@ pub async fn run(spawner: Spawner) {
     let config = Config::dhcpv4(Default::default());
     let (stack, runner) = embassy_net::new(device, config, RESOURCES.take(), seed);
     spawner.spawn(net_task(runner).expect("the net task is spawned once"));
-    if let Some(url) = PROVIDER.url {
-        spawner.spawn(wall_time_task(stack, url).expect("spawned once"));
-    }
+    let settings = app::Settings {
+        issuer: ISSUER,
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        public_url: PUBLIC_URL,
+        cache_ttl_seconds: PROVIDER.cache_ttl_seconds,
+    };
+    let Ok(service) = app::start(spawner, stack, settings, rng) else {
+        panic!("PA_PUBLIC_URL is too long");
+    };
     stack.wait_config_up().await;
 
-    let service = app::service();
     let config = app::server_config();
     let timeouts = app::timeouts();
     let slots = MEMORY.take().each_mut().map(app::Memory::slot);
     let _drop_unmatched = DropUnmatchedTcp::new(stack);
-    match serve_sockets(stack, PORT, &service, &config, &timeouts, slots).await {}
+    match serve_sockets(stack, PORT, service, &config, &timeouts, slots).await {}
 }
 
 #[panic_handler]

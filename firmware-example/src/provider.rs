@@ -1,6 +1,7 @@
 //! The authorization server this device trusts, fixed at build time:
-//! `PA_PROVIDER_URL`, `PA_CLIENT_ID`, `PA_CLIENT_SECRET` and `PA_CA_DER_FILE`
-//! (a DER certificate file). Nothing here is ever logged.
+//! `PA_PROVIDER_URL`, `PA_CLIENT_ID`, `PA_CLIENT_SECRET`, `PA_PUBLIC_URL`,
+//! `PA_CACHE_TTL` (seconds, default 60) and `PA_CA_DER_FILE` (a DER certificate file,
+//! for TLS once it exists). The secret is never logged.
 
 #[derive(Clone, Copy)]
 pub struct ProviderSettings {
@@ -8,6 +9,10 @@ pub struct ProviderSettings {
     pub url: Option<&'static str>,
     pub client_id: Option<&'static str>,
     pub client_secret: Option<&'static str>,
+    /// This device's canonical URL as clients reach it.
+    pub public_url: Option<&'static str>,
+    /// Longest time an introspection answer is trusted.
+    pub cache_ttl_seconds: u64,
     /// CA certificate (DER) that TLS connections to the provider must chain to; empty if none.
     pub ca_der: &'static [u8],
 }
@@ -18,6 +23,8 @@ impl core::fmt::Debug for ProviderSettings {
             .field("url", &self.url)
             .field("client_id", &self.client_id)
             .field("client_secret", &self.client_secret.map(|_| "<redacted>"))
+            .field("public_url", &self.public_url)
+            .field("cache_ttl_seconds", &self.cache_ttl_seconds)
             .field("ca_der_len", &self.ca_der.len())
             .finish()
     }
@@ -27,5 +34,25 @@ pub const PROVIDER: ProviderSettings = ProviderSettings {
     url: option_env!("PA_PROVIDER_URL"),
     client_id: option_env!("PA_CLIENT_ID"),
     client_secret: option_env!("PA_CLIENT_SECRET"),
+    public_url: option_env!("PA_PUBLIC_URL"),
+    cache_ttl_seconds: match option_env!("PA_CACHE_TTL") {
+        Some(text) => parse_decimal(text),
+        None => 60,
+    },
     ca_der: include_bytes!(concat!(env!("OUT_DIR"), "/provider-ca.der")),
 };
+
+/// A decimal number from a build-time setting; anything else stops the build.
+pub const fn parse_decimal(text: &str) -> u64 {
+    let bytes = text.as_bytes();
+    assert!(!bytes.is_empty(), "a build-time number is empty");
+    let mut value = 0u64;
+    let mut at = 0;
+    while at < bytes.len() {
+        let digit = bytes[at];
+        assert!(digit.is_ascii_digit(), "a build-time number is not decimal");
+        value = value * 10 + (digit - b'0') as u64;
+        at += 1;
+    }
+    value
+}

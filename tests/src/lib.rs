@@ -33,7 +33,9 @@ pub struct Process {
 }
 
 impl Process {
-    fn spawn(mut command: Command, ready_marker: &str, timeout: Duration) -> (Process, String) {
+    /// Starts `command` and waits until a line of its output contains `ready_marker`;
+    /// returns the process and that line.
+    pub fn spawn(mut command: Command, ready_marker: &str, timeout: Duration) -> (Process, String) {
         command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -114,6 +116,9 @@ pub const CLIENT_SECRET: &str = "dev-secret-push-advisor";
 #[derive(Debug, Clone, Default)]
 pub struct ProviderOptions {
     pub port: Option<u16>,
+    /// Listen address (default 127.0.0.1); another one needs a fixed `port`, and the
+    /// issuer becomes `http://<host>:<port>` (e.g. the host side of a test namespace's TAP).
+    pub host: Option<String>,
     pub resource: String,
     pub resource_mcp: Option<String>,
     pub redirect_uris: Vec<String>,
@@ -145,7 +150,18 @@ impl Provider {
         );
         let mut command = Command::new("node");
         command.current_dir(&dir).arg("provider.mjs");
-        command.env("PROVIDER_HOST", "127.0.0.1");
+        match &options.host {
+            Some(host) => {
+                let port = options
+                    .port
+                    .expect("a provider on another host needs a fixed port");
+                command.env("PROVIDER_HOST", host);
+                command.env("PROVIDER_ISSUER", format!("http://{host}:{port}"));
+            }
+            None => {
+                command.env("PROVIDER_HOST", "127.0.0.1");
+            }
+        }
         command.env("PROVIDER_PORT", options.port.unwrap_or(0).to_string());
         command.env("PROVIDER_RESOURCE", &options.resource);
         if let Some(mcp) = &options.resource_mcp {
