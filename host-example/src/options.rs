@@ -51,11 +51,11 @@ pub struct Options {
     #[arg(long, env = "PUSH_ADVISOR_NEGATIVE_CACHE_TTL", default_value_t = 5)]
     pub negative_cache_ttl: u64,
 
-    /// DANGER: accept `demo_token_<user>` without the provider. Only for demos.
+    /// DANGER: accept `demo_token_<user>` without the provider; only for demos [default: off]
     #[arg(long, env = "PUSH_ADVISOR_DEMO_TOKENS", default_value_t = false)]
     pub demo_tokens: bool,
 
-    /// Let MCP clients initialize, list tools and call public tools without a token (only get_deploy_history challenges).
+    /// Let MCP clients initialize, list tools and call public tools without a token; only get_deploy_history challenges [default: off]
     #[arg(long, env = "PUSH_ADVISOR_MCP_LAZY_AUTH", default_value_t = false)]
     pub mcp_lazy_auth: bool,
 
