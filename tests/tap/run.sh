@@ -10,7 +10,8 @@
 # The namespace holds only `lo` and a TAP device whose host side is 192.168.69.1/24;
 # the firmware is 192.168.69.2 and the provider listens on 192.168.69.1:9000, so all
 # traffic stays inside. Each test case starts its own provider and firmware.
-# Env: PA_FIRMWARE (a built firmware; default: cargo build -p firmware-example),
+# Env: PA_FIRMWARE (a built firmware with feature `tls`; default: cargo build -p
+# firmware-example --features tls),
 # PA_PORT (the firmware's port, default 80), PA_TIMEOUT (seconds for the Rust tests,
 # default 150), PA_MCP_TIMEOUT (seconds for the MCP clients, default 60),
 # MCP_TEST_NAME_PATTERN (run only the MCP client cases whose names match).
@@ -60,7 +61,7 @@ fi
 
 # Built outside the namespace (cargo may need the network); only the results run inside.
 if [[ -z ${PA_FIRMWARE:-} ]]; then
-    (cd "$root" && cargo build --quiet --locked -p firmware-example)
+    (cd "$root" && cargo build --quiet --locked -p firmware-example --features tls)
     target_dir=$(cd "$root" && cargo metadata --format-version 1 --no-deps |
         sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
     PA_FIRMWARE="$target_dir/debug/firmware-example"
