@@ -1,6 +1,8 @@
 //! Outbound connections to the authorization server over embassy-net: DNS through
 //! the stack's resolver, sockets from a `TcpClient` pool, every step bounded in time;
 //! `https` endpoints through TLS slots (feature `tls`, see `tls.rs`).
+// Without `tls` the link has one variant, and matching on it is the same code either way.
+#![cfg_attr(not(feature = "tls"), allow(clippy::infallible_destructuring_match))]
 
 use embassy_net::Stack;
 use embassy_net::dns::DnsQueryType;
@@ -79,6 +81,7 @@ impl<'d, const N: usize, const TX: usize, const RX: usize> TcpConnector<'d, N, T
         TcpConnector { tls: slots, ..self }
     }
 
+    #[cfg(feature = "tls")]
     pub(crate) fn connect_timeout(&self) -> Duration {
         self.connect_timeout
     }
