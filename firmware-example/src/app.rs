@@ -60,6 +60,9 @@ pub struct Settings {
     pub public_url: &'static str,
     /// Longest time an introspection answer is trusted.
     pub cache_ttl_seconds: u64,
+    /// Slots whose workers carry `https` connections to the provider.
+    #[cfg(feature = "tls")]
+    pub tls_slots: &'static [push_advisor_embassy::TlsSlot],
 }
 
 pub fn server_config() -> ServerConfig<'static> {
@@ -112,12 +115,15 @@ pub fn start(
         )
     });
     let provider_timeout = Duration::from_millis(oauth.provider_timeout_ms);
-    let connector: &'static Connector = CONNECTOR.init(TcpConnector::new(
+    let connector = TcpConnector::new(
         stack,
         OUTBOUND_STATE.init(TcpClientState::new()),
         provider_timeout,
         provider_timeout,
-    ));
+    );
+    #[cfg(feature = "tls")]
+    let connector = connector.with_tls(settings.tls_slots);
+    let connector: &'static Connector = CONNECTOR.init(connector);
     let introspector = DiscoveredIntrospector::new(&METADATA, connector, oauth);
     let validator: &'static Validator = VALIDATOR.init(CachingValidator::new(
         introspector,

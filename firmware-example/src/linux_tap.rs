@@ -7,7 +7,9 @@
 //! provider; wall time is learned from it too), `--client-id ID` / `PA_CLIENT_ID`,
 //! `PA_CLIENT_SECRET` (environment only, so it never shows in a process list),
 //! `--public-url URL` / `PA_PUBLIC_URL` (default `http://ADDR[:PORT]`),
-//! `--cache-ttl SECONDS` / `PA_CACHE_TTL` (default 60). Provider settings default to the
+//! `--cache-ttl SECONDS` / `PA_CACHE_TTL` (default 60), with feature `tls`:
+//! `--ca-der FILE` / `PA_CA_DER_FILE` (the CA an `https` provider's certificate must
+//! chain to, DER; default the build-time one). Provider settings default to the
 //! build-time ones (`provider.rs`). Log level from `PA_LOG` (default `info`).
 
 use core::net::Ipv4Addr;
@@ -30,6 +32,8 @@ struct Settings {
     gateway: Option<Ipv4Addr>,
     port: u16,
     app: app::Settings,
+    #[cfg(feature = "tls")]
+    ca_der: &'static [u8],
 }
 
 fn leak(value: String) -> &'static str {
@@ -78,8 +82,21 @@ fn settings() -> Result<Settings, String> {
         Some(ttl) => ttl.parse().map_err(|_| "--cache-ttl: bad number")?,
         None => 60,
     };
+    #[cfg(feature = "tls")]
+    let ca_der: &'static [u8] = match setting(&args, "--ca-der", "PA_CA_DER_FILE") {
+        Some(path) => Box::leak(
+            std::fs::read(&path)
+                .map_err(|e| format!("--ca-der {path}: {e}"))?
+                .into_boxed_slice(),
+        ),
+        None => provider.ca_der,
+    };
     Ok(Settings {
+        #[cfg(feature = "tls")]
+        ca_der,
         app: app::Settings {
+            #[cfg(feature = "tls")]
+            tls_slots: &TLS_SLOTS,
             issuer: leak(issuer),
             client_id: leak(client_id),
             client_secret: leak(client_secret),
@@ -96,6 +113,37 @@ fn settings() -> Result<Settings, String> {
 static RESOURCES: StaticCell<StackResources<{ app::STACK_SOCKETS }>> = StaticCell::new();
 static MEMORY: ConstStaticCell<[app::Memory; app::SOCKETS]> =
     ConstStaticCell::new([const { app::Memory::new() }; app::SOCKETS]);
+
+/// One TLS session per slot at a time, as many as the app's outbound connections.
+#[cfg(feature = "tls")]
+static TLS_SLOTS: [push_advisor_embassy::TlsSlot; app::OUTBOUND] =
+    [const { push_advisor_embassy::TlsSlot::new() }; app::OUTBOUND];
+
+/// Carries the `https` sessions of one slot; its frame holds the record buffers.
+#[cfg(feature = "tls")]
+#[embassy_executor::task(pool_size = app::OUTBOUND)]
+async fn tls_worker(
+    stack: embassy_net::Stack<'static>,
+    slot: &'static push_advisor_embassy::TlsSlot,
+    ca_der: &'static [u8],
+) -> ! {
+    use embassy_net::tcp::client::TcpClientState;
+    use push_advisor_embassy::{TLS_READ_RECORD, TLS_WRITE_RECORD, TcpConnector};
+    let state = TcpClientState::<1, 1024, 1024>::new();
+    let timeout = embassy_time::Duration::from_secs(5);
+    let tcp = TcpConnector::new(stack, &state, timeout, timeout);
+    let mut read_record = [0u8; TLS_READ_RECORD];
+    let mut write_record = [0u8; TLS_WRITE_RECORD];
+    push_advisor_embassy::run_tls_worker(
+        slot,
+        &tcp,
+        ca_der,
+        &mut rand_core::OsRng,
+        &mut read_record,
+        &mut write_record,
+    )
+    .await
+}
 
 #[embassy_executor::task]
 async fn net_task(mut runner: Runner<'static, TunTapDevice>) -> ! {
@@ -132,6 +180,10 @@ pub async fn run(spawner: Spawner) {
     let resources = RESOURCES.init(StackResources::new());
     let (stack, runner) = embassy_net::new(device, config, resources, seed);
     spawner.spawn(net_task(runner).expect("the net task is spawned once"));
+    #[cfg(feature = "tls")]
+    for slot in &TLS_SLOTS {
+        spawner.spawn(tls_worker(stack, slot, settings.ca_der).expect("one worker per slot"));
+    }
     let public_url = settings.app.public_url;
     let service = match app::start(spawner, stack, settings.app, rand_core::OsRng) {
         Ok(app) => app,

@@ -114,15 +114,19 @@ fn start_provider(setup: &Setup) -> Provider {
 
 /// Starts the firmware against the provider's fixed address and waits until it accepts.
 fn start_firmware(setup: &Setup, cache_ttl: u64) -> PushAdvisor {
+    let issuer = format!("http://{}:{PROVIDER_PORT}", setup.host_ip);
+    start_firmware_with(setup, cache_ttl, &issuer, &[])
+}
+
+/// Starts the firmware against `issuer` with extra flags and waits until it accepts.
+fn start_firmware_with(setup: &Setup, cache_ttl: u64, issuer: &str, extra: &[&str]) -> PushAdvisor {
     let mut command = Command::new(&setup.firmware);
     command
         .args(["--tap", &setup.tap])
         .args(["--ip", &format!("{}/24", setup.address.ip())])
         .args(["--port", &setup.address.port().to_string()])
-        .args([
-            "--issuer",
-            &format!("http://{}:{PROVIDER_PORT}", setup.host_ip),
-        ])
+        .args(["--issuer", issuer])
+        .args(extra)
         .args(["--client-id", CLIENT_ID])
         .args(["--public-url", &setup.url])
         .args(["--cache-ttl", &cache_ttl.to_string()])
@@ -544,4 +548,109 @@ fn idle_and_trickling_connections_are_closed_on_time() {
         (Duration::from_secs(9)..=Duration::from_secs(13)).contains(&took),
         "trickled request cut after {took:?}"
     );
+}
+
+/// A provider serving HTTPS on the namespace's side of the TAP link with a certificate
+/// from a CA made now, and a firmware (built with `tls`) trusting `trusted_ca_der`.
+fn start_https_rig(setup: Setup, dir: &std::path::Path, trust_other_ca: bool) -> Rig {
+    let files = make_tls_files_for(dir, "provider", &[&setup.host_ip]);
+    let trusted = if trust_other_ca {
+        make_tls_files_for(dir, "other", &[&setup.host_ip]);
+        dir.join("other-ca.der")
+    } else {
+        dir.join("provider-ca.der")
+    };
+    let provider = Provider::start(ProviderOptions {
+        port: Some(PROVIDER_PORT),
+        host: Some(setup.host_ip.clone()),
+        resource: setup.url.clone(),
+        resource_mcp: Some(format!("{}/mcp", setup.url)),
+        redirect_uris: vec![format!("{}/token", setup.url)],
+        tls: Some(files),
+        ..ProviderOptions::default()
+    });
+    assert!(
+        provider.issuer.starts_with("https://"),
+        "{}",
+        provider.issuer
+    );
+    let device = start_firmware_with(
+        &setup,
+        60,
+        &provider.issuer,
+        &["--ca-der", trusted.to_str().unwrap()],
+    );
+    Rig {
+        setup,
+        provider: Some(provider),
+        device,
+    }
+}
+
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("pa-device-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+#[ignore = "needs the TAP namespace: run `tests/tap/run.sh` as root"]
+fn https_provider_verified_against_the_configured_ca() {
+    let _turn = take_turn();
+    let Some(setup) = setup() else { return };
+    let dir = scratch_dir("tls-ok");
+    let rig = start_https_rig(setup, &dir, false);
+    rig.wait_for_discovery();
+    let metadata = rig
+        .device
+        .get("/.well-known/oauth-authorization-server")
+        .json();
+    assert_eq!(metadata["issuer"], rig.provider().issuer);
+    let token = rig.token("api:read");
+    let history = rig.device.get_with_token("/deploy-history", &token);
+    assert_eq!(history.status, 200, "introspection over TLS: {history:?}");
+    assert_eq!(history.json()["authenticated_user"], CLIENT_ID);
+    let garbage = rig
+        .device
+        .get_with_token("/deploy-history", "not-a-real-token");
+    assert_eq!(garbage.status, 401, "{garbage:?}");
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+#[ignore = "needs the TAP namespace: run `tests/tap/run.sh` as root"]
+fn https_provider_with_another_ca_is_refused_and_protected_routes_answer_503() {
+    let _turn = take_turn();
+    let Some(setup) = setup() else { return };
+    let dir = scratch_dir("tls-wrong-ca");
+    let rig = start_https_rig(setup, &dir, true);
+    let start = Instant::now();
+    while !rig
+        .device
+        .process
+        .output()
+        .contains("certificate is not accepted")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "no certificate error logged:\n{}",
+            rig.device.process.output()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let token = rig.token("api:read");
+    let reply = rig.device.get_with_token("/deploy-history", &token);
+    assert_eq!(reply.status, 503, "{reply:?}");
+    assert_eq!(
+        rig.device
+            .get("/.well-known/oauth-authorization-server")
+            .status,
+        503
+    );
+    assert_eq!(
+        rig.device.get("/vibe-check").status,
+        200,
+        "public routes serve"
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -8,6 +8,9 @@
 //   MCP_TARGET_URL       MCP endpoint of a running server (e.g. http://127.0.0.1:8787/mcp)
 //   MCP_PROVIDER_ISSUER  issuer of the provider that server trusts (required with MCP_TARGET_URL)
 //   MCP_HARNESS_LOG      when set, children's stderr is copied to this process's stderr
+//   MCP_NETNS            name of the network namespace this process runs in (checked with
+//                        `ip netns identify`); only then may the target and issuer be
+//                        non-loopback addresses, e.g. a device on a test namespace's TAP link
 
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -34,8 +37,10 @@ export async function startStack() {
   if (target) {
     const issuer = process.env.MCP_PROVIDER_ISSUER;
     if (!issuer) throw new Error('MCP_TARGET_URL needs MCP_PROVIDER_ISSUER');
-    assertLoopback(target);
-    assertLoopback(issuer);
+    if (!insideTestNamespace()) {
+      assertLoopback(target);
+      assertLoopback(issuer);
+    }
     const mcpUrl = new URL(target).href;
     return { mcpUrl, origin: new URL(mcpUrl).origin, issuer: trimSlash(issuer), started: false, stop: async () => {} };
   }
@@ -86,6 +91,18 @@ export async function startStack() {
 
 function trimSlash(url) {
   return url.replace(/\/+$/, '');
+}
+
+/** True when MCP_NETNS names the network namespace this process is in (a test's own). */
+function insideTestNamespace() {
+  const expected = process.env.MCP_NETNS;
+  if (!expected) return false;
+  const identify = spawnSync('ip', ['netns', 'identify', String(process.pid)], { encoding: 'utf8' });
+  const actual = identify.stdout?.trim();
+  if (identify.status !== 0 || actual !== expected) {
+    throw new Error(`MCP_NETNS=${expected} but this process is in namespace "${actual ?? ''}"`);
+  }
+  return true;
 }
 
 function assertLoopback(url) {

@@ -156,7 +156,12 @@ impl Provider {
                     .port
                     .expect("a provider on another host needs a fixed port");
                 command.env("PROVIDER_HOST", host);
-                command.env("PROVIDER_ISSUER", format!("http://{host}:{port}"));
+                let scheme = if options.tls.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                command.env("PROVIDER_ISSUER", format!("{scheme}://{host}:{port}"));
             }
             None => {
                 command.env("PROVIDER_HOST", "127.0.0.1");
@@ -278,6 +283,13 @@ pub fn plain_agent(tls: Option<&TlsFiles>) -> ureq::Agent {
 
 /// Makes a CA and a leaf for `localhost`/127.0.0.1 in `dir`.
 pub fn make_tls_files(dir: &Path, name: &str) -> TlsFiles {
+    make_tls_files_for(dir, name, &["localhost", "127.0.0.1"])
+}
+
+/// Makes a CA and a leaf for `hosts` in `dir`; the leaf's common name is the first host
+/// (embedded-tls matches the server name against DNS names and the common name only).
+/// The CA is also written as DER, `<name>-ca.der`.
+pub fn make_tls_files_for(dir: &Path, name: &str, hosts: &[&str]) -> TlsFiles {
     use rcgen::{
         BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair,
         KeyUsagePurpose,
@@ -291,16 +303,21 @@ pub fn make_tls_files(dir: &Path, name: &str) -> TlsFiles {
     ca_params.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign];
     let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().unwrap()).unwrap();
     let leaf_key = KeyPair::generate().unwrap();
-    let leaf = CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-        .unwrap()
-        .signed_by(&leaf_key, &*ca)
-        .unwrap();
+    let mut leaf_params =
+        CertificateParams::new(hosts.iter().map(|h| (*h).to_owned()).collect::<Vec<_>>()).unwrap();
+    if let Some(first) = hosts.first() {
+        leaf_params
+            .distinguished_name
+            .push(DnType::CommonName, *first);
+    }
+    let leaf = leaf_params.signed_by(&leaf_key, &*ca).unwrap();
     let files = TlsFiles {
         ca_pem: dir.join(format!("{name}-ca.pem")),
         cert_pem: dir.join(format!("{name}-cert.pem")),
         key_pem: dir.join(format!("{name}-key.pem")),
     };
     std::fs::write(&files.ca_pem, ca.pem()).unwrap();
+    std::fs::write(dir.join(format!("{name}-ca.der")), ca.der()).unwrap();
     std::fs::write(&files.cert_pem, leaf.pem()).unwrap();
     std::fs::write(&files.key_pem, leaf_key.serialize_pem()).unwrap();
     files

@@ -1,5 +1,8 @@
 //! Outbound connections to the authorization server over embassy-net: DNS through
-//! the stack's resolver, sockets from a `TcpClient` pool, every step bounded in time.
+//! the stack's resolver, sockets from a `TcpClient` pool, every step bounded in time;
+//! `https` endpoints through TLS slots (feature `tls`, see `tls.rs`).
+// Without `tls` the link has one variant, and matching on it is the same code either way.
+#![cfg_attr(not(feature = "tls"), allow(clippy::infallible_destructuring_match))]
 
 use embassy_net::Stack;
 use embassy_net::dns::DnsQueryType;
@@ -21,8 +24,12 @@ pub enum ConnectError {
     Connect,
     /// Resolving or connecting took longer than the connect timeout.
     TimedOut,
-    /// The endpoint asks for TLS and this build has no `tls` feature.
+    /// The endpoint asks for TLS and this build has no `tls` feature (or no TLS slots).
     TlsUnavailable,
+    /// The provider's certificate does not chain to the configured CA or names another host.
+    Certificate,
+    /// The TLS handshake failed for another reason.
+    Tls,
 }
 
 /// Opens plain TCP connections; `N` at once, each with `TX`/`RX`-byte socket buffers
@@ -32,6 +39,8 @@ pub struct TcpConnector<'d, const N: usize, const TX: usize, const RX: usize> {
     client: TcpClient<'d, N, TX, RX>,
     connect_timeout: Duration,
     io_timeout: Duration,
+    #[cfg(feature = "tls")]
+    tls: &'d [crate::tls::TlsSlot],
 }
 
 impl<const N: usize, const TX: usize, const RX: usize> core::fmt::Debug
@@ -61,7 +70,41 @@ impl<'d, const N: usize, const TX: usize, const RX: usize> TcpConnector<'d, N, T
             client,
             connect_timeout,
             io_timeout,
+            #[cfg(feature = "tls")]
+            tls: &[],
         }
+    }
+
+    /// Serves `https` endpoints through these slots, each run by a `run_tls_worker`.
+    #[cfg(feature = "tls")]
+    pub fn with_tls(self, slots: &'d [crate::tls::TlsSlot]) -> Self {
+        TcpConnector { tls: slots, ..self }
+    }
+
+    #[cfg(feature = "tls")]
+    pub(crate) fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
+    /// A plain TCP connection to `host:port`, DNS and handshake bounded by the connect timeout.
+    pub(crate) async fn open_plain(
+        &self,
+        host: &str,
+        port: u16,
+    ) -> Result<Outbound<'_, N, TX, RX>, ConnectError> {
+        let endpoint = Endpoint {
+            host,
+            port,
+            tls: false,
+            path: "/",
+        };
+        let connection = with_timeout(self.connect_timeout, self.open(&endpoint))
+            .await
+            .map_err(|_| ConnectError::TimedOut)??;
+        Ok(Outbound {
+            link: Link::Plain(connection),
+            io_timeout: self.io_timeout,
+        })
     }
 
     async fn open(
@@ -90,24 +133,39 @@ impl<const N: usize, const TX: usize, const RX: usize> Connect for TcpConnector<
     type Error = ConnectError;
 
     async fn connect(&self, endpoint: &Endpoint<'_>) -> Result<Self::Connection<'_>, ConnectError> {
-        if endpoint.tls {
-            return Err(ConnectError::TlsUnavailable);
+        if !endpoint.tls {
+            return self.open_plain(endpoint.host, endpoint.port).await;
         }
-        let connection = with_timeout(self.connect_timeout, self.open(endpoint))
-            .await
-            .map_err(|_| ConnectError::TimedOut)??;
-        Ok(Outbound {
-            connection,
-            io_timeout: self.io_timeout,
-        })
+        #[cfg(feature = "tls")]
+        if !self.tls.is_empty() {
+            let stream = crate::tls::open_stream(
+                self.tls,
+                endpoint.host,
+                endpoint.port,
+                self.connect_timeout,
+                self.io_timeout,
+            )
+            .await?;
+            return Ok(Outbound {
+                link: Link::Tls(stream),
+                io_timeout: self.io_timeout,
+            });
+        }
+        Err(ConnectError::TlsUnavailable)
     }
 }
 
 /// An open outbound connection; dropping it closes the socket and frees its buffers.
 /// It is never kept for reuse, so `mark_reusable` has nothing to do.
 pub struct Outbound<'c, const N: usize, const TX: usize, const RX: usize> {
-    connection: TcpConnection<'c, N, TX, RX>,
+    link: Link<'c, N, TX, RX>,
     io_timeout: Duration,
+}
+
+enum Link<'c, const N: usize, const TX: usize, const RX: usize> {
+    Plain(TcpConnection<'c, N, TX, RX>),
+    #[cfg(feature = "tls")]
+    Tls(crate::tls::TlsStream<'c>),
 }
 
 impl<const N: usize, const TX: usize, const RX: usize> core::fmt::Debug
@@ -124,7 +182,12 @@ impl<const N: usize, const TX: usize, const RX: usize> ErrorType for Outbound<'_
 
 impl<const N: usize, const TX: usize, const RX: usize> Read for Outbound<'_, N, TX, RX> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, ConnectionError> {
-        match with_timeout(self.io_timeout, self.connection.read(buf)).await {
+        let connection = match &mut self.link {
+            Link::Plain(connection) => connection,
+            #[cfg(feature = "tls")]
+            Link::Tls(stream) => return stream.read(buf).await,
+        };
+        match with_timeout(self.io_timeout, connection.read(buf)).await {
             Ok(result) => result.map_err(|_| ConnectionError::Reset),
             Err(_) => Err(ConnectionError::TimedOut),
         }
@@ -133,14 +196,24 @@ impl<const N: usize, const TX: usize, const RX: usize> Read for Outbound<'_, N, 
 
 impl<const N: usize, const TX: usize, const RX: usize> Write for Outbound<'_, N, TX, RX> {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, ConnectionError> {
-        match with_timeout(self.io_timeout, self.connection.write(buf)).await {
+        let connection = match &mut self.link {
+            Link::Plain(connection) => connection,
+            #[cfg(feature = "tls")]
+            Link::Tls(stream) => return stream.write(buf).await,
+        };
+        match with_timeout(self.io_timeout, connection.write(buf)).await {
             Ok(result) => result.map_err(|_| ConnectionError::Reset),
             Err(_) => Err(ConnectionError::TimedOut),
         }
     }
 
     async fn flush(&mut self) -> Result<(), ConnectionError> {
-        match with_timeout(self.io_timeout, self.connection.flush()).await {
+        let connection = match &mut self.link {
+            Link::Plain(connection) => connection,
+            #[cfg(feature = "tls")]
+            Link::Tls(stream) => return stream.flush().await,
+        };
+        match with_timeout(self.io_timeout, connection.flush()).await {
             Ok(result) => result.map_err(|_| ConnectionError::Reset),
             Err(_) => Err(ConnectionError::TimedOut),
         }

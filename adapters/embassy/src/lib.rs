@@ -2,8 +2,9 @@
 //! N listening sockets serving a core `Service` with timeouts, an outbound
 //! connector for the core's HTTP client, and a clock that learns wall time late.
 //!
-//! Features: `defmt` or `log` for logging. Outbound TLS is not there yet: `TcpConnector`
-//! refuses `https` endpoints with `ConnectError::TlsUnavailable`.
+//! Features: `defmt` or `log` for logging; `tls` for `https` providers (TLS 1.3 through
+//! embedded-tls, certificate chain checked against one CA; see `tls`). Without it
+//! `TcpConnector` refuses `https` endpoints with `ConnectError::TlsUnavailable`.
 //! Nothing here logs request contents, so tokens never reach a log.
 #![no_std]
 #![forbid(unsafe_code)]
@@ -17,6 +18,8 @@ pub mod connect;
 pub mod connection;
 pub mod server;
 pub mod time_sync;
+#[cfg(feature = "tls")]
+pub mod tls;
 
 pub use clock::EmbassyClock;
 pub use connect::{ConnectError, Outbound, TcpConnector};
@@ -25,3 +28,5 @@ pub use server::{
     DropUnmatchedTcp, SocketMemory, SocketSlot, Timeouts, serve_socket, serve_sockets,
 };
 pub use time_sync::{TimeSyncError, learn_wall_time};
+#[cfg(feature = "tls")]
+pub use tls::{TLS_READ_RECORD, TLS_WRITE_RECORD, TlsFailure, TlsSlot, TlsStream, run_tls_worker};

@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The official MCP clients (tests/mcp-clients: TypeScript SDK, Python SDK, Inspector CLI)
+# against the linux-tap firmware. Runs INSIDE the namespace `run.sh` creates (it refuses
+# to run elsewhere): starts the real provider on the namespace's side of the TAP link and
+# the firmware, waits for discovery, runs `node --test`, and stops both.
+#
+# Env (set by run.sh): DEVICE_URL, PA_FIRMWARE, PA_TAP, PA_HOST_IP, PA_NETNS;
+# MCP_TEST_NAME_PATTERN (optional) runs only the cases whose names match.
+# Output: node's TAP report, whose `# pass N` / `# fail N` lines count the cases.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+provider_port=9000
+issuer="http://$PA_HOST_IP:$provider_port"
+device_address=${DEVICE_URL#http://}
+device_ip=${device_address%%:*}
+device_port=80
+[[ $device_address == *:* ]] && device_port=${device_address##*:}
+
+if [[ $(ip netns identify $$) != "${PA_NETNS:-}" || -z ${PA_NETNS:-} ]]; then
+    echo "mcp-clients.sh: run it through tests/tap/run.sh (not inside its namespace)" >&2
+    exit 2
+fi
+
+work=$(mktemp -d)
+children=()
+stop_children() {
+    local pid
+    for pid in "${children[@]}"; do
+        kill -TERM "$pid" 2>/dev/null || true
+    done
+    for pid in "${children[@]}"; do
+        wait "$pid" 2>/dev/null || true
+    done
+    rm -rf "$work"
+}
+trap stop_children EXIT
+
+# Waits until $1 (a file) contains $2, at most $3 seconds; shows the file on failure.
+wait_for_text() {
+    local file=$1 text=$2 limit=$3 waited=0
+    until grep -q -- "$text" "$file" 2>/dev/null; do
+        if ((waited >= limit * 10)); then
+            echo "no '$text' within $limit s in $file:" >&2
+            cat "$file" >&2
+            return 1
+        fi
+        sleep 0.1
+        waited=$((waited + 1))
+    done
+}
+
+PROVIDER_HOST=$PA_HOST_IP PROVIDER_PORT=$provider_port PROVIDER_ISSUER=$issuer \
+    PROVIDER_RESOURCE=$DEVICE_URL PROVIDER_RESOURCE_MCP="$DEVICE_URL/mcp" \
+    PROVIDER_REDIRECT_URIS="$DEVICE_URL/token" \
+    node "$root/tests/provider/provider.mjs" >"$work/provider.log" 2>&1 &
+children+=($!)
+wait_for_text "$work/provider.log" PROVIDER_READY 20
+
+PA_CLIENT_SECRET=dev-secret-push-advisor PA_LOG=info "$PA_FIRMWARE" \
+    --tap "$PA_TAP" --ip "$device_ip/24" --port "$device_port" --issuer "$issuer" \
+    --client-id push-advisor --public-url "$DEVICE_URL" >"$work/firmware.log" 2>&1 &
+children+=($!)
+wait_for_text "$work/firmware.log" "provider discovered" 20
+
+filter=()
+[[ -n ${MCP_TEST_NAME_PATTERN:-} ]] && filter=(--test-name-pattern "$MCP_TEST_NAME_PATTERN")
+status=0
+(cd "$root/tests/mcp-clients" &&
+    MCP_TARGET_URL="$DEVICE_URL/mcp" MCP_PROVIDER_ISSUER=$issuer MCP_NETNS=$PA_NETNS \
+        node --test --test-reporter=tap "${filter[@]}" mcp.test.mjs) || status=$?
+if [[ $status -ne 0 ]]; then
+    echo "--- firmware log (tail) ---"
+    tail -n 40 "$work/firmware.log"
+fi
+exit "$status"
