@@ -58,8 +58,8 @@ bash tests/tap/run.sh 2>&1 | tee "$log_dir/tap.log"
 
 passed=$(grep -hoE 'test result: [a-z]+\. [0-9]+ passed' "$log_dir"/cargo-test.log | awk '{s+=$4} END {print s+0}')
 failed=$(grep -hoE 'test result: [a-z]+\. [0-9]+ passed; [0-9]+ failed' "$log_dir"/cargo-test.log | awk '{s+=$6} END {print s+0}')
-node_passed=$(grep -hoE '^# pass [0-9]+' "$log_dir"/node-*.log | awk '{s+=$3} END {print s+0}')
-node_failed=$(grep -hoE '^# fail [0-9]+' "$log_dir"/node-*.log | awk '{s+=$3} END {print s+0}')
+node_passed=$(grep -hoE '^# pass [0-9]+' "$log_dir"/node-*.log "$log_dir"/tap.log | awk '{s+=$3} END {print s+0}')
+node_failed=$(grep -hoE '^# fail [0-9]+' "$log_dir"/node-*.log "$log_dir"/tap.log | awk '{s+=$3} END {print s+0}')
 tap_passed=$(grep -hoE 'test result: [a-z]+\. [0-9]+ passed' "$log_dir"/tap.log | awk '{s+=$4} END {print s+0}')
 tap_failed=$(grep -hoE 'test result: [a-z]+\. [0-9]+ passed; [0-9]+ failed' "$log_dir"/tap.log | awk '{s+=$6} END {print s+0}')
 printf '\nAll steps passed in %d s.\n%d passed, %d failed\n' "$SECONDS" \
