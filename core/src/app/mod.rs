@@ -24,8 +24,8 @@ use crate::mcp::{self, McpConfig, ToolCall, ToolOutcome, ToolSet};
 use crate::net::Connect;
 use crate::oauth::metadata::URL_MAX;
 use crate::oauth::{
-    AuthorizationUrl, ExchangeError, Guard, LoginStore, OAuthConfig, SharedMetadata, TokenInfo,
-    TokenValidator, exchange_code, protected_resource_document,
+    AuthorizationUrl, ExchangeError, Guard, LoginStore, OAuthConfig, ProviderBuffers,
+    SharedMetadata, TokenInfo, TokenValidator, exchange_code, protected_resource_document,
 };
 use crate::server::Service;
 use crate::time::{Clock, Weekday};
@@ -39,8 +39,6 @@ use tools::McpAccess;
 pub const PENDING_LOGINS: usize = 8;
 /// Bytes for one tool's structured result.
 const TOOL_RESULT_MAX: usize = 1024;
-/// Bytes for the provider's token response on `/token`.
-const TOKEN_RESPONSE_MAX: usize = 3072;
 
 /// URLs derived from the canonical resource URI, owned so adapters need no allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +148,7 @@ pub struct PushAdvisor<'a, M: RawMutex, K, R, V, X> {
     provider: &'a SharedMetadata<M>,
     validator: &'a V,
     connect: &'a X,
+    buffers: &'a ProviderBuffers<'a, M>,
     logins: LoginStore<M, PENDING_LOGINS>,
 }
 
@@ -187,6 +186,7 @@ where
         provider: &'a SharedMetadata<M>,
         validator: &'a V,
         connect: &'a X,
+        buffers: &'a ProviderBuffers<'a, M>,
     ) -> Self {
         let logins = LoginStore::new(config.oauth.login_lifetime_ms);
         PushAdvisor {
@@ -196,6 +196,7 @@ where
             provider,
             validator,
             connect,
+            buffers,
             logins,
         }
     }
@@ -260,23 +261,20 @@ where
         &self,
         response: Responder<'_, W>,
     ) -> Answer<W> {
-        // Rendered under the lock: the metadata is a few KiB and not worth copying.
-        let mut body: String<4096> = String::new();
-        let rendered = self.provider.with(|metadata| {
-            let document = metadata?.document();
-            let mut buffer = [0u8; 4096];
-            let len = serde_json_core::to_slice(&document, &mut buffer).ok()?;
-            let text = core::str::from_utf8(buffer.get(..len)?).ok()?;
-            body.push_str(text).ok()
-        });
-        match rendered {
-            Some(()) => {
-                response
-                    .send(Status::OK, JSON, &[], Body::Bytes(body.as_bytes()))
-                    .await
-            }
-            None => self.provider_unknown(response).await,
+        // Rendered from the shared metadata under its lock, window by window: the
+        // document is a few KiB and not worth copying.
+        if !self.provider.is_known() {
+            return self.provider_unknown(response).await;
         }
+        let render = |out: &mut dyn core::fmt::Write| {
+            self.provider.with(|metadata| match metadata {
+                Some(metadata) => metadata.document().render(out),
+                None => Err(core::fmt::Error),
+            })
+        };
+        response
+            .send(Status::OK, JSON, &[], Body::Render(&render))
+            .await
     }
 
     async fn deploy_history<W: Write>(
@@ -386,16 +384,22 @@ where
                 )
                 .await;
         };
-        let mut rx = [0u8; TOKEN_RESPONSE_MAX];
+        let Some(mut buffer) = self.buffers.borrow().await else {
+            let message = "The server has no memory configured for calls to the provider.";
+            return self
+                .error_page(response, Status::INTERNAL_SERVER_ERROR, message, None)
+                .await;
+        };
         let exchanged = exchange_code(
             self.connect,
             &token_endpoint,
             &self.config.oauth,
             code,
             &verifier,
-            &mut rx,
+            &mut buffer,
         )
         .await;
+        drop(buffer);
         match exchanged {
             Ok(token) => {
                 let page = TokenPage {
