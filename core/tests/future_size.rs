@@ -24,5 +24,6 @@ fn the_serve_future_stays_small() {
     );
     let size = core::mem::size_of_val(&future);
     println!("serve future: {size} B");
-    assert!(size <= 100_000, "serve future is {size} B");
+    // 9.4 KB on x86-64 (13.8 KB before provider calls borrowed shared buffers).
+    assert!(size <= 11 * 1024, "serve future is {size} B");
 }
