@@ -6,16 +6,17 @@ use embassy_executor::Spawner;
 use embassy_net::Stack;
 use embassy_net::tcp::client::TcpClientState;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::mutex::Mutex;
 use embassy_time::{Duration, Timer};
 use push_advisor_core::ServerConfig;
 use push_advisor_core::app::{AppConfig, AppUrls, PushAdvisor};
 use push_advisor_core::mcp::McpConfig;
 use push_advisor_core::oauth::{
-    CachePolicy, CachingValidator, ClientAuth, ClientCredentials, DiscoveredIntrospector,
-    OAuthConfig, SharedMetadata, discover,
+    BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
+    DiscoveredIntrospector, DiscoveryError, OAuthConfig, ProviderBuffers, SharedMetadata, discover,
 };
 use push_advisor_embassy::{EmbassyClock, SocketMemory, TcpConnector, Timeouts};
-use static_cell::StaticCell;
+use static_cell::{ConstStaticCell, StaticCell};
 
 use crate::wall_time;
 
@@ -35,9 +36,11 @@ pub const CACHE_ENTRIES: usize = 4;
 /// Sockets the stack must hold: the listeners, the raw socket of `DropUnmatchedTcp`,
 /// DNS, DHCP, the app's outbound connections and the time-sync connection.
 pub const STACK_SOCKETS: usize = SOCKETS + 3 + OUTBOUND + 1;
-/// Largest provider metadata response discovery reads, head included (oidc-provider's
-/// is about 1.8 KiB; a provider with a bigger document needs more).
-const DISCOVERY_RX: usize = 3072;
+/// Bytes of each buffer that calls to the provider borrow (one per outbound connection)
+/// for the request and the answer, head included: the largest answers are the metadata
+/// document at discovery (oidc-provider's is about 1.8 KiB) and a token response with
+/// an ID token on `/token`.
+const PROVIDER_BUFFER: usize = 3072;
 
 pub type Mx = CriticalSectionRawMutex;
 pub type Clock = &'static EmbassyClock<Mx>;
@@ -92,6 +95,10 @@ pub fn start(
     static OUTBOUND_STATE: StaticCell<TcpClientState<OUTBOUND, 1024, 1024>> = StaticCell::new();
     static CONNECTOR: StaticCell<Connector> = StaticCell::new();
     static METADATA: SharedMetadata<Mx> = SharedMetadata::new();
+    static BUFFER_MEMORY: ConstStaticCell<[[u8; PROVIDER_BUFFER]; OUTBOUND]> =
+        ConstStaticCell::new([[0; PROVIDER_BUFFER]; OUTBOUND]);
+    static BUFFER_SLOTS: StaticCell<[BufferSlot<'static, Mx>; OUTBOUND]> = StaticCell::new();
+    static BUFFERS: StaticCell<ProviderBuffers<'static, Mx>> = StaticCell::new();
     static VALIDATOR: StaticCell<Validator> = StaticCell::new();
     static APP: StaticCell<App> = StaticCell::new();
 
@@ -124,7 +131,14 @@ pub fn start(
     #[cfg(feature = "tls")]
     let connector = connector.with_tls(settings.tls_slots);
     let connector: &'static Connector = CONNECTOR.init(connector);
-    let introspector = DiscoveredIntrospector::new(&METADATA, connector, oauth);
+    let slots = BUFFER_SLOTS.init(
+        BUFFER_MEMORY
+            .take()
+            .each_mut()
+            .map(|memory| Mutex::new(&mut memory[..])),
+    );
+    let buffers: &'static ProviderBuffers<'static, Mx> = BUFFERS.init(ProviderBuffers::new(slots));
+    let introspector = DiscoveredIntrospector::new(&METADATA, connector, oauth, buffers);
     let validator: &'static Validator = VALIDATOR.init(CachingValidator::new(
         introspector,
         &CLOCK,
@@ -145,10 +159,11 @@ pub fn start(
         mcp_lazy_auth: false,
     };
     let app = APP.init(PushAdvisor::new(
-        config, &CLOCK, rng, &METADATA, validator, connector,
+        config, &CLOCK, rng, &METADATA, validator, connector, buffers,
     ));
-    spawner.spawn(discovery_task(stack, connector, oauth, &METADATA).expect("spawned once"));
-    spawner.spawn(wall_time::wall_time_task(stack, oauth.issuer).expect("spawned once"));
+    spawner
+        .spawn(discovery_task(stack, connector, oauth, &METADATA, buffers).expect("spawned once"));
+    spawner.spawn(wall_time::wall_time_task(stack, connector, oauth.issuer).expect("spawned once"));
     Ok(app)
 }
 
@@ -159,12 +174,16 @@ async fn discovery_task(
     connector: &'static Connector,
     oauth: &'static OAuthConfig<'static>,
     metadata: &'static SharedMetadata<Mx>,
+    buffers: &'static ProviderBuffers<'static, Mx>,
 ) {
     let mut delay = Duration::from_millis(250);
-    let mut rx = [0u8; DISCOVERY_RX];
     stack.wait_config_up().await;
     loop {
-        match discover(connector, oauth, &mut rx).await {
+        let found = match buffers.borrow().await {
+            Some(mut buffer) => discover(connector, oauth, &mut buffer).await,
+            None => Err(DiscoveryError::Misconfigured),
+        };
+        match found {
             Ok(found) => {
                 metadata.set(found);
                 #[cfg(feature = "linux-tap")]

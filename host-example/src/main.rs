@@ -16,8 +16,8 @@ use push_advisor_core::mcp::McpConfig;
 use push_advisor_core::net::Endpoint;
 use push_advisor_core::oauth::guard::DEMO_TOKEN_WARNING;
 use push_advisor_core::oauth::{
-    CachePolicy, CachingValidator, ClientAuth, ClientCredentials, DiscoveredIntrospector,
-    Endpoints, OAuthConfig, SharedMetadata,
+    BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
+    DiscoveredIntrospector, Endpoints, OAuthConfig, ProviderBuffers, SharedMetadata,
 };
 use push_advisor_tokio::{
     Connector, ConnectorOptions, HostClock, OsRng, ServerOptions, TlsRoots, run, shutdown_signal,
@@ -40,6 +40,11 @@ type Validator = CachingValidator<
 type App = PushAdvisor<'static, Mx, HostClock, OsRng, Validator, LoggedConnector>;
 
 /// Settings live for the whole process; leaking them gives the core its `'static` borrows.
+/// Provider calls (introspection, code exchange) in flight at once, and the bytes each
+/// has for its request and the answer.
+const PROVIDER_CALLS: usize = 16;
+const PROVIDER_BUFFER: usize = 8 * 1024;
+
 fn leak<T>(value: T) -> &'static T {
     Box::leak(Box::new(value))
 }
@@ -112,7 +117,12 @@ fn start(options: Options) -> Result<(), String> {
     let connector = leak(LoggedConnector(connector));
     let metadata: &'static SharedMetadata<Mx> = leak(SharedMetadata::new());
     let clock = HostClock::new();
-    let introspector = DiscoveredIntrospector::new(metadata, connector, oauth);
+    // Calls to the provider borrow these; more calls at once wait for one to finish.
+    let slots: Vec<BufferSlot<'static, Mx>> = (0..PROVIDER_CALLS)
+        .map(|_| embassy_sync::mutex::Mutex::new(&mut vec![0u8; PROVIDER_BUFFER].leak()[..]))
+        .collect();
+    let buffers = leak(ProviderBuffers::new(slots.leak()));
+    let introspector = DiscoveredIntrospector::new(metadata, connector, oauth, buffers);
     let validator = leak(CachingValidator::new(
         introspector,
         clock,
@@ -140,7 +150,9 @@ fn start(options: Options) -> Result<(), String> {
         },
         mcp_lazy_auth: options.mcp_lazy_auth,
     };
-    let app: App = PushAdvisor::new(config, clock, OsRng, metadata, validator, connector);
+    let app: App = PushAdvisor::new(
+        config, clock, OsRng, metadata, validator, connector, buffers,
+    );
     let server_options = ServerOptions {
         allowed_origins: options.allowed_origins.clone(),
         max_connections: options.max_connections,

@@ -89,34 +89,41 @@ impl<'b> Response<'b> {
     }
 }
 
-/// Sends `request` on `conn` and reads the response. `tx` must hold the request head
-/// and body; `rx` the response head and decoded body.
+/// Sends `request` on `conn` and reads the response, both in one `buffer`: the request
+/// is written at its front and the response head and decoded body fill the rest.
 pub async fn exchange<'b, C: Read + Write + Reusable>(
     conn: &mut C,
     request: &Outgoing<'_>,
-    tx: &mut [u8],
-    rx: &'b mut [u8],
+    buffer: &'b mut [u8],
 ) -> Result<Response<'b>, ClientError<C::Error>> {
-    let length = write_request(request, tx)?;
-    transmit(conn, request, tx.get(..length).unwrap_or(&[]), rx).await
+    let written = write_request(request, buffer)?;
+    transmit(conn, written, buffer).await
 }
 
-/// Sends a request already written by `write_request` and reads the response. Lets a
-/// caller refuse a request that does not fit before opening any connection.
+/// A request `write_request` put at the front of a buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Written {
+    pub len: usize,
+    head_request: bool,
+    keep_alive: bool,
+}
+
+/// Sends a request already written by `write_request` at the front of `buffer` and
+/// reads the response into the rest. Lets a caller refuse a request that does not fit
+/// before opening any connection.
 pub async fn transmit<'b, C: Read + Write + Reusable>(
     conn: &mut C,
-    request: &Outgoing<'_>,
-    written: &[u8],
-    rx: &'b mut [u8],
+    written: Written,
+    buffer: &'b mut [u8],
 ) -> Result<Response<'b>, ClientError<C::Error>> {
-    conn.write_all(written).await.map_err(ClientError::Io)?;
+    let (tx, rx) = buffer.split_at_mut(written.len.min(buffer.len()));
+    conn.write_all(tx).await.map_err(ClientError::Io)?;
     conn.flush().await.map_err(ClientError::Io)?;
-    let head_request = request.method.eq_ignore_ascii_case("HEAD");
-    read_response(conn, rx, head_request, request.keep_alive).await
+    read_response(conn, rx, written.head_request, written.keep_alive).await
 }
 
-/// Writes the request head and body into `tx`, returning its length.
-pub fn write_request<E>(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<usize, ClientError<E>> {
+/// Writes the request head and body at the front of `tx`.
+pub fn write_request<E>(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<Written, ClientError<E>> {
     let endpoint = request.endpoint;
     let safe = |text: &str| !text.bytes().any(|b| b.is_ascii_control() || b == b' ');
     let header_safe = |text: &str| !text.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0);
@@ -173,7 +180,11 @@ pub fn write_request<E>(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<usize, 
         Ok(())
     })();
     written.map_err(|_| ClientError::RequestTooLarge)?;
-    Ok(out.len)
+    Ok(Written {
+        len: out.len,
+        head_request: request.method.eq_ignore_ascii_case("HEAD"),
+        keep_alive: request.keep_alive,
+    })
 }
 
 /// How the response body is delimited.
@@ -525,8 +536,8 @@ mod tests {
             keep_alive: false,
         };
         let mut conn = FakeConnection::new(&[b"HTTP/1.1 204 No Content\r\n\r\n"]);
-        let (mut tx, mut rx) = ([0u8; 512], [0u8; 512]);
-        let response = block_on(exchange(&mut conn, &request, &mut tx, &mut rx)).unwrap();
+        let mut buffer = [0u8; 1024];
+        let response = block_on(exchange(&mut conn, &request, &mut buffer)).unwrap();
         assert_eq!(response.status, 204);
         assert_eq!(
             conn.written(),
@@ -541,16 +552,16 @@ mod tests {
         let mut request = get(&endpoint);
         request.headers = &[("X", "a\r\nInjected: 1")];
         let mut conn = FakeConnection::new(&[]);
-        let (mut tx, mut rx) = ([0u8; 256], [0u8; 256]);
-        let result = block_on(exchange(&mut conn, &request, &mut tx, &mut rx));
+        let mut buffer = [0u8; 512];
+        let result = block_on(exchange(&mut conn, &request, &mut buffer));
         assert_eq!(result.unwrap_err(), ClientError::InvalidRequest);
         request.headers = &[];
         let mut tiny = [0u8; 16];
-        let result = block_on(exchange(&mut conn, &request, &mut tiny, &mut rx));
+        let result = block_on(exchange(&mut conn, &request, &mut tiny));
         assert_eq!(result.unwrap_err(), ClientError::RequestTooLarge);
         assert!(conn.written().is_empty());
         let mut conn = FakeConnection::new(&[b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"]);
-        block_on(exchange(&mut conn, &request, &mut tx, &mut rx)).unwrap();
+        block_on(exchange(&mut conn, &request, &mut buffer)).unwrap();
         assert!(
             conn.written()
                 .starts_with(b"GET /x HTTP/1.1\r\nHost: [::1]\r\n")
@@ -565,8 +576,8 @@ mod tests {
             b"ent-Length: 5\r\n\r\nhe",
             b"llo",
         ]);
-        let (mut tx, mut rx) = ([0u8; 256], [0u8; 256]);
-        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut tx, &mut rx)).unwrap();
+        let mut buffer = [0u8; 512];
+        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer)).unwrap();
         assert_eq!(response.body, b"hello");
         assert_eq!(response.date, Some(1_723_563_000));
         assert_eq!(response.header("content-length"), Some(&b"5"[..]));
@@ -576,14 +587,14 @@ mod tests {
     #[test]
     fn connection_close_and_close_delimited_are_not_reused() {
         let endpoint = Endpoint::parse("http://a/").unwrap();
-        let (mut tx, mut rx) = ([0u8; 256], [0u8; 256]);
+        let mut buffer = [0u8; 512];
         let mut conn = FakeConnection::new(&[
             b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
         ]);
-        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut tx, &mut rx)).unwrap();
+        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer)).unwrap();
         assert_eq!((response.body, response.reusable), (&b"ok"[..], false));
         let mut conn = FakeConnection::new(&[b"HTTP/1.0 200 OK\r\n\r\nuntil", b" close"]);
-        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut tx, &mut rx)).unwrap();
+        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer)).unwrap();
         assert_eq!(
             (response.body, response.reusable),
             (&b"until close"[..], false)
@@ -598,9 +609,8 @@ mod tests {
         for split in 1..whole.len() {
             let (first, second) = whole.split_at(split);
             let mut conn = FakeConnection::new(&[first, second]);
-            let (mut tx, mut rx) = ([0u8; 256], [0u8; 256]);
-            let response =
-                block_on(exchange(&mut conn, &get(&endpoint), &mut tx, &mut rx)).unwrap();
+            let mut buffer = [0u8; 512];
+            let response = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer)).unwrap();
             assert_eq!(response.body, b"{\"active\":false}", "split at {split}");
             assert!(response.reusable);
         }
@@ -618,8 +628,8 @@ mod tests {
         }
         chunks.push(b"0\r\n\r\n").unwrap();
         let mut conn = FakeConnection::new(&chunks);
-        let (mut tx, mut rx) = ([0u8; 256], [0u8; 96]);
-        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut tx, &mut rx)).unwrap();
+        let mut buffer = [0u8; 160];
+        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer)).unwrap();
         assert_eq!(response.body, [b'x'; 40]);
     }
 
@@ -651,8 +661,8 @@ mod tests {
         ];
         for (reply, expected) in cases {
             let mut conn = FakeConnection::new(&[reply]);
-            let (mut tx, mut rx) = ([0u8; 256], [0u8; 256]);
-            let result = block_on(exchange(&mut conn, &get(&endpoint), &mut tx, &mut rx));
+            let mut buffer = [0u8; 512];
+            let result = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer));
             assert_eq!(result.unwrap_err(), expected);
         }
     }
@@ -668,8 +678,8 @@ mod tests {
             chunks.push(b"X-Trailer: aaaaaaaaaaaaaaaaaaaa\r\n").unwrap();
         }
         let mut conn = FakeConnection::new(&chunks);
-        let (mut tx, mut rx) = ([0u8; 256], [0u8; 128]);
-        let result = block_on(exchange(&mut conn, &get(&endpoint), &mut tx, &mut rx));
+        let mut buffer = [0u8; 192];
+        let result = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer));
         assert_eq!(result.unwrap_err(), ClientError::ResponseTooLarge);
     }
 
@@ -679,8 +689,8 @@ mod tests {
         let mut conn = FakeConnection::new(&[
             b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 500 Internal Server Error\r\nContent-Length: 1\r\n\r\nx",
         ]);
-        let (mut tx, mut rx) = ([0u8; 256], [0u8; 256]);
-        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut tx, &mut rx)).unwrap();
+        let mut buffer = [0u8; 512];
+        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer)).unwrap();
         assert_eq!((response.status, response.body), (500, &b"x"[..]));
     }
 

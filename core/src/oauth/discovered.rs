@@ -8,6 +8,7 @@ use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use heapless::String;
 
+use super::buffers::ProviderBuffers;
 use super::config::OAuthConfig;
 use super::introspection::Introspector;
 use super::metadata::{ProviderMetadata, URL_MAX};
@@ -70,6 +71,7 @@ pub struct DiscoveredIntrospector<'a, M: RawMutex, C> {
     metadata: &'a SharedMetadata<M>,
     connect: &'a C,
     config: &'a OAuthConfig<'a>,
+    buffers: &'a ProviderBuffers<'a, M>,
 }
 
 impl<M: RawMutex, C> core::fmt::Debug for DiscoveredIntrospector<'_, M, C> {
@@ -85,11 +87,13 @@ impl<'a, M: RawMutex, C> DiscoveredIntrospector<'a, M, C> {
         metadata: &'a SharedMetadata<M>,
         connect: &'a C,
         config: &'a OAuthConfig<'a>,
+        buffers: &'a ProviderBuffers<'a, M>,
     ) -> Self {
         DiscoveredIntrospector {
             metadata,
             connect,
             config,
+            buffers,
         }
     }
 }
@@ -105,7 +109,7 @@ where
             .endpoint(|m| m.introspection_endpoint.as_ref());
         match url {
             Some(url) => {
-                Introspector::<C>::new(self.connect, &url, self.config)
+                Introspector::new(self.connect, &url, self.config, self.buffers)
                     .validate(token)
                     .await
             }

@@ -10,6 +10,9 @@ use std::vec::Vec;
 use embedded_io::ErrorKind;
 use embedded_io_async::{ErrorType, Read, Write};
 
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+
+use super::buffers::{BufferSlot, ProviderBuffers};
 use crate::net::{Connect, Endpoint, Reusable};
 use crate::time::Clock;
 
@@ -260,4 +263,19 @@ pub fn capture_response(
     let responder = crate::http::Responder::new(&mut conn, &mut buf, framing);
     embassy_futures::block_on(send(responder)).expect("response fits");
     std::string::String::from_utf8(conn.written().to_vec()).unwrap()
+}
+
+/// Provider buffers for tests: two of `size` bytes, leaked (tests only).
+pub fn buffers_of(size: usize) -> &'static ProviderBuffers<'static, CriticalSectionRawMutex> {
+    use std::boxed::Box;
+    use std::vec;
+    let slots: Vec<BufferSlot<'static, CriticalSectionRawMutex>> = (0..2)
+        .map(|_| embassy_sync::mutex::Mutex::new(&mut vec![0u8; size].leak()[..]))
+        .collect();
+    Box::leak(Box::new(ProviderBuffers::new(slots.leak())))
+}
+
+/// Provider buffers as large as a host gives them.
+pub fn buffers() -> &'static ProviderBuffers<'static, CriticalSectionRawMutex> {
+    buffers_of(4096)
 }

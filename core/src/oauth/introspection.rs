@@ -3,6 +3,9 @@
 
 use core::fmt;
 
+use embassy_sync::blocking_mutex::raw::RawMutex;
+
+use super::buffers::ProviderBuffers;
 use super::config::{ClientCredentials, OAuthConfig};
 use super::provider::{basic_authorization, status_error, transport_error, write_post_credentials};
 use super::token::{TokenInfo, TokenValidator, ValidationError, parse_introspection};
@@ -10,24 +13,31 @@ use crate::http::client::{ClientError, Outgoing, transmit, write_request};
 use crate::http::codec::FormEncoded;
 use crate::net::{Connect, Endpoint};
 
-/// Asks the provider's introspection endpoint. `TX` bounds the request (head and the
-/// percent-encoded token), `RX` the provider's answer; both live in the call's future.
+/// Asks the provider's introspection endpoint. Each call borrows one of `buffers` for
+/// the request (head and the percent-encoded token) and the provider's answer.
 #[derive(Debug)]
-pub struct Introspector<'a, C, const TX: usize = 2048, const RX: usize = 2048> {
+pub struct Introspector<'a, 'p, M: RawMutex, C> {
     connect: &'a C,
     url: &'a str,
     client: ClientCredentials<'a>,
     max_token_len: usize,
+    buffers: &'a ProviderBuffers<'p, M>,
 }
 
-impl<'a, C: Connect, const TX: usize, const RX: usize> Introspector<'a, C, TX, RX> {
+impl<'a, 'p, M: RawMutex, C: Connect> Introspector<'a, 'p, M, C> {
     /// `url` is the introspection endpoint (configured or discovered).
-    pub fn new(connect: &'a C, url: &'a str, config: &OAuthConfig<'a>) -> Self {
+    pub fn new(
+        connect: &'a C,
+        url: &'a str,
+        config: &OAuthConfig<'a>,
+        buffers: &'a ProviderBuffers<'p, M>,
+    ) -> Self {
         Introspector {
             connect,
             url,
             client: config.client,
             max_token_len: config.max_token_len,
+            buffers,
         }
     }
 
@@ -36,7 +46,7 @@ impl<'a, C: Connect, const TX: usize, const RX: usize> Introspector<'a, C, TX, R
     }
 }
 
-impl<C: Connect, const TX: usize, const RX: usize> TokenValidator for Introspector<'_, C, TX, RX>
+impl<M: RawMutex, C: Connect> TokenValidator for Introspector<'_, '_, M, C>
 where
     for<'c> <C::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
 {
@@ -45,45 +55,46 @@ where
             return Err(ValidationError::Malformed);
         }
         let endpoint = Endpoint::parse(self.url).ok_or(ValidationError::Misconfigured)?;
-        let authorization = basic_authorization(&self.client)?;
-        let client = &self.client;
-        let form = |out: &mut dyn fmt::Write| -> fmt::Result {
-            write!(
-                out,
-                "token={}&token_type_hint=access_token",
-                FormEncoded(token.as_bytes())
-            )?;
-            write_post_credentials(out, client)
-        };
-        let request = Outgoing {
-            method: "POST",
-            endpoint: &endpoint,
-            headers: &[],
-            authorization: authorization.as_deref(),
-            form: Some(&form),
-            keep_alive: true,
-        };
-        let mut tx = [0u8; TX];
-        // Written before connecting: a token too big for the request is refused without I/O.
-        let length = match write_request::<()>(&request, &mut tx) {
-            Ok(length) => length,
-            Err(ClientError::RequestTooLarge) => return Err(ValidationError::Malformed),
-            Err(_) => return Err(ValidationError::Misconfigured),
+        let mut buffer = self
+            .buffers
+            .borrow()
+            .await
+            .ok_or(ValidationError::Misconfigured)?;
+        // Written before connecting: a token too big for the request is refused without
+        // I/O. The credentials are needed only while writing, so they stay out of the future.
+        let written = {
+            let authorization = basic_authorization(&self.client)?;
+            let client = &self.client;
+            let form = |out: &mut dyn fmt::Write| -> fmt::Result {
+                write!(
+                    out,
+                    "token={}&token_type_hint=access_token",
+                    FormEncoded(token.as_bytes())
+                )?;
+                write_post_credentials(out, client)
+            };
+            let request = Outgoing {
+                method: "POST",
+                endpoint: &endpoint,
+                headers: &[],
+                authorization: authorization.as_deref(),
+                form: Some(&form),
+                keep_alive: true,
+            };
+            match write_request::<()>(&request, &mut buffer) {
+                Ok(written) => written,
+                Err(ClientError::RequestTooLarge) => return Err(ValidationError::Malformed),
+                Err(_) => return Err(ValidationError::Misconfigured),
+            }
         };
         let mut conn = self
             .connect
             .connect(&endpoint)
             .await
             .map_err(|_| ValidationError::Unreachable)?;
-        let mut rx = [0u8; RX];
-        let response = transmit(
-            &mut conn,
-            &request,
-            tx.get(..length).unwrap_or(&[]),
-            &mut rx,
-        )
-        .await
-        .map_err(transport_error)?;
+        let response = transmit(&mut conn, written, &mut buffer)
+            .await
+            .map_err(transport_error)?;
         if response.status != 200 {
             return Err(status_error(response.status));
         }
@@ -97,7 +108,7 @@ mod tests {
 
     use super::*;
     use crate::oauth::config::ClientAuth;
-    use crate::oauth::fake::{FakeConnector, Script};
+    use crate::oauth::fake::{FakeConnector, Script, buffers};
     use base64::Engine as _;
     use embassy_futures::block_on;
     use std::vec;
@@ -141,7 +152,7 @@ mod tests {
     fn replays_an_active_answer_and_sends_an_encoded_request() {
         let connector = FakeConnector::replying(&[ACTIVE]);
         let config = settings(ClientAuth::ClientSecretBasic, "s3cret");
-        let introspector: Introspector<_> = Introspector::new(&connector, URL, &config);
+        let introspector = Introspector::new(&connector, URL, &config, buffers());
         let info = block_on(introspector.validate("a&b=c+d%25")).unwrap();
         assert_eq!(info.subject(), Some("alice"));
         assert_eq!(info.answered_at, Some(1_723_563_000));
@@ -158,7 +169,7 @@ mod tests {
     fn crlf_in_a_token_cannot_split_the_request() {
         let connector = FakeConnector::replying(&[INACTIVE]);
         let config = settings(ClientAuth::ClientSecretBasic, "s3cret");
-        let introspector: Introspector<_> = Introspector::new(&connector, URL, &config);
+        let introspector = Introspector::new(&connector, URL, &config, buffers());
         let result = block_on(introspector.validate("x\r\nHost: evil\r\n\r\nGET / HTTP/1.1"));
         assert_eq!(result, Err(ValidationError::Inactive));
         let sent = connector.sent_text(0);
@@ -172,7 +183,7 @@ mod tests {
     fn client_credentials_are_form_encoded_before_base64_or_posted() {
         let connector = FakeConnector::replying(&[INACTIVE]);
         let config = settings(ClientAuth::ClientSecretBasic, "p@ss:w rd%");
-        let introspector: Introspector<_> = Introspector::new(&connector, URL, &config);
+        let introspector = Introspector::new(&connector, URL, &config, buffers());
         let _ = block_on(introspector.validate("t"));
         assert!(connector.sent_text(0).contains(&std::format!(
             "Authorization: Basic {}\r\n",
@@ -181,7 +192,7 @@ mod tests {
 
         let connector = FakeConnector::replying(&[INACTIVE]);
         let config = settings(ClientAuth::ClientSecretPost, "p@ss:w rd%");
-        let introspector: Introspector<_> = Introspector::new(&connector, URL, &config);
+        let introspector = Introspector::new(&connector, URL, &config, buffers());
         let _ = block_on(introspector.validate("t"));
         assert_eq!(
             connector.sent_text(0),
@@ -196,14 +207,14 @@ mod tests {
     fn oversize_tokens_are_refused_before_any_io() {
         let connector = FakeConnector::replying(&[ACTIVE]);
         let config = settings(ClientAuth::ClientSecretBasic, "s3cret");
-        let introspector: Introspector<_> = Introspector::new(&connector, URL, &config);
+        let introspector = Introspector::new(&connector, URL, &config, buffers());
         let huge = "A".repeat(8 * 1024);
         assert_eq!(
             block_on(introspector.validate(&huge)),
             Err(ValidationError::Malformed)
         );
         // Within max_token_len but too big once encoded for the request buffer.
-        let wide = "%".repeat(1000);
+        let wide = "%".repeat(2000);
         assert_eq!(
             block_on(introspector.validate(&wide)),
             Err(ValidationError::Malformed)
@@ -223,7 +234,7 @@ mod tests {
             b"1b\r\n:true,\"aud\":[\"a\"],\"sub\":\"b\"\r\n1\r\n}\r\n0\r\n\r\n",
         ]);
         let config = settings(ClientAuth::ClientSecretBasic, "s3cret");
-        let introspector: Introspector<_> = Introspector::new(&connector, URL, &config);
+        let introspector = Introspector::new(&connector, URL, &config, buffers());
         let info = block_on(introspector.validate("t")).unwrap();
         assert_eq!(info.subject(), Some("b"));
         assert!(info.audiences.contains("a"));
@@ -251,7 +262,7 @@ mod tests {
         for (script, expected) in cases {
             let connector = FakeConnector::new(vec![script]);
             let settings = settings(ClientAuth::ClientSecretBasic, "s3cret");
-            let introspector: Introspector<_> = Introspector::new(&connector, URL, &settings);
+            let introspector = Introspector::new(&connector, URL, &settings, buffers());
             assert_eq!(block_on(introspector.validate("t")), Err(expected));
         }
     }
@@ -260,7 +271,7 @@ mod tests {
     fn a_bad_endpoint_is_misconfiguration() {
         let connector = FakeConnector::replying(&[ACTIVE]);
         let config = settings(ClientAuth::ClientSecretBasic, "s3cret");
-        let introspector: Introspector<_> = Introspector::new(&connector, "ftp://x/", &config);
+        let introspector = Introspector::new(&connector, "ftp://x/", &config, buffers());
         assert_eq!(
             block_on(introspector.validate("t")),
             Err(ValidationError::Misconfigured)

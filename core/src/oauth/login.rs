@@ -249,15 +249,15 @@ struct ProviderError {
     error_description: Option<String<256>>,
 }
 
-/// Trades an authorization code for tokens at `token_endpoint`. `rx` holds the
-/// provider's answer (an ID token can make it 2–3 KiB).
+/// Trades an authorization code for tokens at `token_endpoint`. `buffer` holds the
+/// request and the provider's answer (an ID token can make it 2–3 KiB).
 pub async fn exchange_code<C: Connect>(
     connect: &C,
     token_endpoint: &str,
     config: &OAuthConfig<'_>,
     code: &str,
     verifier: &str,
-    rx: &mut [u8],
+    buffer: &mut [u8],
 ) -> Result<TokenResponse, ExchangeError>
 where
     for<'c> <C::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
@@ -288,8 +288,7 @@ where
         .connect(&endpoint)
         .await
         .map_err(|_| ExchangeError::Unavailable(ValidationError::Unreachable))?;
-    let mut tx = [0u8; 1536];
-    let response = exchange(&mut conn, &request, &mut tx, rx)
+    let response = exchange(&mut conn, &request, buffer)
         .await
         .map_err(|error| match transport_error(error) {
             ValidationError::Misconfigured => ExchangeError::Misconfigured,
@@ -452,7 +451,7 @@ mod tests {
             r#"{"access_token":"opaque-abc","expires_in":3600,"id_token":"eyJ.x.y","scope":"api:read api:write","token_type":"Bearer"}"#,
         )]);
         let config = config();
-        let mut rx = [0u8; 1024];
+        let mut rx = [0u8; 2560];
         let tokens = block_on(exchange_code(
             &connector,
             "http://127.0.0.1:9000/token",
@@ -477,7 +476,7 @@ mod tests {
     #[test]
     fn provider_refusals_and_outages_are_typed() {
         let config = config();
-        let mut rx = [0u8; 1024];
+        let mut rx = [0u8; 2560];
         let connector = FakeConnector::new(vec![reply(
             "400 Bad Request",
             r#"{"error":"invalid_grant","error_description":"grant request is invalid"}"#,

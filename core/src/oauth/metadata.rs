@@ -2,7 +2,7 @@
 //! bounded struct, and the documents this server publishes: a mirror of the
 //! provider's authorization-server metadata and RFC 9728 protected-resource metadata.
 
-use core::fmt::Write as _;
+use core::fmt::{self, Write as _};
 
 use heapless::String;
 use serde::{Deserialize, Serialize};
@@ -11,6 +11,7 @@ use super::config::{Endpoints, OAuthConfig};
 use super::provider::{status_error, transport_error};
 use super::token::{StrList, ValidationError};
 use crate::http::client::{Outgoing, exchange};
+use crate::http::codec::JsonEscaped;
 use crate::net::{Connect, Endpoint};
 
 /// Longest endpoint URL kept from discovery or settings.
@@ -130,6 +131,52 @@ pub struct AuthorizationServerDocument<'a> {
     pub code_challenge_methods_supported: [&'a str; 1],
 }
 
+impl AuthorizationServerDocument<'_> {
+    /// Writes the document as compact JSON (what `Serialize` gives), so it can be
+    /// rendered window by window without a buffer for the whole text.
+    pub fn render(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        write!(out, "{{\"issuer\":\"{}\"", JsonEscaped(self.issuer))?;
+        let urls = [
+            ("authorization_endpoint", self.authorization_endpoint),
+            ("token_endpoint", self.token_endpoint),
+            ("introspection_endpoint", self.introspection_endpoint),
+            ("userinfo_endpoint", self.userinfo_endpoint),
+            ("jwks_uri", self.jwks_uri),
+            ("registration_endpoint", self.registration_endpoint),
+            ("revocation_endpoint", self.revocation_endpoint),
+        ];
+        for (name, url) in urls {
+            if let Some(url) = url {
+                write!(out, ",\"{name}\":\"{}\"", JsonEscaped(url))?;
+            }
+        }
+        let lists: [(&str, &mut dyn Iterator<Item = &str>); 4] = [
+            ("scopes_supported", &mut self.scopes_supported.iter()),
+            (
+                "response_types_supported",
+                &mut self.response_types_supported.iter(),
+            ),
+            (
+                "grant_types_supported",
+                &mut self.grant_types_supported.iter(),
+            ),
+            (
+                "code_challenge_methods_supported",
+                &mut self.code_challenge_methods_supported.iter().copied(),
+            ),
+        ];
+        for (name, items) in lists {
+            write!(out, ",\"{name}\":[")?;
+            for (index, item) in items.enumerate() {
+                let comma = if index == 0 { "" } else { "," };
+                write!(out, "{comma}\"{}\"", JsonEscaped(item))?;
+            }
+            out.write_str("]")?;
+        }
+        out.write_str("}")
+    }
+}
+
 /// RFC 9728 protected-resource metadata, to serve at
 /// `/.well-known/oauth-protected-resource` (and its path form, e.g. `.../mcp`).
 #[derive(Debug, Serialize)]
@@ -177,12 +224,12 @@ pub fn metadata_urls(issuer: &str) -> Option<[String<{ URL_MAX + 48 }>; 2]> {
     Some([rfc8414, openid])
 }
 
-/// Fetches the provider's metadata at start-up. `rx` holds one metadata document
-/// (oidc-provider's is about 2–3 KiB). Settings in `config.endpoints` win.
+/// Fetches the provider's metadata at start-up. `buffer` holds the request and one
+/// metadata document (oidc-provider's is about 2–3 KiB). Settings in `config.endpoints` win.
 pub async fn discover<C: Connect>(
     connect: &C,
     config: &OAuthConfig<'_>,
-    rx: &mut [u8],
+    buffer: &mut [u8],
 ) -> Result<ProviderMetadata, DiscoveryError>
 where
     for<'c> <C::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
@@ -206,8 +253,7 @@ where
             form: None,
             keep_alive: false,
         };
-        let mut tx = [0u8; URL_MAX + 160];
-        let response = match exchange(&mut conn, &request, &mut tx, rx).await {
+        let response = match exchange(&mut conn, &request, buffer).await {
             Ok(response) => response,
             Err(error) => {
                 failure = DiscoveryError::Unavailable(transport_error(error));
@@ -298,6 +344,19 @@ mod tests {
             "https://id.example/tenant/1/.well-known/openid-configuration"
         );
         assert!(metadata_urls("no-scheme").is_none());
+    }
+
+    #[test]
+    fn the_rendered_mirror_is_what_serde_writes() {
+        let connector = FakeConnector::new(vec![ok(OIDC_PROVIDER_METADATA)]);
+        let mut rx = [0u8; 4096];
+        let mut metadata = block_on(discover(&connector, &config(), &mut rx)).unwrap();
+        metadata.revocation_endpoint = Some(String::try_from("http://x/\"quoted\"").unwrap());
+        let mut serialized = [0u8; 4096];
+        let length = serde_json_core::to_slice(&metadata.document(), &mut serialized).unwrap();
+        let mut rendered: String<4096> = String::new();
+        metadata.document().render(&mut rendered).unwrap();
+        assert_eq!(rendered.as_bytes(), &serialized[..length]);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! authorization-code + PKCE helper for login pages.
 
 pub mod bearer;
+pub mod buffers;
 pub mod cache;
 pub mod config;
 pub mod discovered;
@@ -19,6 +20,7 @@ pub mod token;
 pub(crate) mod fake;
 
 pub use bearer::{BearerError, bearer_token};
+pub use buffers::{BufferSlot, ProviderBuffers};
 pub use cache::{CachePolicy, CachingValidator};
 pub use config::{ClientAuth, ClientCredentials, Endpoints, OAuthConfig};
 pub use discovered::{DiscoveredIntrospector, SharedMetadata};
@@ -41,7 +43,7 @@ mod tests {
     extern crate std;
 
     use super::*;
-    use crate::oauth::fake::{FakeClock, FakeConnector, with_request};
+    use crate::oauth::fake::{FakeClock, FakeConnector, buffers, with_request};
     use crate::time::Clock;
     use embassy_futures::block_on;
     use embassy_sync::blocking_mutex::raw::{CriticalSectionRawMutex, NoopRawMutex};
@@ -66,10 +68,11 @@ mod tests {
         let config = config();
         let clock = FakeClock::at(Some(1_723_563_100));
         let connector = FakeConnector::replying(&[ACTIVE]);
-        let introspector: Introspector<_> = Introspector::new(
+        let introspector = Introspector::new(
             &connector,
             "http://127.0.0.1:9000/token/introspection",
             &config,
+            buffers(),
         );
         let cache: CachingValidator<NoopRawMutex, _, _, 8> =
             CachingValidator::new(introspector, &clock, CachePolicy::from_config(&config));
@@ -138,7 +141,7 @@ mod tests {
     #[test]
     fn guard_futures_are_send_for_multithreaded_hosts() {
         let config = config();
-        let introspector: Introspector<_> = Introspector::new(&NoNetwork, "http://x/", &config);
+        let introspector = Introspector::new(&NoNetwork, "http://x/", &config, buffers());
         let cache: CachingValidator<CriticalSectionRawMutex, _, _, 8> =
             CachingValidator::new(introspector, FixedClock, CachePolicy::from_config(&config));
         let guard = Guard::new(&config, &cache, FixedClock);

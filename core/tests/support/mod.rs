@@ -284,8 +284,9 @@ pub mod app {
     use push_advisor_core::app::{AppConfig, AppUrls, PushAdvisor};
     use push_advisor_core::mcp::McpConfig;
     use push_advisor_core::oauth::{
-        CachePolicy, CachingValidator, ClientAuth, ClientCredentials, DiscoveredIntrospector,
-        Endpoints, OAuthConfig, ProviderMetadata, SharedMetadata,
+        BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
+        DiscoveredIntrospector, Endpoints, OAuthConfig, ProviderBuffers, ProviderMetadata,
+        SharedMetadata,
     };
 
     pub const RESOURCE: &str = "http://127.0.0.1:8787";
@@ -303,6 +304,14 @@ pub mod app {
 
     fn leak<T>(value: T) -> &'static T {
         Box::leak(Box::new(value))
+    }
+
+    /// Two 4 KiB buffers for calls to the provider, as the host gives.
+    pub fn provider_buffers() -> &'static ProviderBuffers<'static, Mx> {
+        let slots: Vec<BufferSlot<'static, Mx>> = (0..2)
+            .map(|_| embassy_sync::mutex::Mutex::new(&mut vec![0u8; 4096].leak()[..]))
+            .collect();
+        leak(ProviderBuffers::new(slots.leak()))
     }
 
     pub fn oauth_config(demo_tokens: bool) -> OAuthConfig<'static> {
@@ -341,7 +350,8 @@ pub mod app {
         let provider: &'static SharedMetadata<Mx> = leak(SharedMetadata::new());
         provider.set(ProviderMetadata::from_config(oauth).unwrap());
         let connector = leak(ReplayConnector::new(replies));
-        let introspector = DiscoveredIntrospector::new(provider, connector, oauth);
+        let buffers = provider_buffers();
+        let introspector = DiscoveredIntrospector::new(provider, connector, oauth, buffers);
         let validator = leak(CachingValidator::new(
             introspector,
             clock,
@@ -368,6 +378,7 @@ pub mod app {
             provider,
             validator,
             connector,
+            buffers,
         ));
         Wired { app, connector }
     }
