@@ -59,7 +59,7 @@ pub struct Settings {
     pub issuer: &'static str,
     pub client_id: &'static str,
     pub client_secret: &'static str,
-    /// This API's canonical URL as clients reach it, e.g. `http://192.168.69.2`.
+    /// This API's canonical URL as clients reach it, e.g. `http://nucleo.lan`.
     pub public_url: &'static str,
     /// Longest time an introspection answer is trusted.
     pub cache_ttl_seconds: u64,

@@ -2,7 +2,9 @@
 //! bounded struct, and the documents this server publishes: a mirror of the
 //! provider's authorization-server metadata and RFC 9728 protected-resource metadata.
 
-use core::fmt::{self, Write as _};
+#[cfg(feature = "as-mirror")]
+use core::fmt;
+use core::fmt::Write as _;
 
 use heapless::String;
 use serde::{Deserialize, Serialize};
@@ -11,6 +13,7 @@ use super::config::{Endpoints, OAuthConfig};
 use super::provider::{status_error, transport_error};
 use super::token::{StrList, ValidationError};
 use crate::http::client::{Outgoing, exchange};
+#[cfg(feature = "as-mirror")]
 use crate::http::codec::JsonEscaped;
 use crate::net::{Connect, Endpoint};
 
@@ -88,6 +91,7 @@ impl ProviderMetadata {
         Ok(())
     }
 
+    #[cfg(feature = "as-mirror")]
     /// The document to serve at `/.well-known/oauth-authorization-server`.
     pub fn document(&self) -> AuthorizationServerDocument<'_> {
         AuthorizationServerDocument {
@@ -107,6 +111,7 @@ impl ProviderMetadata {
     }
 }
 
+#[cfg(feature = "as-mirror")]
 /// A mirror of the provider's metadata that advertises PKCE `S256` only.
 #[derive(Debug, Serialize)]
 pub struct AuthorizationServerDocument<'a> {
@@ -131,6 +136,7 @@ pub struct AuthorizationServerDocument<'a> {
     pub code_challenge_methods_supported: [&'a str; 1],
 }
 
+#[cfg(feature = "as-mirror")]
 impl AuthorizationServerDocument<'_> {
     /// Writes the document as compact JSON (what `Serialize` gives), so it can be
     /// rendered window by window without a buffer for the whole text.
