@@ -30,7 +30,7 @@ use crate::oauth::metadata::URL_MAX;
 #[cfg(feature = "login")]
 use crate::oauth::{AuthorizationUrl, ExchangeError, LoginStore, exchange_code};
 use crate::oauth::{
-    Guard, OAuthConfig, ProviderBuffers, SharedMetadata, TokenInfo, TokenValidator,
+    Guard, OAuthConfig, ProviderBuffers, SharedMetadata, TokenValidator,
     protected_resource_document,
 };
 use crate::server::Service;
@@ -537,7 +537,7 @@ fn query_text<'b>(request: &Request<'_>, name: &str, buf: &'b mut [u8]) -> Optio
     core::str::from_utf8(percent_decode(raw.as_bytes(), buf, true)?).ok()
 }
 
-impl<M, K, R, V, X> ToolSet<Option<TokenInfo>> for PushAdvisor<'_, M, K, R, V, X>
+impl<M, K, R, V, X> ToolSet<Option<tools::Principal>> for PushAdvisor<'_, M, K, R, V, X>
 where
     M: RawMutex,
     K: Clock + Clone,
@@ -550,7 +550,11 @@ where
         &tools::TOOLS
     }
 
-    async fn call(&self, call: ToolCall<'_, Option<TokenInfo>>, out: &mut [u8]) -> ToolOutcome {
+    async fn call(
+        &self,
+        call: ToolCall<'_, Option<tools::Principal>>,
+        out: &mut [u8],
+    ) -> ToolOutcome {
         tools::run(&call, || self.push_verdict(), || self.vibe(), out)
     }
 }
