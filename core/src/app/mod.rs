@@ -313,16 +313,17 @@ where
         response: Responder<'_, W>,
     ) -> Answer<W> {
         let guard = self.guard();
-        match guard.check(request, "api:read").await {
-            Ok(token) => {
-                let history = DeployHistory::for_token(&token);
-                let render = |out: &mut dyn core::fmt::Write| history.render(out);
-                response
-                    .send(Status::OK, JSON, &[NO_STORE], Body::Render(&render))
-                    .await
-            }
-            Err(rejection) => rejection.send(response).await,
-        }
+        // Only the principal is kept across the answer, not the whole `TokenInfo`.
+        let checked = guard.check(request, "api:read").await;
+        let user = match checked.map(|token| tools::principal(&token)) {
+            Ok(user) => user,
+            Err(rejection) => return rejection.send(response).await,
+        };
+        let history = DeployHistory { user: &user };
+        let render = |out: &mut dyn core::fmt::Write| history.render(out);
+        response
+            .send(Status::OK, JSON, &[NO_STORE], Body::Render(&render))
+            .await
     }
 
     #[cfg(feature = "login")]

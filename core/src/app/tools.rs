@@ -10,7 +10,7 @@ use super::openapi::{HISTORY_SCHEMA, VERDICT_SCHEMA, VIBE_SCHEMA};
 use crate::http::{Request, Responder};
 use crate::mcp::{Access, Admission, Authorize, NO_ARGUMENTS, Tool, ToolCall, ToolOutcome};
 use crate::oauth::token::{CLIENT_ID_MAX, SUBJECT_MAX};
-use crate::oauth::{Guard, OAuthConfig, Rejection, TokenValidator};
+use crate::oauth::{Guard, OAuthConfig, Rejection, TokenInfo, TokenValidator};
 use crate::time::Clock;
 
 pub const CAN_I_PUSH: usize = 0;
@@ -85,20 +85,24 @@ impl<V: TokenValidator, K: Clock> Authorize for McpAccess<'_, V, K> {
             Access::Session => "",
             Access::Tool { scope, .. } => scope,
         };
-        match self.guard.check(request, required).await {
-            Ok(info) => {
-                // As the REST route: "unknown" for a token with neither subject nor client id.
-                let name = info.principal().unwrap_or("unknown");
-                Admission::Granted(response, Some(String::try_from(name).unwrap_or_default()))
-            }
+        // The check's result (a whole `TokenInfo`) ends with this statement, so it is
+        // not kept in the future across the answer below.
+        let rejection = match self.guard.check(request, required).await {
+            Ok(info) => return Admission::Granted(response, Some(principal(&info))),
             // A session check asks for no scope; the challenge still names the useful one.
             Err(rejection) if required.is_empty() => {
-                let rejection = Rejection::new(rejection.kind, self.config, SESSION_SCOPE);
-                Admission::Answered(rejection.send(response).await)
+                Rejection::new(rejection.kind, self.config, SESSION_SCOPE)
             }
-            Err(rejection) => Admission::Answered(rejection.send(response).await),
-        }
+            Err(rejection) => rejection,
+        };
+        Admission::Answered(rejection.send(response).await)
     }
+}
+
+/// The token's principal; as the REST route, "unknown" for a token with neither
+/// subject nor client id.
+pub fn principal(info: &TokenInfo) -> Principal {
+    String::try_from(info.principal().unwrap_or("unknown")).unwrap_or_default()
 }
 
 /// Runs a tool for a granted call.
