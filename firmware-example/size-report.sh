@@ -20,10 +20,10 @@ if ! command -v arm-none-eabi-size >/dev/null; then
     apt-get install -y -qq binutils-arm-none-eabi >/dev/null
 fi
 
-export PA_PROVIDER_URL=${PA_PROVIDER_URL:-http://192.168.1.10:9000}
+export PA_PROVIDER_URL=${PA_PROVIDER_URL:-http://auth.lan:9000}
 export PA_CLIENT_ID=${PA_CLIENT_ID:-push-advisor}
 export PA_CLIENT_SECRET=${PA_CLIENT_SECRET:-size-report-placeholder}
-export PA_PUBLIC_URL=${PA_PUBLIC_URL:-http://192.168.1.20}
+export PA_PUBLIC_URL=${PA_PUBLIC_URL:-http://nucleo.lan}
 
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')

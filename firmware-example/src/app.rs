@@ -27,7 +27,13 @@ pub const SOCKETS: usize = match option_env!("PA_SOCKETS") {
     None => 4,
 };
 /// Per socket: smoltcp receive/transmit buffers, the core's request/response buffers.
+/// The core's receive buffer holds a request head plus an MCP message (1536 B at most).
+#[cfg(not(feature = "nucleo-h743zi2"))]
 pub type Memory = SocketMemory<2048, 2048, 2048, 1024>;
+/// The board trades throughput for RAM: 1 KiB TCP windows move about 1 KiB per round
+/// trip, plenty on a LAN for answers of a few KiB.
+#[cfg(feature = "nucleo-h743zi2")]
+pub type Memory = SocketMemory<1024, 1024, 2048, 1024>;
 /// Connections to the provider open at once (introspection, token exchange, discovery);
 /// one more is refused and answered 503 like an unreachable provider.
 pub const OUTBOUND: usize = 2;
@@ -59,7 +65,7 @@ pub struct Settings {
     pub issuer: &'static str,
     pub client_id: &'static str,
     pub client_secret: &'static str,
-    /// This API's canonical URL as clients reach it, e.g. `http://192.168.69.2`.
+    /// This API's canonical URL as clients reach it, e.g. `http://nucleo.lan`.
     pub public_url: &'static str,
     /// Longest time an introspection answer is trusted.
     pub cache_ttl_seconds: u64,

@@ -29,10 +29,7 @@ impl<'a> DeployHistory<'a> {
     /// The user is the token's subject, or its client id for client-credentials tokens.
     pub fn for_token(token: &'a TokenInfo) -> DeployHistory<'a> {
         DeployHistory {
-            user: token
-                .subject()
-                .or(token.client_id.as_deref())
-                .unwrap_or("unknown"),
+            user: token.principal().unwrap_or("unknown"),
         }
     }
 

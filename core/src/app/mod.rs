@@ -4,6 +4,7 @@
 pub mod content;
 pub mod history;
 pub mod openapi;
+#[cfg(feature = "login")]
 pub mod pages;
 pub mod tools;
 
@@ -17,25 +18,33 @@ use heapless::String;
 use rand_core::RngCore;
 use serde::Serialize;
 
+#[cfg(feature = "login")]
 use crate::http::codec::percent_decode;
-use crate::http::response::{HTML, JSON, WriteError};
+#[cfg(feature = "login")]
+use crate::http::response::HTML;
+use crate::http::response::{JSON, WriteError};
 use crate::http::{Body, MethodSet, Request, Responder, Sent, Status};
 use crate::mcp::{self, McpConfig, ToolCall, ToolOutcome, ToolSet};
 use crate::net::Connect;
 use crate::oauth::metadata::URL_MAX;
+#[cfg(feature = "login")]
+use crate::oauth::{AuthorizationUrl, ExchangeError, LoginStore, exchange_code};
 use crate::oauth::{
-    AuthorizationUrl, ExchangeError, Guard, LoginStore, OAuthConfig, ProviderBuffers,
-    SharedMetadata, TokenInfo, TokenValidator, exchange_code, protected_resource_document,
+    Guard, OAuthConfig, ProviderBuffers, SharedMetadata, TokenValidator,
+    protected_resource_document,
 };
 use crate::server::Service;
 use crate::time::{Clock, Weekday};
 use content::{PushVerdict, Vibe};
 use history::DeployHistory;
+#[cfg(feature = "openapi")]
 use openapi::OpenApiParams;
+#[cfg(feature = "login")]
 use pages::{ErrorPage, LoginPage, TokenPage};
 use tools::McpAccess;
 
 /// Pending logins kept at once; older ones are dropped first.
+#[cfg(feature = "login")]
 pub const PENDING_LOGINS: usize = 8;
 /// Bytes for one tool's structured result.
 const TOOL_RESULT_MAX: usize = 1024;
@@ -86,32 +95,42 @@ pub struct AppConfig<'a> {
     pub mcp_lazy_auth: bool,
 }
 
-/// Every route the app answers.
+/// Every route the app answers. Constrained builds may leave out the login pages
+/// (feature `login`), the OpenAPI document (`openapi`) and the mirror of the
+/// provider's metadata (`as-mirror`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Route {
     Root,
     Index,
     CanIPushToProd,
     VibeCheck,
+    #[cfg(feature = "openapi")]
     OpenApi,
     DeployHistory,
+    #[cfg(feature = "login")]
     Login,
+    #[cfg(feature = "login")]
     Token,
+    #[cfg(feature = "as-mirror")]
     AuthorizationServerMetadata,
     ProtectedResource,
     ProtectedResourceMcp,
     Mcp,
 }
 
-const ROUTES: [(&str, Route, MethodSet); 12] = [
+const ROUTES: &[(&str, Route, MethodSet)] = &[
     ("/", Route::Root, MethodSet::GET),
     ("/index", Route::Index, MethodSet::GET),
     ("/can-i-push-to-prod", Route::CanIPushToProd, MethodSet::GET),
     ("/vibe-check", Route::VibeCheck, MethodSet::GET),
+    #[cfg(feature = "openapi")]
     ("/openapi.json", Route::OpenApi, MethodSet::GET),
     ("/deploy-history", Route::DeployHistory, MethodSet::GET),
+    #[cfg(feature = "login")]
     ("/login", Route::Login, MethodSet::GET),
+    #[cfg(feature = "login")]
     ("/token", Route::Token, MethodSet::GET),
+    #[cfg(feature = "as-mirror")]
     (
         "/.well-known/oauth-authorization-server",
         Route::AuthorizationServerMetadata,
@@ -145,10 +164,18 @@ pub struct PushAdvisor<'a, M: RawMutex, K, R, V, X> {
     config: AppConfig<'a>,
     clock: K,
     rng: Mutex<M, RefCell<R>>,
+    // Only the login pages and the documents read these.
+    #[cfg_attr(
+        not(any(feature = "login", feature = "openapi", feature = "as-mirror")),
+        allow(dead_code)
+    )]
     provider: &'a SharedMetadata<M>,
     validator: &'a V,
+    #[cfg_attr(not(feature = "login"), allow(dead_code))]
     connect: &'a X,
+    #[cfg_attr(not(feature = "login"), allow(dead_code))]
     buffers: &'a ProviderBuffers<'a, M>,
+    #[cfg(feature = "login")]
     logins: LoginStore<M, PENDING_LOGINS>,
 }
 
@@ -188,7 +215,6 @@ where
         connect: &'a X,
         buffers: &'a ProviderBuffers<'a, M>,
     ) -> Self {
-        let logins = LoginStore::new(config.oauth.login_lifetime_ms);
         PushAdvisor {
             config,
             clock,
@@ -197,7 +223,8 @@ where
             validator,
             connect,
             buffers,
-            logins,
+            #[cfg(feature = "login")]
+            logins: LoginStore::new(config.oauth.login_lifetime_ms),
         }
     }
 
@@ -230,11 +257,13 @@ where
         }
     }
 
+    #[cfg(any(feature = "openapi", feature = "as-mirror"))]
     async fn provider_unknown<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
         let message = "The OAuth provider has not been reached yet; try again shortly.";
         unavailable(response, "Authorization server unavailable", message).await
     }
 
+    #[cfg(feature = "openapi")]
     async fn openapi<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
         let endpoints = self.provider.with(|metadata| {
             let metadata = metadata?;
@@ -257,6 +286,7 @@ where
             .await
     }
 
+    #[cfg(feature = "as-mirror")]
     async fn authorization_server_metadata<W: Write>(
         &self,
         response: Responder<'_, W>,
@@ -283,18 +313,20 @@ where
         response: Responder<'_, W>,
     ) -> Answer<W> {
         let guard = self.guard();
-        match guard.check(request, "api:read").await {
-            Ok(token) => {
-                let history = DeployHistory::for_token(&token);
-                let render = |out: &mut dyn core::fmt::Write| history.render(out);
-                response
-                    .send(Status::OK, JSON, &[NO_STORE], Body::Render(&render))
-                    .await
-            }
-            Err(rejection) => rejection.send(response).await,
-        }
+        // Only the principal is kept across the answer, not the whole `TokenInfo`.
+        let checked = guard.check(request, "api:read").await;
+        let user = match checked.map(|token| tools::principal(&token)) {
+            Ok(user) => user,
+            Err(rejection) => return rejection.send(response).await,
+        };
+        let history = DeployHistory { user: &user };
+        let render = |out: &mut dyn core::fmt::Write| history.render(out);
+        response
+            .send(Status::OK, JSON, &[NO_STORE], Body::Render(&render))
+            .await
     }
 
+    #[cfg(feature = "login")]
     async fn login<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
         let endpoint = self
             .provider
@@ -328,6 +360,7 @@ where
             .await
     }
 
+    #[cfg(feature = "login")]
     async fn token_page<W: Write>(
         &self,
         request: &Request<'_>,
@@ -437,6 +470,7 @@ where
         }
     }
 
+    #[cfg(feature = "login")]
     async fn error_page<W: Write>(
         &self,
         response: Responder<'_, W>,
@@ -498,12 +532,13 @@ async fn unavailable<W: Write>(
 }
 
 /// A query parameter, percent-decoded into `buf`.
+#[cfg(feature = "login")]
 fn query_text<'b>(request: &Request<'_>, name: &str, buf: &'b mut [u8]) -> Option<&'b str> {
     let raw = request.query_param(name)?;
     core::str::from_utf8(percent_decode(raw.as_bytes(), buf, true)?).ok()
 }
 
-impl<M, K, R, V, X> ToolSet<Option<TokenInfo>> for PushAdvisor<'_, M, K, R, V, X>
+impl<M, K, R, V, X> ToolSet<Option<tools::Principal>> for PushAdvisor<'_, M, K, R, V, X>
 where
     M: RawMutex,
     K: Clock + Clone,
@@ -516,7 +551,11 @@ where
         &tools::TOOLS
     }
 
-    async fn call(&self, call: ToolCall<'_, Option<TokenInfo>>, out: &mut [u8]) -> ToolOutcome {
+    async fn call(
+        &self,
+        call: ToolCall<'_, Option<tools::Principal>>,
+        out: &mut [u8],
+    ) -> ToolOutcome {
         tools::run(&call, || self.push_verdict(), || self.vibe(), out)
     }
 }
@@ -566,10 +605,14 @@ where
             }
             Route::CanIPushToProd => self.can_i_push(response).await,
             Route::VibeCheck => response.json(Status::OK, &[], &self.vibe()).await,
+            #[cfg(feature = "openapi")]
             Route::OpenApi => self.openapi(response).await,
             Route::DeployHistory => self.deploy_history(request, response).await,
+            #[cfg(feature = "login")]
             Route::Login => self.login(response).await,
+            #[cfg(feature = "login")]
             Route::Token => self.token_page(request, response).await,
+            #[cfg(feature = "as-mirror")]
             Route::AuthorizationServerMetadata => {
                 self.authorization_server_metadata(response).await
             }
@@ -695,10 +738,14 @@ mod tests {
             }
             size!("call", Service::call(&app, request, responder!()));
             size!("deploy_history", app.deploy_history(request, responder!()));
+            #[cfg(feature = "login")]
             size!("token_page", app.token_page(request, responder!()));
             size!("mcp", app.mcp(request, responder!()));
+            #[cfg(feature = "login")]
             size!("login", app.login(responder!()));
+            #[cfg(feature = "openapi")]
             size!("openapi", app.openapi(responder!()));
+            #[cfg(feature = "as-mirror")]
             size!(
                 "as_metadata",
                 app.authorization_server_metadata(responder!())

@@ -1,10 +1,13 @@
 //! The OpenAPI 3.1 document, generated from the configuration so the OAuth URLs are
 //! the configured provider's and the operation names match the MCP tool names.
 
+#[cfg(feature = "openapi")]
 use core::fmt::{self, Write};
 
+#[cfg(feature = "openapi")]
 use crate::http::codec::JsonEscaped;
 
+#[cfg(feature = "openapi")]
 /// What the document takes from the configuration.
 #[derive(Debug, Clone, Copy)]
 pub struct OpenApiParams<'a> {
@@ -16,8 +19,10 @@ pub struct OpenApiParams<'a> {
 pub const VERDICT_SCHEMA: &str = r#"{"type":"object","required":["answer","reason","day"],"properties":{"answer":{"type":"string","enum":["yes","no"]},"reason":{"type":"string"},"day":{"type":"string"}}}"#;
 pub const VIBE_SCHEMA: &str = r#"{"type":"object","required":["answer","vibe"],"properties":{"answer":{"type":"string","enum":["yes","no"]},"vibe":{"type":"string"}}}"#;
 pub const HISTORY_SCHEMA: &str = r#"{"type":"object","required":["deployments","authenticated_user","message"],"properties":{"deployments":{"type":"array","items":{"type":"object","required":["id","timestamp","environment","status","user"],"properties":{"id":{"type":"string"},"timestamp":{"type":"string","format":"date-time"},"environment":{"type":"string"},"status":{"type":"string"},"user":{"type":"string"}}}},"authenticated_user":{"type":"string"},"message":{"type":"string"}}}"#;
+#[cfg(feature = "openapi")]
 const ERROR_SCHEMA: &str = r#"{"type":"object","required":["error"],"properties":{"error":{"type":"string"},"message":{"type":"string"},"required_scopes":{"type":"array","items":{"type":"string"}}}}"#;
 
+#[cfg(feature = "openapi")]
 fn json_response(
     out: &mut dyn Write,
     status: &str,
@@ -30,6 +35,7 @@ fn json_response(
     )
 }
 
+#[cfg(feature = "openapi")]
 /// Writes one public GET operation with its single 200 response.
 fn public_operation(
     out: &mut dyn Write,
@@ -48,6 +54,7 @@ fn public_operation(
 }
 
 /// Renders the document; called once to measure and again per transmit window.
+#[cfg(feature = "openapi")]
 pub fn render(params: &OpenApiParams<'_>, out: &mut dyn Write) -> fmt::Result {
     write!(
         out,

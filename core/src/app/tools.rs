@@ -3,11 +3,13 @@
 //! lazy mode).
 
 use embedded_io_async::Write;
+use heapless::String;
 
 use super::history::DeployHistory;
 use super::openapi::{HISTORY_SCHEMA, VERDICT_SCHEMA, VIBE_SCHEMA};
 use crate::http::{Request, Responder};
 use crate::mcp::{Access, Admission, Authorize, NO_ARGUMENTS, Tool, ToolCall, ToolOutcome};
+use crate::oauth::token::{CLIENT_ID_MAX, SUBJECT_MAX};
 use crate::oauth::{Guard, OAuthConfig, Rejection, TokenInfo, TokenValidator};
 use crate::time::Clock;
 
@@ -51,7 +53,17 @@ pub const TOOLS: [Tool; 3] = [
 /// Scope named in `/mcp` challenges when a request carries no token.
 const SESSION_SCOPE: &str = "api:read";
 
-/// The access hook for `/mcp`. The grant is the token's facts (none for anonymous lazy access).
+/// Who a granted `/mcp` request acts for (`TokenInfo::principal`): all the tools need,
+/// and much smaller than the `TokenInfo` the request would otherwise hold across the
+/// tool call and the reply.
+pub type Principal = String<{ max(SUBJECT_MAX, CLIENT_ID_MAX) }>;
+
+const fn max(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
+}
+
+/// The access hook for `/mcp`. The grant is the token's principal (none for anonymous
+/// lazy access).
 #[derive(Debug)]
 pub struct McpAccess<'g, V, K> {
     pub guard: Guard<'g, V, K>,
@@ -60,34 +72,42 @@ pub struct McpAccess<'g, V, K> {
 }
 
 impl<V: TokenValidator, K: Clock> Authorize for McpAccess<'_, V, K> {
-    type Grant = Option<TokenInfo>;
+    type Grant = Option<Principal>;
 
     async fn authorize<'r, W: Write>(
         &self,
         request: &Request<'_>,
         access: Access,
         response: Responder<'r, W>,
-    ) -> Admission<'r, W, Option<TokenInfo>> {
+    ) -> Admission<'r, W, Option<Principal>> {
         let required = match access {
             Access::Session if self.lazy => return Admission::Granted(response, None),
             Access::Session => "",
             Access::Tool { scope, .. } => scope,
         };
-        match self.guard.check(request, required).await {
-            Ok(info) => Admission::Granted(response, Some(info)),
+        // The check's result (a whole `TokenInfo`) ends with this statement, so it is
+        // not kept in the future across the answer below.
+        let rejection = match self.guard.check(request, required).await {
+            Ok(info) => return Admission::Granted(response, Some(principal(&info))),
             // A session check asks for no scope; the challenge still names the useful one.
             Err(rejection) if required.is_empty() => {
-                let rejection = Rejection::new(rejection.kind, self.config, SESSION_SCOPE);
-                Admission::Answered(rejection.send(response).await)
+                Rejection::new(rejection.kind, self.config, SESSION_SCOPE)
             }
-            Err(rejection) => Admission::Answered(rejection.send(response).await),
-        }
+            Err(rejection) => rejection,
+        };
+        Admission::Answered(rejection.send(response).await)
     }
+}
+
+/// The token's principal; as the REST route, "unknown" for a token with neither
+/// subject nor client id.
+pub fn principal(info: &TokenInfo) -> Principal {
+    String::try_from(info.principal().unwrap_or("unknown")).unwrap_or_default()
 }
 
 /// Runs a tool for a granted call.
 pub fn run(
-    call: &ToolCall<'_, Option<TokenInfo>>,
+    call: &ToolCall<'_, Option<Principal>>,
     verdict: impl FnOnce() -> Option<super::content::PushVerdict>,
     vibe: impl FnOnce() -> super::content::Vibe,
     out: &mut [u8],
@@ -101,9 +121,7 @@ pub fn run(
         },
         VIBE_CHECK => ToolOutcome::serialize(&vibe(), out),
         DEPLOY_HISTORY => match call.grant {
-            Some(token) => {
-                ToolOutcome::render(|sink| DeployHistory::for_token(token).render(sink), out)
-            }
+            Some(user) => ToolOutcome::render(|sink| DeployHistory { user }.render(sink), out),
             None => {
                 ToolOutcome::Failed("get_deploy_history needs an access token with scope api:read.")
             }

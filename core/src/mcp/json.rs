@@ -77,6 +77,15 @@ impl<'a> Value<'a> {
         }
     }
 
+    /// The items of an array in order; empty for other kinds.
+    pub fn elements(self) -> Elements<'a> {
+        Elements {
+            text: self.raw,
+            position: 1,
+            done: self.kind() != Kind::Array,
+        }
+    }
+
     /// The value of `key` in an object (escaped keys match too); a key given twice is
     /// refused, because two readers could otherwise disagree on which one counts.
     pub fn get(self, key: &str) -> Result<Option<Value<'a>>, DuplicateKey> {
@@ -139,6 +148,37 @@ impl<'a> Members<'a> {
         let key = self.text.get(key_start + 1..key_end - 1)?;
         let value = self.text.get(value_start..value_end)?;
         Some((JsonStr { raw: key }, Value { raw: value }))
+    }
+}
+
+/// Iterates the items of an array.
+#[derive(Debug, Clone)]
+pub struct Elements<'a> {
+    text: &'a str,
+    position: usize,
+    done: bool,
+}
+
+impl<'a> Iterator for Elements<'a> {
+    type Item = Value<'a>;
+
+    fn next(&mut self) -> Option<Value<'a>> {
+        if self.done {
+            return None;
+        }
+        let bytes = self.text.as_bytes();
+        let start = skip_space(bytes, self.position);
+        // Depth was checked when the document was parsed; `]` of an empty array fails here.
+        let Ok(end) = value_end(bytes, start, 0) else {
+            self.done = true;
+            return None;
+        };
+        let after = skip_space(bytes, end);
+        match bytes.get(after) {
+            Some(b',') => self.position = after + 1,
+            _ => self.done = true,
+        }
+        self.text.get(start..end).map(|raw| Value { raw })
     }
 }
 
@@ -488,6 +528,15 @@ mod tests {
         assert!(method.eq_str("a\"b"));
         assert!(parse("[1]").unwrap().members().next().is_none());
         assert!(parse("{}").unwrap().members().next().is_none());
+    }
+
+    #[test]
+    fn array_elements() {
+        let doc = parse(r#"[ "a" , {"b":[1,2]}, 3,[] ]"#).unwrap();
+        let items: std::vec::Vec<_> = doc.elements().map(Value::raw).collect();
+        assert_eq!(items, ["\"a\"", r#"{"b":[1,2]}"#, "3", "[]"]);
+        assert_eq!(parse("[]").unwrap().elements().count(), 0);
+        assert_eq!(parse(r#"{"a":1}"#).unwrap().elements().count(), 0);
     }
 
     #[test]

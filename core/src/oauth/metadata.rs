@@ -2,15 +2,20 @@
 //! bounded struct, and the documents this server publishes: a mirror of the
 //! provider's authorization-server metadata and RFC 9728 protected-resource metadata.
 
-use core::fmt::{self, Write as _};
+#[cfg(feature = "as-mirror")]
+use core::fmt;
+use core::fmt::Write as _;
 
 use heapless::String;
 use serde::{Deserialize, Serialize};
 
 use super::config::{Endpoints, OAuthConfig};
 use super::provider::{status_error, transport_error};
-use super::token::{StrList, ValidationError};
+#[cfg(feature = "as-mirror")]
+use super::token::StrList;
+use super::token::ValidationError;
 use crate::http::client::{Outgoing, exchange};
+#[cfg(feature = "as-mirror")]
 use crate::http::codec::JsonEscaped;
 use crate::net::{Connect, Endpoint};
 
@@ -22,23 +27,35 @@ const UNESCAPE_MAX: usize = 512;
 type Url = String<URL_MAX>;
 
 /// What this server uses from the provider's metadata. Lists keep their first
-/// entries when the provider sends more than fit.
+/// entries when the provider sends more than fit. Without the routes that show them
+/// (features `login`, `openapi`, `as-mirror`) only the issuer and the introspection
+/// endpoint are kept, and the other members are skipped unread.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
 pub struct ProviderMetadata {
     pub issuer: Url,
+    #[cfg(any(feature = "login", feature = "openapi", feature = "as-mirror"))]
     pub authorization_endpoint: Option<Url>,
+    #[cfg(any(feature = "login", feature = "openapi", feature = "as-mirror"))]
     pub token_endpoint: Option<Url>,
     pub introspection_endpoint: Option<Url>,
+    #[cfg(feature = "as-mirror")]
     pub userinfo_endpoint: Option<Url>,
+    #[cfg(feature = "as-mirror")]
     pub jwks_uri: Option<Url>,
+    #[cfg(feature = "as-mirror")]
     pub registration_endpoint: Option<Url>,
+    #[cfg(feature = "as-mirror")]
     pub revocation_endpoint: Option<Url>,
+    #[cfg(feature = "as-mirror")]
     #[serde(default)]
     pub scopes_supported: StrList<16, 48>,
+    #[cfg(feature = "as-mirror")]
     #[serde(default)]
     pub response_types_supported: StrList<8, 32>,
+    #[cfg(feature = "as-mirror")]
     #[serde(default)]
     pub grant_types_supported: StrList<8, 64>,
+    #[cfg(feature = "as-mirror")]
     #[serde(default)]
     pub code_challenge_methods_supported: StrList<4, 16>,
 }
@@ -72,12 +89,18 @@ impl ProviderMetadata {
     /// Replaces discovered endpoints with the ones set by hand.
     pub fn apply_overrides(&mut self, endpoints: &Endpoints<'_>) -> Result<(), DiscoveryError> {
         let pairs = [
+            #[cfg(any(feature = "login", feature = "openapi", feature = "as-mirror"))]
             (&mut self.authorization_endpoint, endpoints.authorization),
+            #[cfg(any(feature = "login", feature = "openapi", feature = "as-mirror"))]
             (&mut self.token_endpoint, endpoints.token),
             (&mut self.introspection_endpoint, endpoints.introspection),
+            #[cfg(feature = "as-mirror")]
             (&mut self.userinfo_endpoint, endpoints.userinfo),
+            #[cfg(feature = "as-mirror")]
             (&mut self.jwks_uri, endpoints.jwks),
+            #[cfg(feature = "as-mirror")]
             (&mut self.registration_endpoint, endpoints.registration),
+            #[cfg(feature = "as-mirror")]
             (&mut self.revocation_endpoint, endpoints.revocation),
         ];
         for (slot, configured) in pairs {
@@ -88,6 +111,7 @@ impl ProviderMetadata {
         Ok(())
     }
 
+    #[cfg(feature = "as-mirror")]
     /// The document to serve at `/.well-known/oauth-authorization-server`.
     pub fn document(&self) -> AuthorizationServerDocument<'_> {
         AuthorizationServerDocument {
@@ -107,6 +131,7 @@ impl ProviderMetadata {
     }
 }
 
+#[cfg(feature = "as-mirror")]
 /// A mirror of the provider's metadata that advertises PKCE `S256` only.
 #[derive(Debug, Serialize)]
 pub struct AuthorizationServerDocument<'a> {
@@ -131,6 +156,7 @@ pub struct AuthorizationServerDocument<'a> {
     pub code_challenge_methods_supported: [&'a str; 1],
 }
 
+#[cfg(feature = "as-mirror")]
 impl AuthorizationServerDocument<'_> {
     /// Writes the document as compact JSON (what `Serialize` gives), so it can be
     /// rendered window by window without a buffer for the whole text.

@@ -11,6 +11,7 @@ pub mod config;
 pub mod discovered;
 pub mod guard;
 pub mod introspection;
+#[cfg(feature = "login")]
 pub mod login;
 pub mod metadata;
 pub mod provider;
@@ -26,6 +27,7 @@ pub use config::{ClientAuth, ClientCredentials, Endpoints, OAuthConfig};
 pub use discovered::{DiscoveredIntrospector, SharedMetadata};
 pub use guard::{Guard, Rejection, RejectionKind, TokenProblem};
 pub use introspection::Introspector;
+#[cfg(feature = "login")]
 pub use login::{
     AuthorizationUrl, ExchangeError, Login, LoginError, LoginStore, TokenResponse, exchange_code,
 };

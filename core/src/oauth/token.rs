@@ -6,17 +6,18 @@ use core::fmt;
 
 use heapless::{String, Vec};
 use serde::Deserialize;
+
+use crate::mcp::json::{self, Kind, Value};
 use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 
 pub const SUBJECT_MAX: usize = 128;
 pub const CLIENT_ID_MAX: usize = 128;
 pub const SCOPE_MAX: usize = 256;
 pub const ISSUER_MAX: usize = 128;
-pub const AUDIENCE_MAX: usize = 128;
+/// Bytes for all of a token's audiences together.
+pub const AUDIENCE_MAX: usize = 256;
 pub const AUDIENCES: usize = 4;
 pub const TOKEN_TYPE_MAX: usize = 32;
-/// The longest single JSON string (after unescaping) an answer may hold.
-const UNESCAPE_MAX: usize = 512;
 
 /// Facts about an active token. Every field is bounded; an answer that does not fit
 /// is refused as `ValidationError::BadAnswer`.
@@ -29,7 +30,7 @@ pub struct TokenInfo {
     /// `scope`: space-separated, as RFC 7662 sends it.
     pub scope: String<SCOPE_MAX>,
     /// `aud`: one string or an array on the wire.
-    pub audiences: StrList<AUDIENCES, AUDIENCE_MAX>,
+    pub audiences: WordList<AUDIENCES, AUDIENCE_MAX>,
     pub issuer: Option<String<ISSUER_MAX>>,
     /// Expiry and issue time, Unix seconds.
     pub exp: Option<u64>,
@@ -47,7 +48,7 @@ impl TokenInfo {
             subject: String::try_from(subject).ok(),
             client_id: None,
             scope: String::try_from(scope).unwrap_or_default(),
-            audiences: StrList::default(),
+            audiences: WordList::default(),
             issuer: None,
             exp: None,
             iat: None,
@@ -66,6 +67,11 @@ impl TokenInfo {
 
     pub fn subject(&self) -> Option<&str> {
         self.subject.as_deref()
+    }
+
+    /// Who the token acts for: its subject, or its client id for client-credentials tokens.
+    pub fn principal(&self) -> Option<&str> {
+        self.subject().or(self.client_id.as_deref())
     }
 }
 
@@ -180,6 +186,50 @@ impl<'de, const N: usize, const L: usize> Visitor<'de> for ListVisitor<N, L> {
     }
 }
 
+/// Up to `N` strings of `L` bytes in all, kept space-separated in one buffer (a few
+/// hundred bytes less than a `StrList` in every copy of a `TokenInfo`). An item with a
+/// space (no URI has one) or beyond the bounds is dropped and `overflowed` is set.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WordList<const N: usize, const L: usize> {
+    text: String<L>,
+    count: usize,
+    pub overflowed: bool,
+}
+
+impl<const N: usize, const L: usize> WordList<N, L> {
+    pub fn iter(&self) -> impl Iterator<Item = &str> {
+        self.text.split(' ').take(self.count)
+    }
+
+    pub fn contains(&self, wanted: &str) -> bool {
+        self.iter().any(|item| item == wanted)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// Adds an item; `false` (and `overflowed`) when it does not fit or has a space.
+    pub fn push(&mut self, item: &str) -> bool {
+        let separator = if self.count == 0 { "" } else { " " };
+        let fits = self.count < N
+            && !item.contains(' ')
+            && self.text.len() + separator.len() + item.len() <= L;
+        if fits {
+            // Cannot fail: the room was checked above.
+            let _ = self.text.push_str(separator);
+            let _ = self.text.push_str(item);
+            self.count += 1;
+        }
+        self.overflowed |= !fits;
+        fits
+    }
+}
+
 /// One array item: `None` when longer than `L`, so a long item is dropped, not fatal.
 struct BoundedItem<const L: usize>;
 
@@ -203,48 +253,119 @@ impl<'de, const L: usize> Visitor<'de> for BoundedItem<L> {
     }
 }
 
-/// The RFC 7662 answer as sent; unknown members are skipped.
-#[derive(Deserialize)]
-struct IntrospectionAnswer {
-    active: bool,
-    sub: Option<String<SUBJECT_MAX>>,
-    client_id: Option<String<CLIENT_ID_MAX>>,
-    scope: Option<String<SCOPE_MAX>>,
-    aud: Option<StrList<AUDIENCES, AUDIENCE_MAX>>,
-    iss: Option<String<ISSUER_MAX>>,
-    exp: Option<u64>,
-    iat: Option<u64>,
-    token_type: Option<String<TOKEN_TYPE_MAX>>,
-}
+/// The members of an RFC 7662 answer that are kept, in `parse_introspection`'s order.
+const MEMBERS: [&str; 9] = [
+    "active",
+    "sub",
+    "client_id",
+    "scope",
+    "aud",
+    "iss",
+    "exp",
+    "iat",
+    "token_type",
+];
 
 /// Reads an introspection answer. `answered_at` is the provider's `Date`, if any.
+/// Unknown members are skipped unread; a member given twice, a value of the wrong type
+/// or one that does not fit is `BadAnswer`. (Read with the JSON scanner `/mcp` uses
+/// anyway: a serde deserializer for this one struct costs kilobytes of flash.)
 pub fn parse_introspection(
     body: &[u8],
     answered_at: Option<u64>,
 ) -> Result<TokenInfo, ValidationError> {
-    let mut unescaped = [0u8; UNESCAPE_MAX];
-    let (answer, _): (IntrospectionAnswer, _) =
-        serde_json_core::from_slice_escaped(body, &mut unescaped)
-            .map_err(|_| ValidationError::BadAnswer)?;
-    if !answer.active {
-        return Err(ValidationError::Inactive);
+    let bad = ValidationError::BadAnswer;
+    let text = core::str::from_utf8(body).map_err(|_| bad)?;
+    let answer = json::parse(text).map_err(|_| bad)?;
+    if answer.kind() != Kind::Object {
+        return Err(bad);
     }
-    let audiences = answer.aud.unwrap_or_default();
-    if audiences.overflowed {
-        return Err(ValidationError::BadAnswer);
-    }
-    Ok(TokenInfo {
+    let mut info = TokenInfo {
         active: true,
-        subject: answer.sub,
-        client_id: answer.client_id,
-        scope: answer.scope.unwrap_or_default(),
-        audiences,
-        issuer: answer.iss,
-        exp: answer.exp,
-        iat: answer.iat,
-        token_type: answer.token_type,
+        subject: None,
+        client_id: None,
+        scope: String::new(),
+        audiences: WordList::default(),
+        issuer: None,
+        exp: None,
+        iat: None,
+        token_type: None,
         answered_at,
-    })
+    };
+    let mut active = None;
+    let mut seen = 0u16;
+    for (name, value) in answer.members() {
+        let Some(member) = MEMBERS.iter().position(|known| name.eq_str(known)) else {
+            continue;
+        };
+        if seen & (1 << member) != 0 {
+            return Err(bad);
+        }
+        seen |= 1 << member;
+        if value.kind() == Kind::Null && member != 0 {
+            continue;
+        }
+        match member {
+            0 => active = Some(boolean(value)?),
+            1 => info.subject = Some(bounded(value)?),
+            2 => info.client_id = Some(bounded(value)?),
+            3 => info.scope = bounded(value)?,
+            4 => info.audiences = audiences(value)?,
+            5 => info.issuer = Some(bounded(value)?),
+            6 => info.exp = Some(unsigned(value)?),
+            7 => info.iat = Some(unsigned(value)?),
+            _ => info.token_type = Some(bounded(value)?),
+        }
+    }
+    match active {
+        Some(true) => Ok(info),
+        Some(false) => Err(ValidationError::Inactive),
+        None => Err(bad),
+    }
+}
+
+fn boolean(value: Value<'_>) -> Result<bool, ValidationError> {
+    match value.raw() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(ValidationError::BadAnswer),
+    }
+}
+
+/// A JSON string decoded into a bounded string.
+fn bounded<const N: usize>(value: Value<'_>) -> Result<String<N>, ValidationError> {
+    let text = value.as_str().ok_or(ValidationError::BadAnswer)?;
+    let mut out = String::new();
+    for decoded in text.chars() {
+        let c = decoded.map_err(|_| ValidationError::BadAnswer)?;
+        out.push(c).map_err(|_| ValidationError::BadAnswer)?;
+    }
+    Ok(out)
+}
+
+fn unsigned(value: Value<'_>) -> Result<u64, ValidationError> {
+    match value.kind() {
+        Kind::Number => value.raw().parse().map_err(|_| ValidationError::BadAnswer),
+        _ => Err(ValidationError::BadAnswer),
+    }
+}
+
+/// `aud`: one string or an array of strings.
+fn audiences(value: Value<'_>) -> Result<WordList<AUDIENCES, AUDIENCE_MAX>, ValidationError> {
+    let mut list = WordList::default();
+    let single = [value];
+    let items = match value.kind() {
+        Kind::String => single.iter().copied().chain(value.elements()),
+        Kind::Array => [].iter().copied().chain(value.elements()),
+        _ => return Err(ValidationError::BadAnswer),
+    };
+    for item in items {
+        let item: String<AUDIENCE_MAX> = bounded(item)?;
+        if !list.push(&item) {
+            return Err(ValidationError::BadAnswer);
+        }
+    }
+    Ok(list)
 }
 
 #[cfg(test)]
@@ -292,6 +413,14 @@ mod tests {
     }
 
     #[test]
+    fn null_members_are_absent() {
+        let body = br#"{"active":true,"sub":null,"scope":null,"aud":null,"exp":null}"#;
+        let info = parse_introspection(body, None).unwrap();
+        assert_eq!((info.subject(), info.exp), (None, None));
+        assert!(info.audiences.is_empty() && info.scope.is_empty());
+    }
+
+    #[test]
     fn inactive_and_garbage() {
         assert_eq!(
             parse_introspection(br#"{"active":false}"#, None),
@@ -306,6 +435,11 @@ mod tests {
             b"{\"active\":true,\"exp\":-1}",
             b"{\"active\":true",
             b"[true]",
+            b"{\"active\":null}",
+            b"{\"active\":true,\"sub\":\"a\",\"sub\":\"b\"}",
+            b"{\"active\":true,\"exp\":1.5}",
+            b"{\"active\":true,\"aud\":[\"a\",7]}",
+            b"\xff",
         ] {
             assert_eq!(
                 parse_introspection(garbage, None),
@@ -356,13 +490,19 @@ mod tests {
             Err(ValidationError::BadAnswer)
         );
         body.clear();
-        // A long member nobody reads is skipped, not stored.
+        // An audience with a space could smuggle a second one in: refused.
         write!(
             body,
-            r#"{{"active":true,"junk":"{}"}}"#,
-            Repeat('j', UNESCAPE_MAX + 10)
+            r#"{{"active":true,"aud":["x http://127.0.0.1:8787"]}}"#
         )
         .unwrap();
+        assert_eq!(
+            parse_introspection(body.as_bytes(), None),
+            Err(ValidationError::BadAnswer)
+        );
+        body.clear();
+        // A long member nobody reads is skipped, not stored.
+        write!(body, r#"{{"active":true,"junk":"{}"}}"#, Repeat('j', 600)).unwrap();
         assert!(parse_introspection(body.as_bytes(), None).is_ok());
     }
 }
