@@ -27,3 +27,10 @@ fn the_serve_future_stays_small() {
     // 9.4 KB on x86-64 (13.8 KB before provider calls borrowed shared buffers).
     assert!(size <= 11 * 1024, "serve future is {size} B");
 }
+
+#[test]
+fn token_info_size_is_known() {
+    let size = core::mem::size_of::<push_advisor_core::oauth::TokenInfo>();
+    println!("TokenInfo: {size} B");
+    assert!(size <= 1152, "TokenInfo grew to {size} B; it is copied on every cached request");
+}

@@ -7,16 +7,14 @@ use core::fmt::{self, Write};
 use crate::http::codec::JsonEscaped;
 use crate::oauth::TokenInfo;
 
-/// (id, timestamp, environment, status) of the sample deployments.
-const DEPLOYMENTS: [(&str, &str, &str, &str); 3] = [
-    (
-        "deploy-001",
-        "2024-08-13T15:30:00Z",
-        "production",
-        "success",
-    ),
-    ("deploy-002", "2024-08-12T10:15:00Z", "staging", "success"),
-    ("deploy-003", "2024-08-11T09:45:00Z", "production", "failed"),
+/// The fixed text around each occurrence of the user name: the three sample
+/// deployments (id, timestamp, environment, status, user), then `authenticated_user`.
+const SEGMENTS: [&str; 5] = [
+    r#"{"deployments":[{"id":"deploy-001","timestamp":"2024-08-13T15:30:00Z","environment":"production","status":"success","user":""#,
+    r#""},{"id":"deploy-002","timestamp":"2024-08-12T10:15:00Z","environment":"staging","status":"success","user":""#,
+    r#""},{"id":"deploy-003","timestamp":"2024-08-11T09:45:00Z","environment":"production","status":"failed","user":""#,
+    r#""}],"authenticated_user":""#,
+    r#"","message":"This is a protected endpoint - you needed OAuth to see this!"}"#,
 ];
 
 /// The sample history, attributed to the caller as in the original API.
@@ -33,22 +31,13 @@ impl<'a> DeployHistory<'a> {
         }
     }
 
-    /// Writes the JSON document.
+    /// Writes the JSON document: fixed segments with the escaped user name between them.
     pub fn render(&self, out: &mut dyn Write) -> fmt::Result {
-        let user = JsonEscaped(self.user);
-        out.write_str("{\"deployments\":[")?;
-        for (index, (id, timestamp, environment, status)) in DEPLOYMENTS.iter().enumerate() {
-            if index > 0 {
-                out.write_char(',')?;
-            }
-            write!(
-                out,
-                "{{\"id\":\"{id}\",\"timestamp\":\"{timestamp}\",\"environment\":\"{environment}\",\"status\":\"{status}\",\"user\":\"{user}\"}}"
-            )?;
+        let (last, before) = SEGMENTS.split_last().ok_or(fmt::Error)?;
+        for segment in before {
+            out.write_str(segment)?;
+            JsonEscaped(self.user).write_to(out)?;
         }
-        write!(
-            out,
-            "],\"authenticated_user\":\"{user}\",\"message\":\"This is a protected endpoint - you needed OAuth to see this!\"}}"
-        )
+        out.write_str(last)
     }
 }

@@ -75,8 +75,9 @@ pub fn form_value<'a>(form: &'a str, name: &str) -> Option<&'a str> {
 #[derive(Debug, Clone, Copy)]
 pub struct JsonEscaped<'a>(pub &'a str);
 
-impl fmt::Display for JsonEscaped<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl JsonEscaped<'_> {
+    /// Writes the escaped text straight to `out`, without the formatting machinery.
+    pub fn write_to<W: Write + ?Sized>(&self, out: &mut W) -> fmt::Result {
         let mut start = 0;
         for (index, ch) in self.0.char_indices() {
             let escape = match ch {
@@ -90,15 +91,21 @@ impl fmt::Display for JsonEscaped<'_> {
                 c if (c as u32) < 0x20 => "",
                 _ => continue,
             };
-            f.write_str(self.0.get(start..index).unwrap_or(""))?;
+            out.write_str(self.0.get(start..index).unwrap_or(""))?;
             if escape.is_empty() {
-                write!(f, "\\u{:04x}", ch as u32)?;
+                write!(out, "\\u{:04x}", ch as u32)?;
             } else {
-                f.write_str(escape)?;
+                out.write_str(escape)?;
             }
             start = index + ch.len_utf8();
         }
-        f.write_str(self.0.get(start..).unwrap_or(""))
+        out.write_str(self.0.get(start..).unwrap_or(""))
+    }
+}
+
+impl fmt::Display for JsonEscaped<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
     }
 }
 

@@ -192,25 +192,14 @@ impl<'a, W: Write> Responder<'a, W> {
         render: &dyn Fn(&mut dyn fmt::Write) -> fmt::Result,
     ) -> Option<Result<Sent, WriteError<W::Error>>> {
         let framing = self.framing;
-        // The head is never longer than with the longest Content-Length.
-        let reserve = head_length(&framing, status, content_type, headers, usize::MAX);
+        let reserve = head_reserve(&framing, status, content_type, headers);
         let mut sink = SliceSink::new(self.buf.get_mut(reserve..)?);
         render(&mut sink).ok()?;
         let body_len = sink.len();
-        let head_len =
-            write_head::<W::Error>(self.buf, &framing, status, content_type, headers, body_len)
-                .ok()?;
-        self.buf.copy_within(reserve..reserve + body_len, head_len);
+        let start = head_before::<W::Error>(self.buf, reserve, &framing, status, content_type, headers, body_len).ok()?;
         let send_body = !framing.head_only && status.code != 204 && status.code != 304;
-        let end = if send_body {
-            head_len + body_len
-        } else {
-            head_len
-        };
-        let written = self
-            .conn
-            .write_all(self.buf.get(..end).unwrap_or(&[]))
-            .await;
+        let end = if send_body { reserve + body_len } else { reserve };
+        let written = self.conn.write_all(self.buf.get(start..end).unwrap_or(&[])).await;
         Some(match written {
             Ok(()) => Ok(Sent {
                 keep_alive: framing.keep_alive,
@@ -228,19 +217,12 @@ impl<'a, W: Write> Responder<'a, W> {
         value: &T,
     ) -> Result<Sent, WriteError<W::Error>> {
         let Responder { conn, buf, framing } = self;
-        let body_len =
-            serde_json_core::to_slice(value, buf).map_err(|_| WriteError::BufferTooSmall)?;
-        let head_len = head_length(&framing, status, JSON, headers, body_len);
-        let total = head_len + body_len;
-        if total > buf.len() {
-            return Err(WriteError::BufferTooSmall);
-        }
-        buf.copy_within(..body_len, head_len);
-        write_head(buf, &framing, status, JSON, headers, body_len)?;
-        let end = if framing.head_only { head_len } else { total };
-        conn.write_all(buf.get(..end).unwrap_or(&[]))
-            .await
-            .map_err(WriteError::Io)?;
+        let reserve = head_reserve(&framing, status, JSON, headers);
+        let room = buf.get_mut(reserve..).ok_or(WriteError::BufferTooSmall)?;
+        let body_len = serde_json_core::to_slice(value, room).map_err(|_| WriteError::BufferTooSmall)?;
+        let start = head_before(buf, reserve, &framing, status, JSON, headers, body_len)?;
+        let end = if framing.head_only { reserve } else { reserve + body_len };
+        conn.write_all(buf.get(start..end).unwrap_or(&[])).await.map_err(WriteError::Io)?;
         Ok(Sent {
             keep_alive: framing.keep_alive,
             status: status.code,
@@ -382,6 +364,29 @@ impl HeadSink for usize {
     fn put(&mut self, bytes: &[u8]) {
         *self += bytes.len();
     }
+}
+
+/// Room for the longest head these headers can make (the longest Content-Length).
+fn head_reserve(framing: &Framing<'_>, status: Status, content_type: &str, headers: &[Header<'_>]) -> usize {
+    head_length(framing, status, content_type, headers, usize::MAX)
+}
+
+/// Writes the head so that it ends exactly at `body_start`, where the body already is,
+/// and returns where it begins: the body is never moved.
+fn head_before<E>(
+    buf: &mut [u8],
+    body_start: usize,
+    framing: &Framing<'_>,
+    status: Status,
+    content_type: &str,
+    headers: &[Header<'_>],
+    body_len: usize,
+) -> Result<usize, WriteError<E>> {
+    let head_len = head_length(framing, status, content_type, headers, body_len);
+    let start = body_start.checked_sub(head_len).ok_or(WriteError::BufferTooSmall)?;
+    let slot = buf.get_mut(start..body_start).ok_or(WriteError::BufferTooSmall)?;
+    write_head(slot, framing, status, content_type, headers, body_len)?;
+    Ok(start)
 }
 
 fn head_length(
