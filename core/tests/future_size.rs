@@ -32,5 +32,8 @@ fn the_serve_future_stays_small() {
 fn token_info_size_is_known() {
     let size = core::mem::size_of::<push_advisor_core::oauth::TokenInfo>();
     println!("TokenInfo: {size} B");
-    assert!(size <= 1152, "TokenInfo grew to {size} B; it is copied on every cached request");
+    assert!(
+        size <= 1152,
+        "TokenInfo grew to {size} B; it is copied on every cached request"
+    );
 }

@@ -196,10 +196,26 @@ impl<'a, W: Write> Responder<'a, W> {
         let mut sink = SliceSink::new(self.buf.get_mut(reserve..)?);
         render(&mut sink).ok()?;
         let body_len = sink.len();
-        let start = head_before::<W::Error>(self.buf, reserve, &framing, status, content_type, headers, body_len).ok()?;
+        let start = head_before::<W::Error>(
+            self.buf,
+            reserve,
+            &framing,
+            status,
+            content_type,
+            headers,
+            body_len,
+        )
+        .ok()?;
         let send_body = !framing.head_only && status.code != 204 && status.code != 304;
-        let end = if send_body { reserve + body_len } else { reserve };
-        let written = self.conn.write_all(self.buf.get(start..end).unwrap_or(&[])).await;
+        let end = if send_body {
+            reserve + body_len
+        } else {
+            reserve
+        };
+        let written = self
+            .conn
+            .write_all(self.buf.get(start..end).unwrap_or(&[]))
+            .await;
         Some(match written {
             Ok(()) => Ok(Sent {
                 keep_alive: framing.keep_alive,
@@ -219,10 +235,17 @@ impl<'a, W: Write> Responder<'a, W> {
         let Responder { conn, buf, framing } = self;
         let reserve = head_reserve(&framing, status, JSON, headers);
         let room = buf.get_mut(reserve..).ok_or(WriteError::BufferTooSmall)?;
-        let body_len = serde_json_core::to_slice(value, room).map_err(|_| WriteError::BufferTooSmall)?;
+        let body_len =
+            serde_json_core::to_slice(value, room).map_err(|_| WriteError::BufferTooSmall)?;
         let start = head_before(buf, reserve, &framing, status, JSON, headers, body_len)?;
-        let end = if framing.head_only { reserve } else { reserve + body_len };
-        conn.write_all(buf.get(start..end).unwrap_or(&[])).await.map_err(WriteError::Io)?;
+        let end = if framing.head_only {
+            reserve
+        } else {
+            reserve + body_len
+        };
+        conn.write_all(buf.get(start..end).unwrap_or(&[]))
+            .await
+            .map_err(WriteError::Io)?;
         Ok(Sent {
             keep_alive: framing.keep_alive,
             status: status.code,
@@ -367,7 +390,12 @@ impl HeadSink for usize {
 }
 
 /// Room for the longest head these headers can make (the longest Content-Length).
-fn head_reserve(framing: &Framing<'_>, status: Status, content_type: &str, headers: &[Header<'_>]) -> usize {
+fn head_reserve(
+    framing: &Framing<'_>,
+    status: Status,
+    content_type: &str,
+    headers: &[Header<'_>],
+) -> usize {
     head_length(framing, status, content_type, headers, usize::MAX)
 }
 
@@ -383,8 +411,12 @@ fn head_before<E>(
     body_len: usize,
 ) -> Result<usize, WriteError<E>> {
     let head_len = head_length(framing, status, content_type, headers, body_len);
-    let start = body_start.checked_sub(head_len).ok_or(WriteError::BufferTooSmall)?;
-    let slot = buf.get_mut(start..body_start).ok_or(WriteError::BufferTooSmall)?;
+    let start = body_start
+        .checked_sub(head_len)
+        .ok_or(WriteError::BufferTooSmall)?;
+    let slot = buf
+        .get_mut(start..body_start)
+        .ok_or(WriteError::BufferTooSmall)?;
     write_head(slot, framing, status, content_type, headers, body_len)?;
     Ok(start)
 }

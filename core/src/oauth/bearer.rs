@@ -48,6 +48,7 @@ pub fn bearer_token<'r>(request: &Request<'r>) -> Result<Option<&'r str>, Bearer
                 .eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
         });
     if is_form
+        && !request.body.is_empty()
         && core::str::from_utf8(request.body)
             .ok()
             .and_then(|body| form_value(body, "access_token"))
@@ -55,12 +56,16 @@ pub fn bearer_token<'r>(request: &Request<'r>) -> Result<Option<&'r str>, Bearer
     {
         return Err(BearerError::TokenInBody);
     }
-    match request.header_count("authorization") {
-        0 => return Ok(None),
-        1 => {}
-        _ => return Err(BearerError::RepeatedHeader),
+    // One pass over the headers: the first value, and whether there is a second.
+    let mut authorization = request
+        .headers()
+        .filter(|(name, _)| name.eq_ignore_ascii_case("authorization"));
+    let Some((_, value)) = authorization.next() else {
+        return Ok(None);
+    };
+    if authorization.next().is_some() {
+        return Err(BearerError::RepeatedHeader);
     }
-    let value = request.header("authorization").unwrap_or(&[]);
     let value = core::str::from_utf8(value).map_err(|_| BearerError::MalformedToken)?;
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
