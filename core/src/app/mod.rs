@@ -313,9 +313,11 @@ where
         response: Responder<'_, W>,
     ) -> Answer<W> {
         let guard = self.guard();
-        // Only the principal is kept across the answer, not the whole `TokenInfo`.
-        let checked = guard.check(request, "api:read").await;
-        let user = match checked.map(|token| tools::principal(&token)) {
+        // Only the principal is taken from the token's facts (in place when cached).
+        let checked = guard
+            .check_with(request, "api:read", tools::principal)
+            .await;
+        let user = match checked {
             Ok(user) => user,
             Err(rejection) => return rejection.send(response).await,
         };

@@ -85,10 +85,8 @@ impl<V: TokenValidator, K: Clock> Authorize for McpAccess<'_, V, K> {
             Access::Session => "",
             Access::Tool { scope, .. } => scope,
         };
-        // The check's result (a whole `TokenInfo`) ends with this statement, so it is
-        // not kept in the future across the answer below.
-        let rejection = match self.guard.check(request, required).await {
-            Ok(info) => return Admission::Granted(response, Some(principal(&info))),
+        let rejection = match self.guard.check_with(request, required, principal).await {
+            Ok(user) => return Admission::Granted(response, Some(user)),
             // A session check asks for no scope; the challenge still names the useful one.
             Err(rejection) if required.is_empty() => {
                 Rejection::new(rejection.kind, self.config, SESSION_SCOPE)

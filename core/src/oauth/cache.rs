@@ -107,12 +107,33 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
         &self,
         digest: &TokenDigest,
         now_ms: u64,
-    ) -> Option<Result<TokenInfo, ValidationError>> {
+    ) -> Result<Result<TokenInfo, ValidationError>, fn(&TokenInfo) -> TokenInfo> {
+        self.lookup_with(
+            digest,
+            now_ms,
+            TokenInfo::clone as fn(&TokenInfo) -> TokenInfo,
+        )
+    }
+
+    /// Runs `inspect` on a live cached answer under the lock; gives `inspect` back
+    /// when there is none.
+    fn lookup_with<T, F: FnOnce(&TokenInfo) -> T>(
+        &self,
+        digest: &TokenDigest,
+        now_ms: u64,
+        inspect: F,
+    ) -> Result<Result<T, ValidationError>, F> {
         self.entries.lock(|entries| {
             let mut entries = entries.borrow_mut();
             entries.retain(|entry| entry.expires_ms > now_ms);
-            let entry = entries.iter().find(|entry| entry.digest == *digest)?;
-            Some(entry.answer.clone().ok_or(ValidationError::Inactive))
+            match entries.iter().find(|entry| entry.digest == *digest) {
+                Some(entry) => Ok(entry
+                    .answer
+                    .as_ref()
+                    .map(inspect)
+                    .ok_or(ValidationError::Inactive)),
+                None => Err(inspect),
+            }
         })
     }
 
@@ -155,7 +176,7 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> TokenValidator
 {
     async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
         let digest = digest(token);
-        if let Some(answer) = self.lookup(&digest, self.clock.monotonic_ms()) {
+        if let Ok(answer) = self.lookup(&digest, self.clock.monotonic_ms()) {
             return answer;
         }
         let lane = usize::from(digest[0]) % FLIGHT_LANES;
@@ -164,7 +185,7 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> TokenValidator
             None => None,
         };
         // Someone else may have asked while we waited for the lane.
-        if let Some(answer) = self.lookup(&digest, self.clock.monotonic_ms()) {
+        if let Ok(answer) = self.lookup(&digest, self.clock.monotonic_ms()) {
             return answer;
         }
         let result = self.inner.validate(token).await;
@@ -186,6 +207,17 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> TokenValidator
             }
         }
         result
+    }
+
+    async fn inspect<T>(
+        &self,
+        token: &str,
+        inspect: impl FnOnce(&TokenInfo) -> T,
+    ) -> Result<T, ValidationError> {
+        match self.lookup_with(&digest(token), self.clock.monotonic_ms(), inspect) {
+            Ok(answer) => answer,
+            Err(inspect) => self.validate(token).await.map(|info| inspect(&info)),
+        }
     }
 }
 
@@ -214,6 +246,32 @@ mod tests {
     }
 
     type Cache<'a> = CachingValidator<NoopRawMutex, &'a FixedValidator, &'a FakeClock, 4>;
+
+    #[test]
+    fn inspect_answers_from_the_cache_in_place() {
+        let clock = FakeClock::at(Some(1_000));
+        let upstream = FixedValidator::new(active(10_000));
+        let cache: Cache = CachingValidator::new(&upstream, &clock, POLICY);
+        let subject = |info: &TokenInfo| info.subject().map(heapless::String::<16>::try_from);
+        for _ in 0..3 {
+            let seen = block_on(cache.inspect("tok", subject)).unwrap();
+            assert_eq!(seen.unwrap().unwrap().as_str(), "alice");
+        }
+        assert_eq!(
+            upstream.calls.get(),
+            1,
+            "a miss fills the cache, hits are inspected in place"
+        );
+        let inactive = FixedValidator::new(Err(ValidationError::Inactive));
+        let negative: Cache = CachingValidator::new(&inactive, &clock, POLICY);
+        for _ in 0..2 {
+            assert_eq!(
+                block_on(negative.inspect("bad", |_| ())),
+                Err(ValidationError::Inactive)
+            );
+        }
+        assert_eq!(inactive.calls.get(), 1, "the negative answer is cached too");
+    }
 
     #[test]
     fn reuses_answers_until_the_configured_lifetime() {

@@ -103,11 +103,29 @@ impl ValidationError {
 #[allow(async_fn_in_trait)]
 pub trait TokenValidator {
     async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError>;
+
+    /// Validates and lets `inspect` look at the answer in place, so a cache can answer
+    /// without copying the token's facts out (the hot path of every protected request).
+    async fn inspect<T>(
+        &self,
+        token: &str,
+        inspect: impl FnOnce(&TokenInfo) -> T,
+    ) -> Result<T, ValidationError> {
+        self.validate(token).await.map(|info| inspect(&info))
+    }
 }
 
 impl<T: TokenValidator + ?Sized> TokenValidator for &T {
     async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
         (**self).validate(token).await
+    }
+
+    async fn inspect<U>(
+        &self,
+        token: &str,
+        inspect: impl FnOnce(&TokenInfo) -> U,
+    ) -> Result<U, ValidationError> {
+        (**self).inspect(token, inspect).await
     }
 }
 
