@@ -107,12 +107,8 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
         &self,
         digest: &TokenDigest,
         now_ms: u64,
-    ) -> Result<Result<TokenInfo, ValidationError>, fn(&TokenInfo) -> TokenInfo> {
-        self.lookup_with(
-            digest,
-            now_ms,
-            TokenInfo::clone as fn(&TokenInfo) -> TokenInfo,
-        )
+    ) -> Option<Result<TokenInfo, ValidationError>> {
+        self.lookup_with(digest, now_ms, TokenInfo::clone).ok()
     }
 
     /// Runs `inspect` on a live cached answer under the lock; gives `inspect` back
@@ -176,7 +172,7 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> TokenValidator
 {
     async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
         let digest = digest(token);
-        if let Ok(answer) = self.lookup(&digest, self.clock.monotonic_ms()) {
+        if let Some(answer) = self.lookup(&digest, self.clock.monotonic_ms()) {
             return answer;
         }
         let lane = usize::from(digest[0]) % FLIGHT_LANES;
@@ -185,7 +181,7 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> TokenValidator
             None => None,
         };
         // Someone else may have asked while we waited for the lane.
-        if let Ok(answer) = self.lookup(&digest, self.clock.monotonic_ms()) {
+        if let Some(answer) = self.lookup(&digest, self.clock.monotonic_ms()) {
             return answer;
         }
         let result = self.inner.validate(token).await;
