@@ -22,6 +22,7 @@ use push_advisor_core::oauth::{
 use push_advisor_tokio::{
     Connector, ConnectorOptions, HostClock, OsRng, ServerOptions, TlsRoots, run, shutdown_signal,
 };
+use rand_chacha::rand_core::SeedableRng;
 use tracing::{error, info, warn};
 
 use access_log::AccessLogged;
@@ -37,7 +38,10 @@ type Validator = CachingValidator<
     HostClock,
     CACHE_ENTRIES,
 >;
-type App = PushAdvisor<'static, Mx, HostClock, OsRng, Validator, LoggedConnector>;
+/// A ChaCha stream seeded from the OS: one `getrandom` at start-up instead of two
+/// system calls per `/vibe-check` (and per login state).
+type Rng = rand_chacha::ChaCha20Rng;
+type App = PushAdvisor<'static, Mx, HostClock, Rng, Validator, LoggedConnector>;
 
 /// Settings live for the whole process; leaking them gives the core its `'static` borrows.
 /// Provider calls (introspection, code exchange) in flight at once, and the bytes each
@@ -151,7 +155,13 @@ fn start(options: Options) -> Result<(), String> {
         mcp_lazy_auth: options.mcp_lazy_auth,
     };
     let app: App = PushAdvisor::new(
-        config, clock, OsRng, metadata, validator, connector, buffers,
+        config,
+        clock,
+        Rng::from_rng(OsRng).map_err(|e| format!("no randomness from the OS: {e}"))?,
+        metadata,
+        validator,
+        connector,
+        buffers,
     );
     let server_options = ServerOptions {
         allowed_origins: options.allowed_origins.clone(),
