@@ -646,9 +646,7 @@ mod tests {
     use crate::http::response::Framing;
     use crate::mcp::McpConfig;
     use crate::oauth::fake::{FakeClock, FakeConnection, FakeConnector, buffers, with_request};
-    use crate::oauth::{
-        CachePolicy, CachingValidator, ClientAuth, ClientCredentials, DiscoveredIntrospector,
-    };
+    use crate::oauth::{CachePolicy, CachingValidator, DiscoveredIntrospector};
     use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex as Mx;
 
     struct Rng;
@@ -671,16 +669,7 @@ mod tests {
 
     #[test]
     fn route_futures_stay_small() {
-        let oauth = OAuthConfig::new(
-            "http://127.0.0.1:8787",
-            "http://127.0.0.1:8787/.well-known/oauth-protected-resource",
-            "http://127.0.0.1:9000",
-            ClientCredentials {
-                client_id: "push-advisor",
-                client_secret: "s3cret",
-                auth: ClientAuth::ClientSecretBasic,
-            },
-        );
+        let oauth = crate::oauth::fake::config();
         let leak = |oauth| &*std::boxed::Box::leak(std::boxed::Box::new(oauth));
         let oauth: &'static OAuthConfig<'static> = leak(oauth);
         let clock: &'static FakeClock = std::boxed::Box::leak(std::boxed::Box::default());

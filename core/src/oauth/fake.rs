@@ -201,6 +201,22 @@ impl Clock for FakeClock {
     }
 }
 
+/// The settings the OAuth tests share: resource 127.0.0.1:8787, provider 127.0.0.1:9000,
+/// client `push-advisor` with Basic authentication.
+pub fn config() -> crate::oauth::OAuthConfig<'static> {
+    use crate::oauth::{ClientAuth, ClientCredentials, OAuthConfig};
+    OAuthConfig::new(
+        "http://127.0.0.1:8787",
+        "http://127.0.0.1:8787/.well-known/oauth-protected-resource",
+        "http://127.0.0.1:9000",
+        ClientCredentials {
+            client_id: "push-advisor",
+            client_secret: "s3cret",
+            auth: ClientAuth::ClientSecretBasic,
+        },
+    )
+}
+
 /// Parses a raw request and hands it to `f` (a test helper, not a fake).
 pub fn with_request<R>(raw: &[u8], f: impl FnOnce(&crate::http::Request<'_>) -> R) -> R {
     use crate::http::request::{HEADER_SLOTS, Parse, parse_head};

@@ -425,26 +425,15 @@ mod tests {
     extern crate std;
 
     use super::*;
-    use crate::oauth::config::{ClientAuth, ClientCredentials};
     use crate::oauth::fake::{FakeClock, FixedValidator, capture_response, with_request};
     use crate::oauth::token::parse_introspection;
     use embassy_futures::block_on;
     use std::string::String as StdString;
 
-    const PRM: &str = "http://127.0.0.1:8787/.well-known/oauth-protected-resource";
     const NOW: u64 = 1_723_563_100;
 
     fn config() -> OAuthConfig<'static> {
-        OAuthConfig::new(
-            "http://127.0.0.1:8787",
-            PRM,
-            "http://127.0.0.1:9000",
-            ClientCredentials {
-                client_id: "push-advisor",
-                client_secret: "s3cret",
-                auth: ClientAuth::ClientSecretBasic,
-            },
-        )
+        crate::oauth::fake::config()
     }
 
     fn answer(json: &str) -> Result<TokenInfo, ValidationError> {

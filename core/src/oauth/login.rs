@@ -318,7 +318,6 @@ mod tests {
     extern crate std;
 
     use super::*;
-    use crate::oauth::config::{ClientAuth, ClientCredentials};
     use crate::oauth::fake::{FakeConnector, Script};
     use embassy_futures::block_on;
     use embassy_sync::blocking_mutex::raw::NoopRawMutex;
@@ -347,18 +346,10 @@ mod tests {
     }
 
     fn config() -> OAuthConfig<'static> {
-        let mut config = OAuthConfig::new(
-            "http://127.0.0.1:8787",
-            "",
-            "http://127.0.0.1:9000",
-            ClientCredentials {
-                client_id: "push-advisor",
-                client_secret: "s3cret",
-                auth: ClientAuth::ClientSecretBasic,
-            },
-        );
-        config.redirect_uri = "http://127.0.0.1:8787/token";
-        config
+        OAuthConfig {
+            redirect_uri: "http://127.0.0.1:8787/token",
+            ..crate::oauth::fake::config()
+        }
     }
 
     #[test]

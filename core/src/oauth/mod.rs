@@ -53,16 +53,7 @@ mod tests {
     const ACTIVE: &[u8] = b"HTTP/1.1 200 OK\r\nContent-Length: 157\r\n\r\n{\"active\":true,\"client_id\":\"push-advisor\",\"iss\":\"http://127.0.0.1:9000\",\"aud\":\"http://127.0.0.1:8787\",\"scope\":\"api:read\",\"token_type\":\"Bearer\",\"sub\":\"alice\"}";
 
     fn config() -> OAuthConfig<'static> {
-        OAuthConfig::new(
-            "http://127.0.0.1:8787",
-            "http://127.0.0.1:8787/.well-known/oauth-protected-resource",
-            "http://127.0.0.1:9000",
-            ClientCredentials {
-                client_id: "push-advisor",
-                client_secret: "s3cret",
-                auth: ClientAuth::ClientSecretBasic,
-            },
-        )
+        crate::oauth::fake::config()
     }
 
     #[test]
