@@ -49,12 +49,17 @@ pub struct Buffers<'a> {
 /// What an application provides to the connection loop.
 #[allow(async_fn_in_trait)]
 pub trait Service {
-    /// The methods a path answers, or `None` when the path is unknown (404).
-    fn route(&self, path: &str) -> Option<MethodSet>;
+    /// What routing found, handed back to `call` so a path is matched only once.
+    type Route: Copy;
+
+    /// The route of a path and the methods it answers, or `None` when the path is
+    /// unknown (404).
+    fn route(&self, path: &str) -> Option<(Self::Route, MethodSet)>;
 
     /// Answers a request whose path and method `route` accepted.
     async fn call<W: Write>(
         &self,
+        route: Self::Route,
         request: &Request<'_>,
         response: Responder<'_, W>,
     ) -> Result<Sent, WriteError<W::Error>>;
@@ -249,7 +254,7 @@ async fn dispatch<C: Write, S: Service>(
                 .json(Status::NOT_FOUND, &[], &ErrorBody { error: "Not found" })
                 .await
         }
-        Some(methods) if request.method == Method::Options => {
+        Some((_, methods)) if request.method == Method::Options => {
             let headers = [
                 ("Access-Control-Allow-Methods", methods.list()),
                 (
@@ -262,7 +267,7 @@ async fn dispatch<C: Write, S: Service>(
                 .send(Status::NO_CONTENT, "", &headers, crate::http::Body::Empty)
                 .await
         }
-        Some(methods) if !methods.contains(request.method) => {
+        Some((_, methods)) if !methods.contains(request.method) => {
             let headers = [("Allow", methods.list())];
             let body = ErrorBody {
                 error: "Method not allowed",
@@ -271,7 +276,7 @@ async fn dispatch<C: Write, S: Service>(
                 .json(Status::METHOD_NOT_ALLOWED, &headers, &body)
                 .await
         }
-        Some(_) => service.call(request, responder).await,
+        Some((route, _)) => service.call(route, request, responder).await,
     };
     match sent {
         Ok(sent) => {

@@ -511,19 +511,22 @@ struct Recorded<'a> {
 }
 
 impl push_advisor_core::Service for Recorded<'_> {
-    fn route(&self, path: &str) -> Option<push_advisor_core::http::MethodSet> {
+    type Route = push_advisor_core::app::Route;
+
+    fn route(&self, path: &str) -> Option<(Self::Route, push_advisor_core::http::MethodSet)> {
         self.inner.route(path)
     }
 
     async fn call<W: embedded_io_async::Write>(
         &self,
+        route: Self::Route,
         request: &push_advisor_core::http::Request<'_>,
         response: push_advisor_core::http::Responder<'_, W>,
     ) -> Result<
         push_advisor_core::http::Sent,
         push_advisor_core::http::response::WriteError<W::Error>,
     > {
-        self.inner.call(request, response).await
+        self.inner.call(route, request, response).await
     }
 
     fn responded(&self, request: &push_advisor_core::http::Request<'_>, status: u16) {

@@ -133,17 +133,20 @@ const MCP_CONFIG: McpConfig<'static> = McpConfig {
 const ALLOWED_ORIGINS: &[&str] = &["http://localhost:6274"];
 
 impl Service for McpService {
-    fn route(&self, path: &str) -> Option<MethodSet> {
+    type Route = ();
+
+    fn route(&self, path: &str) -> Option<((), MethodSet)> {
         match path {
-            "/mcp" => Some(mcp::ROUTE_METHODS),
+            "/mcp" => Some(((), mcp::ROUTE_METHODS)),
             // An app that routes more methods to the endpoint still gets 405 from it.
-            "/mcp-wide" => Some(MethodSet::GET.with(MethodSet::POST)),
+            "/mcp-wide" => Some(((), MethodSet::GET.with(MethodSet::POST))),
             _ => None,
         }
     }
 
     async fn call<W: Write>(
         &self,
+        _: (),
         request: &Request<'_>,
         response: Responder<'_, W>,
     ) -> Result<Sent, WriteError<W::Error>> {

@@ -12,16 +12,19 @@ use tracing::info;
 pub struct AccessLogged<S>(pub S);
 
 impl<S: Service> Service for AccessLogged<S> {
-    fn route(&self, path: &str) -> Option<MethodSet> {
+    type Route = S::Route;
+
+    fn route(&self, path: &str) -> Option<(S::Route, MethodSet)> {
         self.0.route(path)
     }
 
     async fn call<W: Write>(
         &self,
+        route: S::Route,
         request: &Request<'_>,
         response: Responder<'_, W>,
     ) -> Result<Sent, WriteError<W::Error>> {
-        self.0.call(request, response).await
+        self.0.call(route, request, response).await
     }
 
     fn responded(&self, request: &Request<'_>, status: u16) {

@@ -24,12 +24,15 @@ struct Greeter {
 }
 
 impl Service for Greeter {
-    fn route(&self, path: &str) -> Option<MethodSet> {
-        matches!(path, "/hello" | "/slow").then_some(MethodSet::GET)
+    type Route = ();
+
+    fn route(&self, path: &str) -> Option<((), MethodSet)> {
+        matches!(path, "/hello" | "/slow").then_some(((), MethodSet::GET))
     }
 
     async fn call<W: Write>(
         &self,
+        _: (),
         request: &Request<'_>,
         response: Responder<'_, W>,
     ) -> Result<Sent, WriteError<W::Error>> {

@@ -571,23 +571,18 @@ where
     X: Connect,
     for<'c> <X::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
 {
-    fn route(&self, path: &str) -> Option<MethodSet> {
-        Route::find(path).map(|(_, methods)| methods)
+    type Route = Route;
+
+    fn route(&self, path: &str) -> Option<(Route, MethodSet)> {
+        Route::find(path)
     }
 
-    async fn call<W: Write>(&self, request: &Request<'_>, response: Responder<'_, W>) -> Answer<W> {
-        let Some((route, _)) = Route::find(request.path) else {
-            return response
-                .json(
-                    Status::NOT_FOUND,
-                    &[],
-                    &ErrorMessage {
-                        error: "Not found",
-                        message: "",
-                    },
-                )
-                .await;
-        };
+    async fn call<W: Write>(
+        &self,
+        route: Route,
+        request: &Request<'_>,
+        response: Responder<'_, W>,
+    ) -> Answer<W> {
         let oauth = &self.config.oauth;
         match route {
             Route::Root => {
@@ -727,7 +722,7 @@ mod tests {
                     Responder::new(&mut conn, &mut tx, framing)
                 };
             }
-            size!("call", Service::call(&app, request, responder!()));
+            size!("call", Service::call(&app, Route::Mcp, request, responder!()));
             size!("deploy_history", app.deploy_history(request, responder!()));
             #[cfg(feature = "login")]
             size!("token_page", app.token_page(request, responder!()));
