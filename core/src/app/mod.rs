@@ -722,7 +722,10 @@ mod tests {
                     Responder::new(&mut conn, &mut tx, framing)
                 };
             }
-            size!("call", Service::call(&app, Route::Mcp, request, responder!()));
+            size!(
+                "call",
+                Service::call(&app, Route::Mcp, request, responder!())
+            );
             size!("deploy_history", app.deploy_history(request, responder!()));
             #[cfg(feature = "login")]
             size!("token_page", app.token_page(request, responder!()));

@@ -165,16 +165,9 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> CachingValidator<
         };
         remaining_ms.min(self.policy.max_lifetime_ms)
     }
-}
 
-impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> TokenValidator
-    for CachingValidator<M, V, C, N>
-{
-    async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
-        let digest = digest(token);
-        if let Some(answer) = self.lookup(&digest, self.clock.monotonic_ms()) {
-            return answer;
-        }
+    /// A miss: one caller per token asks upstream (single flight) and stores the answer.
+    async fn fetch(&self, token: &str, digest: TokenDigest) -> Result<TokenInfo, ValidationError> {
         let lane = usize::from(digest[0]) % FLIGHT_LANES;
         let _flight = match self.lanes.get(lane) {
             Some(lock) => Some(lock.lock().await),
@@ -204,15 +197,28 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> TokenValidator
         }
         result
     }
+}
+
+impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> TokenValidator
+    for CachingValidator<M, V, C, N>
+{
+    async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
+        let digest = digest(token);
+        if let Some(answer) = self.lookup(&digest, self.clock.monotonic_ms()) {
+            return answer;
+        }
+        self.fetch(token, digest).await
+    }
 
     async fn inspect<T>(
         &self,
         token: &str,
         inspect: impl FnOnce(&TokenInfo) -> T,
     ) -> Result<T, ValidationError> {
-        match self.lookup_with(&digest(token), self.clock.monotonic_ms(), inspect) {
+        let digest = digest(token);
+        match self.lookup_with(&digest, self.clock.monotonic_ms(), inspect) {
             Ok(answer) => answer,
-            Err(inspect) => self.validate(token).await.map(|info| inspect(&info)),
+            Err(inspect) => self.fetch(token, digest).await.map(|info| inspect(&info)),
         }
     }
 }
