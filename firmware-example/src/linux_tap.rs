@@ -2,7 +2,7 @@
 //!
 //! Configuration (flags win over environment):
 //! `--tap NAME` / `PA_TAP` (default `tap0`), `--ip ADDR/PREFIX` / `PA_IP`
-//! (default `192.168.69.2/24`), `--gateway ADDR` / `PA_GATEWAY` (optional),
+//! (default `192.168.69.2/24`, inside the test netns), `--gateway ADDR` / `PA_GATEWAY` (optional),
 //! `--port N` / `PA_PORT` (default 80), `--issuer URL` / `PA_PROVIDER_URL` (the OAuth
 //! provider; wall time is learned from it too), `--client-id ID` / `PA_CLIENT_ID`,
 //! `PA_CLIENT_SECRET` (environment only, so it never shows in a process list),
@@ -50,7 +50,7 @@ fn setting(args: &[String], flag: &str, env: &str) -> Option<String> {
 fn settings() -> Result<Settings, String> {
     let args: Vec<String> = std::env::args().collect();
     let tap = setting(&args, "--tap", "PA_TAP").unwrap_or_else(|| "tap0".into());
-    let ip = setting(&args, "--ip", "PA_IP").unwrap_or_else(|| "192.168.69.2/24".into());
+    let ip = setting(&args, "--ip", "PA_IP").unwrap_or_else(|| "192.168.69.2/24".into()); // the TAP network exists only inside the test netns
     let (address, prefix) = ip.split_once('/').ok_or("--ip needs ADDR/PREFIX")?;
     let address: Ipv4Addr = address.parse().map_err(|_| "--ip: bad address")?;
     let prefix: u8 = prefix.parse().map_err(|_| "--ip: bad prefix")?;

@@ -4,7 +4,7 @@
 //! reaches it over TAP, and the test talks to the firmware over TAP.
 //!
 //! Ignored by a plain `cargo test`; `tests/tap/run.sh` runs it with `--include-ignored`
-//! and sets `DEVICE_URL` (e.g. `http://192.168.69.2`), `PA_FIRMWARE` (the built
+//! and sets `DEVICE_URL` (e.g. `http://192.168.69.2` inside the test netns), `PA_FIRMWARE` (the built
 //! firmware), `PA_TAP` and `PA_HOST_IP`. Each case starts its own provider and firmware;
 //! one firmware at a time can own the TAP device, so the cases take turns.
 
@@ -47,7 +47,7 @@ fn setup() -> Option<Setup> {
         address,
         firmware: std::env::var("PA_FIRMWARE").expect("PA_FIRMWARE names the firmware binary"),
         tap: std::env::var("PA_TAP").unwrap_or_else(|_| "tap0".into()),
-        host_ip: std::env::var("PA_HOST_IP").unwrap_or_else(|_| "192.168.69.1".into()),
+        host_ip: std::env::var("PA_HOST_IP").unwrap_or_else(|_| "192.168.69.1".into()), // inside the netns of tests/tap/run.sh
     })
 }
 

@@ -22,8 +22,8 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 namespace="pa-tap-$$"
-host_ip=192.168.69.1
-device_ip=192.168.69.2
+host_ip=192.168.69.1  # only inside the netns below
+device_ip=192.168.69.2  # only inside the netns below
 port=${PA_PORT:-80}
 limit=${PA_TIMEOUT:-150}
 mcp_limit=${PA_MCP_TIMEOUT:-60}
