@@ -9,7 +9,7 @@ use push_advisor_core::http::response::WriteError;
 use push_advisor_core::http::{Body, Limits, MethodSet, Request, Responder, Sent, Status};
 use push_advisor_core::mcp::{
     self, Access, Admission, Authorize, McpConfig, NO_ARGUMENTS, Tool, ToolCall, ToolOutcome,
-    ToolSet,
+    ToolOutput, ToolSet,
 };
 use push_advisor_core::{Buffers, ServerConfig, Service, serve};
 use serde_json::{Value, json};
@@ -49,33 +49,43 @@ struct TestTools {
     calls: Cell<usize>,
 }
 
+/// What the test tools return: fixed advice (with characters that need escaping), or
+/// a count that echoes the call's arguments as given.
+enum TestOutput<'a> {
+    Advice,
+    Stats { arguments: Option<&'a str> },
+}
+
+impl ToolOutput for TestOutput<'_> {
+    fn render_json(&self, out: &mut dyn core::fmt::Write) -> core::fmt::Result {
+        match self {
+            TestOutput::Advice => out.write_str(
+                r#"{"answer":"yes","reason":"It's \"Monday\"! Safe to deploy <script> 🚀\n"}"#,
+            ),
+            TestOutput::Stats { arguments } => write!(
+                out,
+                r#"{{"deploys":3,"arguments":{}}}"#,
+                arguments.unwrap_or("null")
+            ),
+        }
+    }
+}
+
 impl ToolSet<()> for TestTools {
+    type Output<'a> = TestOutput<'a>;
+
     fn tools(&self) -> &[Tool] {
         &TOOLS
     }
 
-    async fn call(&self, call: ToolCall<'_, ()>, out: &mut [u8]) -> ToolOutcome {
+    async fn call<'a>(&'a self, call: ToolCall<'a, ()>) -> ToolOutcome<TestOutput<'a>> {
         self.calls.set(self.calls.get() + 1);
-        match call.index {
-            0 => {
-                #[derive(serde::Serialize)]
-                struct Advice<'a> {
-                    answer: &'a str,
-                    reason: &'a str,
-                }
-                let advice = Advice {
-                    answer: "yes",
-                    reason: "It's \"Monday\"! Safe to deploy <script> 🚀\n",
-                };
-                ToolOutcome::serialize(&advice, out)
-            }
-            _ => {
-                let arguments = call.arguments.map_or("null", |a| a.raw());
-                let text = format!(r#"{{"deploys":3,"arguments":{arguments}}}"#);
-                out[..text.len()].copy_from_slice(text.as_bytes());
-                ToolOutcome::Json(text.len())
-            }
-        }
+        ToolOutcome::Json(match call.index {
+            0 => TestOutput::Advice,
+            _ => TestOutput::Stats {
+                arguments: call.arguments.map(|arguments| arguments.raw()),
+            },
+        })
     }
 }
 
@@ -150,16 +160,7 @@ impl Service for McpService {
         request: &Request<'_>,
         response: Responder<'_, W>,
     ) -> Result<Sent, WriteError<W::Error>> {
-        let mut scratch = [0u8; 512];
-        mcp::handle(
-            request,
-            response,
-            &self.tools,
-            &self.guard,
-            &MCP_CONFIG,
-            &mut scratch,
-        )
-        .await
+        mcp::handle(request, response, &self.tools, &self.guard, &MCP_CONFIG).await
     }
 }
 

@@ -100,7 +100,7 @@ pub fn start(
     static OAUTH: StaticCell<OAuthConfig<'static>> = StaticCell::new();
     static OUTBOUND_STATE: StaticCell<TcpClientState<OUTBOUND, 1024, 1024>> = StaticCell::new();
     static CONNECTOR: StaticCell<Connector> = StaticCell::new();
-    static METADATA: SharedMetadata<Mx> = SharedMetadata::new();
+    static METADATA: SharedMetadata = SharedMetadata::new();
     static BUFFER_MEMORY: ConstStaticCell<[[u8; PROVIDER_BUFFER]; OUTBOUND]> =
         ConstStaticCell::new([[0; PROVIDER_BUFFER]; OUTBOUND]);
     static BUFFER_SLOTS: StaticCell<[BufferSlot<'static, Mx>; OUTBOUND]> = StaticCell::new();
@@ -179,7 +179,7 @@ async fn discovery_task(
     stack: Stack<'static>,
     connector: &'static Connector,
     oauth: &'static OAuthConfig<'static>,
-    metadata: &'static SharedMetadata<Mx>,
+    metadata: &'static SharedMetadata,
     buffers: &'static ProviderBuffers<'static, Mx>,
 ) {
     let mut delay = Duration::from_millis(250);

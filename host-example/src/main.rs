@@ -119,7 +119,7 @@ fn start(options: Options) -> Result<(), String> {
     })
     .map_err(|e| format!("cannot set up the provider connection: {e}"))?;
     let connector = leak(LoggedConnector(connector));
-    let metadata: &'static SharedMetadata<Mx> = leak(SharedMetadata::new());
+    let metadata: &'static SharedMetadata = leak(SharedMetadata::new());
     let clock = HostClock::new();
     // Calls to the provider borrow these; more calls at once wait for one to finish.
     let slots: Vec<BufferSlot<'static, Mx>> = (0..PROVIDER_CALLS)

@@ -31,7 +31,7 @@ impl Connect for LoggedConnector {
 pub async fn discover_until_known(
     connector: &LoggedConnector,
     config: &OAuthConfig<'_>,
-    metadata: &SharedMetadata<Mx>,
+    metadata: &SharedMetadata,
 ) {
     let mut delay = Duration::from_millis(250);
     let mut rx = vec![0u8; 16 * 1024];

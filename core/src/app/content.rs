@@ -1,6 +1,22 @@
 //! The Push Advisor's fixed content: the vibes, the push rule and the index documents.
 
+use core::fmt;
+
+use crate::http::codec::JsonEscaped;
 use crate::time::Weekday;
+
+/// Writes `{"name":"value",...}` with every value JSON-escaped.
+fn render_object(out: &mut dyn fmt::Write, members: &[(&str, &str)]) -> fmt::Result {
+    let mut separator = "{\"";
+    for (name, value) in members {
+        out.write_str(separator)?;
+        out.write_str(name)?;
+        out.write_str("\":\"")?;
+        JsonEscaped(value).write_to(out)?;
+        separator = "\",\"";
+    }
+    out.write_str("\"}")
+}
 
 /// The ten vibes, drawn uniformly by `/vibe-check`.
 pub const VIBES: [&str; 10] = [
@@ -25,6 +41,16 @@ pub struct PushVerdict {
 }
 
 impl PushVerdict {
+    /// The same JSON as its `Serialize` form, without a buffer.
+    pub fn render_json(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        let members = [
+            ("answer", self.answer),
+            ("reason", self.reason),
+            ("day", self.day),
+        ];
+        render_object(out, &members)
+    }
+
     pub fn for_day(day: Weekday) -> PushVerdict {
         let reason = match day {
             Weekday::Monday => "It's Monday! Safe to deploy to production 🚀",
@@ -52,6 +78,11 @@ pub struct Vibe {
 }
 
 impl Vibe {
+    /// The same JSON as its `Serialize` form, without a buffer.
+    pub fn render_json(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        render_object(out, &[("answer", self.answer), ("vibe", self.vibe)])
+    }
+
     /// Draws the answer and the vibe independently; rejection sampling keeps the vibe uniform.
     pub fn draw(rng: &mut impl rand_core::RngCore) -> Vibe {
         let answer = if rng.next_u32() & 1 == 0 { "yes" } else { "no" };
@@ -75,3 +106,41 @@ impl Vibe {
 pub const ROOT: &str = r#"{"message":"Welcome to the Push Decision API! 🚀","endpoints":{"/can-i-push-to-prod":"Check if it's safe to push to production (Friday check)","/vibe-check":"Random vibe check for pushing to GitHub","/deploy-history":"Protected - View deployment history (OAuth required)","/login":"Utility - Manual OAuth token generation page","/mcp":"MCP endpoint (Streamable HTTP)","/openapi.json":"OpenAPI specification for this API"}}"#;
 
 pub const INDEX: &str = r#"{"message":"Push Decision API - Index 📋","description":"A simple API to help decide when it's appropriate to push code","version":"1.0.0","endpoints":{"/":"Root endpoint with welcome message","/index":"This index endpoint with API information","/can-i-push-to-prod":"Check if it's safe to push to production (Friday check)","/vibe-check":"Random vibe check for pushing to GitHub","/deploy-history":"Protected - View deployment history (OAuth required, scope api:read)","/login":"Utility - Manual OAuth token generation page","/mcp":"MCP endpoint (Streamable HTTP, OAuth protected)","/openapi.json":"OpenAPI specification for this API","/.well-known/oauth-protected-resource":"OAuth protected resource metadata (RFC 9728)","/.well-known/oauth-authorization-server":"OAuth authorization server metadata (RFC 8414)"},"usage":{"Production check":"GET /can-i-push-to-prod","Vibe check":"GET /vibe-check","Deploy history":"GET /deploy-history with Authorization: Bearer <token>","API docs":"GET /openapi.json"}}"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::codec::SliceSink;
+
+    fn rendered(render: impl Fn(&mut dyn fmt::Write) -> fmt::Result) -> heapless::Vec<u8, 256> {
+        let mut buf = [0u8; 256];
+        let mut sink = SliceSink::new(&mut buf);
+        render(&mut sink).unwrap();
+        let len = sink.len();
+        heapless::Vec::from_slice(&buf[..len]).unwrap()
+    }
+
+    fn serialized(value: &impl serde::Serialize) -> heapless::Vec<u8, 256> {
+        let mut buf = [0u8; 256];
+        let len = serde_json_core::to_slice(value, &mut buf).unwrap();
+        heapless::Vec::from_slice(&buf[..len]).unwrap()
+    }
+
+    /// MCP renders results without a buffer; REST serializes them. Both must agree.
+    #[test]
+    fn rendered_results_equal_the_serialized_ones() {
+        for day in 0..7u64 {
+            let verdict = PushVerdict::for_day(Weekday::from_unix_seconds(day * 86_400));
+            assert_eq!(
+                rendered(|out| verdict.render_json(out)),
+                serialized(&verdict)
+            );
+        }
+        for vibe in VIBES {
+            for answer in ["yes", "no"] {
+                let vibe = Vibe { answer, vibe };
+                assert_eq!(rendered(|out| vibe.render_json(out)), serialized(&vibe));
+            }
+        }
+    }
+}

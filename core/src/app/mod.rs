@@ -46,8 +46,6 @@ use tools::McpAccess;
 /// Pending logins kept at once; older ones are dropped first.
 #[cfg(feature = "login")]
 pub const PENDING_LOGINS: usize = 8;
-/// Bytes for one tool's structured result.
-const TOOL_RESULT_MAX: usize = 1024;
 
 /// URLs derived from the canonical resource URI, owned so adapters need no allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -162,6 +160,9 @@ impl Route {
 /// shared provider metadata, the token validator and the outbound connector).
 pub struct PushAdvisor<'a, M: RawMutex, K, R, V, X> {
     config: AppConfig<'a>,
+    /// `config.oauth` as `/mcp` applies it: its own metadata URL, and tokens for
+    /// either the API or the MCP endpoint.
+    mcp_oauth: OAuthConfig<'a>,
     clock: K,
     rng: Mutex<M, RefCell<R>>,
     // Only the login pages and the documents read these.
@@ -169,7 +170,7 @@ pub struct PushAdvisor<'a, M: RawMutex, K, R, V, X> {
         not(any(feature = "login", feature = "openapi", feature = "as-mirror")),
         allow(dead_code)
     )]
-    provider: &'a SharedMetadata<M>,
+    provider: &'a SharedMetadata,
     validator: &'a V,
     #[cfg_attr(not(feature = "login"), allow(dead_code))]
     connect: &'a X,
@@ -210,13 +211,18 @@ where
         config: AppConfig<'a>,
         clock: K,
         rng: R,
-        provider: &'a SharedMetadata<M>,
+        provider: &'a SharedMetadata,
         validator: &'a V,
         connect: &'a X,
         buffers: &'a ProviderBuffers<'a, M>,
     ) -> Self {
         PushAdvisor {
             config,
+            mcp_oauth: OAuthConfig {
+                resource_metadata_url: config.mcp_resource_metadata_url,
+                resource_alias: config.mcp_resource,
+                ..config.oauth
+            },
             clock,
             rng: Mutex::new(RefCell::new(rng)),
             provider,
@@ -265,11 +271,10 @@ where
 
     #[cfg(feature = "openapi")]
     async fn openapi<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
-        let endpoints = self.provider.with(|metadata| {
-            let metadata = metadata?;
+        let endpoints = self.provider.get().and_then(|metadata| {
             Some((
-                metadata.authorization_endpoint.clone()?,
-                metadata.token_endpoint.clone()?,
+                metadata.authorization_endpoint.as_ref()?,
+                metadata.token_endpoint.as_ref()?,
             ))
         });
         let Some((authorization, token)) = endpoints else {
@@ -291,17 +296,12 @@ where
         &self,
         response: Responder<'_, W>,
     ) -> Answer<W> {
-        // Rendered from the shared metadata under its lock, window by window: the
-        // document is a few KiB and not worth copying.
-        if !self.provider.is_known() {
+        // Rendered from the shared metadata window by window: the document is a few
+        // KiB and not worth copying.
+        let Some(metadata) = self.provider.get() else {
             return self.provider_unknown(response).await;
-        }
-        let render = |out: &mut dyn core::fmt::Write| {
-            self.provider.with(|metadata| match metadata {
-                Some(metadata) => metadata.document().render(out),
-                None => Err(core::fmt::Error),
-            })
         };
+        let render = |out: &mut dyn core::fmt::Write| metadata.document().render(out);
         response
             .send(Status::OK, JSON, &[], Body::Render(&render))
             .await
@@ -427,7 +427,7 @@ where
         };
         let exchanged = exchange_code(
             self.connect,
-            &token_endpoint,
+            token_endpoint,
             &self.config.oauth,
             code,
             &verifier,
@@ -492,32 +492,13 @@ where
     }
 
     async fn mcp<W: Write>(&self, request: &Request<'_>, response: Responder<'_, W>) -> Answer<W> {
-        let base = &self.config.oauth;
-        let both = [base.resource, self.config.mcp_resource];
-        let config = OAuthConfig {
-            resource_metadata_url: self.config.mcp_resource_metadata_url,
-            audiences: if base.audiences.is_empty() {
-                &both
-            } else {
-                base.audiences
-            },
-            ..*base
-        };
+        let config = &self.mcp_oauth;
         let access = McpAccess {
-            guard: Guard::new(&config, self.validator, self.clock.clone()),
-            config: &config,
+            guard: Guard::new(config, self.validator, self.clock.clone()),
+            config,
             lazy: self.config.mcp_lazy_auth,
         };
-        let mut scratch = [0u8; TOOL_RESULT_MAX];
-        mcp::handle(
-            request,
-            response,
-            self,
-            &access,
-            &self.config.mcp,
-            &mut scratch,
-        )
-        .await
+        mcp::handle(request, response, self, &access, &self.config.mcp).await
     }
 }
 
@@ -549,16 +530,20 @@ where
     X: Connect,
     for<'c> <X::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
 {
+    type Output<'a>
+        = tools::ToolResult<'a>
+    where
+        Self: 'a;
+
     fn tools(&self) -> &[mcp::Tool] {
         &tools::TOOLS
     }
 
-    async fn call(
-        &self,
-        call: ToolCall<'_, Option<tools::Principal>>,
-        out: &mut [u8],
-    ) -> ToolOutcome {
-        tools::run(&call, || self.push_verdict(), || self.vibe(), out)
+    async fn call<'a>(
+        &'a self,
+        call: ToolCall<'a, Option<tools::Principal>>,
+    ) -> ToolOutcome<tools::ToolResult<'a>> {
+        tools::run(&call, || self.push_verdict(), || self.vibe())
     }
 }
 
@@ -669,8 +654,7 @@ mod tests {
         let oauth: &'static OAuthConfig<'static> = leak(oauth);
         let clock: &'static FakeClock = std::boxed::Box::leak(std::boxed::Box::default());
         let connector = &*std::boxed::Box::leak(std::boxed::Box::new(FakeConnector::replying(&[])));
-        let metadata: &'static SharedMetadata<Mx> =
-            std::boxed::Box::leak(std::boxed::Box::default());
+        let metadata: &'static SharedMetadata = std::boxed::Box::leak(std::boxed::Box::default());
         let introspector = DiscoveredIntrospector::new(metadata, connector, oauth, buffers());
         let validator: &'static CachingValidator<Mx, _, _, 4> =
             std::boxed::Box::leak(std::boxed::Box::new(CachingValidator::new(
@@ -708,6 +692,7 @@ mod tests {
             keep_alive: true,
             allow_origin: None,
             vary_origin: false,
+            rendered_header: None,
         };
         with_request(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", |request| {
             let mut sizes = std::vec::Vec::new();

@@ -2,13 +2,18 @@
 //! and the OAuth access hook for `/mcp` (every request, or only protected tools in
 //! lazy mode).
 
+use core::fmt;
+
 use embedded_io_async::Write;
 use heapless::String;
 
+use super::content::{PushVerdict, Vibe};
 use super::history::DeployHistory;
 use super::openapi::{HISTORY_SCHEMA, VERDICT_SCHEMA, VIBE_SCHEMA};
 use crate::http::{Request, Responder};
-use crate::mcp::{Access, Admission, Authorize, NO_ARGUMENTS, Tool, ToolCall, ToolOutcome};
+use crate::mcp::{
+    Access, Admission, Authorize, NO_ARGUMENTS, Tool, ToolCall, ToolOutcome, ToolOutput,
+};
 use crate::oauth::token::{CLIENT_ID_MAX, SUBJECT_MAX};
 use crate::oauth::{Guard, OAuthConfig, Rejection, TokenInfo, TokenValidator};
 use crate::time::Clock;
@@ -103,23 +108,41 @@ pub fn principal(info: &TokenInfo) -> Principal {
     String::try_from(info.principal().unwrap_or("unknown")).unwrap_or_default()
 }
 
+/// A tool's result, rendered on demand into the MCP envelope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolResult<'a> {
+    Verdict(PushVerdict),
+    Vibe(Vibe),
+    /// The deploy history, attributed to this principal.
+    History(&'a str),
+}
+
+impl ToolOutput for ToolResult<'_> {
+    fn render_json(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        match self {
+            ToolResult::Verdict(verdict) => verdict.render_json(out),
+            ToolResult::Vibe(vibe) => vibe.render_json(out),
+            ToolResult::History(user) => DeployHistory { user }.render(out),
+        }
+    }
+}
+
 /// Runs a tool for a granted call.
-pub fn run(
-    call: &ToolCall<'_, Option<Principal>>,
-    verdict: impl FnOnce() -> Option<super::content::PushVerdict>,
-    vibe: impl FnOnce() -> super::content::Vibe,
-    out: &mut [u8],
-) -> ToolOutcome {
+pub fn run<'a>(
+    call: &ToolCall<'a, Option<Principal>>,
+    verdict: impl FnOnce() -> Option<PushVerdict>,
+    vibe: impl FnOnce() -> Vibe,
+) -> ToolOutcome<ToolResult<'a>> {
     match call.index {
         CAN_I_PUSH => match verdict() {
-            Some(verdict) => ToolOutcome::serialize(&verdict, out),
+            Some(verdict) => ToolOutcome::Json(ToolResult::Verdict(verdict)),
             None => ToolOutcome::Failed(
                 "The server does not know today's date yet; try again in a few seconds.",
             ),
         },
-        VIBE_CHECK => ToolOutcome::serialize(&vibe(), out),
+        VIBE_CHECK => ToolOutcome::Json(ToolResult::Vibe(vibe())),
         DEPLOY_HISTORY => match call.grant {
-            Some(user) => ToolOutcome::render(|sink| DeployHistory { user }.render(sink), out),
+            Some(user) => ToolOutcome::Json(ToolResult::History(user)),
             None => {
                 ToolOutcome::Failed("get_deploy_history needs an access token with scope api:read.")
             }

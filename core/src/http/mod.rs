@@ -9,4 +9,4 @@ pub mod response;
 
 pub use method::{Method, MethodSet};
 pub use request::{Limits, Request, RequestError};
-pub use response::{Body, Header, Responder, Sent, Status};
+pub use response::{Body, Header, RenderedHeader, Responder, Sent, Status};

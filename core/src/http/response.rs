@@ -59,6 +59,23 @@ pub type Header<'a> = (&'a str, &'a str);
 pub const JSON: &str = "application/json";
 pub const HTML: &str = "text/html; charset=utf-8";
 
+/// A header whose value a closure writes straight into the head (a challenge built from
+/// configuration, say), so no buffer holds it while the response is written. Like a
+/// `Render` body it is called more than once and must write the same bytes each time.
+#[derive(Clone, Copy)]
+pub struct RenderedHeader<'a> {
+    pub name: &'a str,
+    pub value: &'a dyn Fn(&mut dyn fmt::Write) -> fmt::Result,
+}
+
+impl fmt::Debug for RenderedHeader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RenderedHeader")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
 /// A response body. `Render` is called once to measure and then once per transmit
 /// window, so it must write the same bytes every time.
 pub enum Body<'a> {
@@ -106,6 +123,7 @@ pub(crate) struct Framing<'a> {
     pub keep_alive: bool,
     pub allow_origin: Option<&'a str>,
     pub vary_origin: bool,
+    pub rendered_header: Option<RenderedHeader<'a>>,
 }
 
 /// Writes exactly one response to the connection.
@@ -131,6 +149,12 @@ impl<'a, W: Write> Responder<'a, W> {
     /// Marks the connection to close after this response.
     pub fn close_after(mut self) -> Self {
         self.framing.keep_alive = false;
+        self
+    }
+
+    /// Adds a header whose value is rendered while the head is written.
+    pub fn with_rendered_header(mut self, header: RenderedHeader<'a>) -> Self {
+        self.framing.rendered_header = Some(header);
         self
     }
 
@@ -491,7 +515,24 @@ fn emit_head(
         sink.put(value.as_bytes());
         sink.put(b"\r\n");
     }
+    if let Some(header) = framing.rendered_header {
+        sink.put(header.name.as_bytes());
+        sink.put(b": ");
+        // Head sinks never fail; a renderer's own error just ends its value early.
+        let _ = (header.value)(&mut HeadText(sink));
+        sink.put(b"\r\n");
+    }
     sink.put(b"\r\n");
+}
+
+/// Lets a header renderer write into a head sink.
+struct HeadText<'s, S>(&'s mut S);
+
+impl<S: HeadSink> fmt::Write for HeadText<'_, S> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.0.put(text.as_bytes());
+        Ok(())
+    }
 }
 
 /// Formats `value` in decimal into `digits`, returning the used tail.

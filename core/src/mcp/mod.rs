@@ -11,9 +11,10 @@
 //! ([`Admission::Answered`]). Messages that are not JSON-RPC at all (-32700, -32600)
 //! and transport refusals are answered without consulting it: they run no method.
 //!
-//! Results need no heap: a tool writes its structured JSON into a scratch slice the
-//! caller lends, and the envelope embeds it twice (raw as `structuredContent`, escaped
-//! as the text block) while it streams into the transmit buffer.
+//! Results need no heap and no buffer: a tool returns a [`ToolOutput`], which renders its
+//! structured JSON on demand, and the envelope renders it twice (raw as
+//! `structuredContent`, escaped as the text block) while it streams into the transmit
+//! buffer.
 
 pub mod json;
 pub mod rpc;
@@ -22,13 +23,12 @@ pub mod transport;
 use core::fmt;
 
 use embedded_io_async::Write;
-use serde::Serialize;
 
 use crate::http::response::{JSON, WriteError};
 use crate::http::{Body, MethodSet, Request, Responder, Sent, Status};
 
 use json::{Kind, Value};
-use rpc::{INTERNAL_ERROR, INVALID_PARAMS, METHOD_NOT_FOUND, Message, Reply, SERVER_ERROR};
+use rpc::{INVALID_PARAMS, METHOD_NOT_FOUND, Message, Reply, SERVER_ERROR};
 use transport::Refusal;
 
 /// Protocol versions spoken, newest first.
@@ -93,47 +93,42 @@ pub struct ToolCall<'a, G> {
     pub grant: &'a G,
 }
 
-/// What a tool produced in the scratch slice it was given.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ToolOutcome {
-    /// `out[..len]` holds the structured result, one JSON value.
-    Json(usize),
-    /// `out[..len]` holds a plain-text failure message for the model.
-    FailedText(usize),
-    /// A fixed failure message for the model.
-    Failed(&'static str),
+/// A tool's structured result. `render_json` writes one JSON value and is called
+/// several times (measure, then once per transmit window), so it must write the same
+/// bytes every time.
+pub trait ToolOutput {
+    fn render_json(&self, out: &mut dyn fmt::Write) -> fmt::Result;
 }
 
-impl ToolOutcome {
-    /// Writes a JSON value with `render` into `out`.
-    pub fn render(
-        render: impl FnOnce(&mut dyn core::fmt::Write) -> core::fmt::Result,
-        out: &mut [u8],
-    ) -> ToolOutcome {
-        let mut sink = crate::http::codec::SliceSink::new(out);
-        match render(&mut sink) {
-            Ok(()) => ToolOutcome::Json(sink.len()),
-            Err(_) => ToolOutcome::Failed("The result did not fit the server's buffer"),
-        }
+impl fmt::Debug for dyn ToolOutput + '_ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ToolOutput")
     }
+}
 
-    /// Serializes `value` into `out` with serde-json-core.
-    pub fn serialize<T: Serialize + ?Sized>(value: &T, out: &mut [u8]) -> ToolOutcome {
-        match serde_json_core::to_slice(value, out) {
-            Ok(len) => ToolOutcome::Json(len),
-            Err(_) => ToolOutcome::Failed("The result did not fit the server's buffer"),
-        }
-    }
+/// What a tool produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolOutcome<O> {
+    /// The structured result.
+    Json(O),
+    /// A failure message for the model (`isError: true`).
+    Failed(&'static str),
 }
 
 /// The application's tools.
 #[allow(async_fn_in_trait)]
 pub trait ToolSet<G> {
+    /// A result, which may borrow from the call (its arguments, its grant).
+    type Output<'a>: ToolOutput
+    where
+        Self: 'a,
+        G: 'a;
+
     fn tools(&self) -> &[Tool];
 
     /// Runs a tool; access was already granted and arguments checked as far as
     /// `Tool::takes_arguments` says.
-    async fn call(&self, call: ToolCall<'_, G>, out: &mut [u8]) -> ToolOutcome;
+    async fn call<'a>(&'a self, call: ToolCall<'a, G>) -> ToolOutcome<Self::Output<'a>>;
 }
 
 /// What executing a request needs from the caller's access policy.
@@ -189,16 +184,14 @@ impl Authorize for Unprotected {
     }
 }
 
-/// Answers one request to the MCP endpoint. `scratch` receives tool results; it
-/// bounds the largest structured result (the transmit buffer need not hold it, the
-/// envelope is streamed).
+/// Answers one request to the MCP endpoint (the envelope is streamed, so the transmit
+/// buffer need not hold a whole result).
 pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
     request: &Request<'_>,
     response: Responder<'_, W>,
     tools: &T,
     authorize: &A,
     config: &McpConfig<'_>,
-    scratch: &mut [u8],
 ) -> Result<Sent, WriteError<W::Error>> {
     if let Err(refusal) = transport::check(request, config) {
         return refuse(response, refusal).await;
@@ -251,13 +244,20 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
         Admission::Granted(response, grant) => (response, grant),
         Admission::Answered(sent) => return sent,
     };
+    let outcome;
     let reply = match plan {
         Plan::Reply(reply) => reply,
         Plan::Call {
             index,
             tool,
             arguments,
-        } => run_tool(tools, request, &grant, index, tool, arguments, scratch).await,
+        } => {
+            outcome = run_tool(tools, request, &grant, index, tool, arguments).await;
+            match &outcome {
+                ToolOutcome::Json(output) => Reply::ToolResult { output },
+                ToolOutcome::Failed(text) => Reply::ToolFailed { text },
+            }
+        }
     };
     send(response, Status::OK, Some(id), &reply, list, config).await
 }
@@ -349,20 +349,19 @@ fn plan<'a>(method: json::JsonStr<'a>, params: Option<Value<'a>>, tools: &'a [To
 }
 
 async fn run_tool<'a, G, T: ToolSet<G>>(
-    tools: &T,
-    request: &Request<'_>,
-    grant: &G,
+    tools: &'a T,
+    request: &'a Request<'a>,
+    grant: &'a G,
     index: usize,
     tool: &'a Tool,
     arguments: Option<Value<'a>>,
-    scratch: &'a mut [u8],
-) -> Reply<'a> {
+) -> ToolOutcome<T::Output<'a>> {
     if !tool.takes_arguments
         && arguments.is_some_and(|arguments| arguments.members().next().is_some())
     {
-        return Reply::ToolFailed {
-            text: "This tool takes no arguments: call it with an empty arguments object {} or none.",
-        };
+        return ToolOutcome::Failed(
+            "This tool takes no arguments: call it with an empty arguments object {} or none.",
+        );
     }
     let call = ToolCall {
         index,
@@ -371,26 +370,7 @@ async fn run_tool<'a, G, T: ToolSet<G>>(
         request,
         grant,
     };
-    let outcome = tools.call(call, scratch).await;
-    let written = |len: usize| {
-        scratch
-            .get(..len)
-            .and_then(|bytes| core::str::from_utf8(bytes).ok())
-    };
-    match outcome {
-        ToolOutcome::Json(len) => match written(len).map(json::parse) {
-            Some(Ok(value)) => Reply::ToolResult { json: value.raw() },
-            _ => Reply::Error {
-                code: INTERNAL_ERROR,
-                message: "Internal error: the tool produced invalid JSON",
-                subject: None,
-            },
-        },
-        ToolOutcome::FailedText(len) => Reply::ToolFailed {
-            text: written(len).unwrap_or("The tool failed"),
-        },
-        ToolOutcome::Failed(text) => Reply::ToolFailed { text },
-    }
+    tools.call(call).await
 }
 
 async fn send<W: Write>(

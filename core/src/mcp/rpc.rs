@@ -6,7 +6,7 @@ use core::fmt::{self, Write};
 use crate::http::codec::JsonEscaped;
 
 use super::json::{self, JsonStr, Kind, Value};
-use super::{McpConfig, Tool};
+use super::{McpConfig, Tool, ToolOutput};
 
 pub const PARSE_ERROR: i32 = -32700;
 pub const INVALID_REQUEST: i32 = -32600;
@@ -107,7 +107,7 @@ pub enum Reply<'a> {
     ToolList,
     /// A tool's structured result, repeated as a text block.
     ToolResult {
-        json: &'a str,
+        output: &'a dyn ToolOutput,
     },
     /// A tool-level failure the model should see: `isError: true`.
     ToolFailed {
@@ -189,17 +189,28 @@ fn render_result(
             }
             out.write_str("]}")
         }
-        Reply::ToolResult { json } => write!(
-            out,
-            "{{\"content\":[{{\"type\":\"text\",\"text\":\"{}\"}}],\"structuredContent\":{json},\"isError\":false}}",
-            JsonEscaped(json)
-        ),
+        Reply::ToolResult { output } => {
+            out.write_str("{\"content\":[{\"type\":\"text\",\"text\":\"")?;
+            output.render_json(&mut JsonEscaping(&mut *out))?;
+            out.write_str("\"}],\"structuredContent\":")?;
+            output.render_json(out)?;
+            out.write_str(",\"isError\":false}")
+        }
         Reply::ToolFailed { text } => write!(
             out,
             "{{\"content\":[{{\"type\":\"text\",\"text\":\"{}\"}}],\"isError\":true}}",
             JsonEscaped(text)
         ),
         Reply::Error { .. } => out.write_str("null"),
+    }
+}
+
+/// Escapes everything written through it as the inside of a JSON string.
+struct JsonEscaping<'w>(&'w mut dyn Write);
+
+impl Write for JsonEscaping<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        JsonEscaped(text).write_to(self.0)
     }
 }
 

@@ -48,8 +48,12 @@ pub struct OAuthConfig<'a> {
     /// This resource server's canonical URI (RFC 8707 / RFC 9728 `resource`), e.g.
     /// `http://127.0.0.1:8787`: no trailing slash, no fragment.
     pub resource: &'a str,
-    /// Audiences a token may carry to be accepted here; empty means `[resource]`.
+    /// Audiences a token may carry to be accepted here; empty means `resource` (or
+    /// `resource_alias`).
     pub audiences: &'a [&'a str],
+    /// Another URI naming this resource (the MCP endpoint's), accepted as an audience
+    /// when `audiences` is empty; empty for none.
+    pub resource_alias: &'a str,
     /// Refuse tokens whose `aud` does not name this resource. On by default; turn off
     /// only for a provider that cannot set audiences.
     pub check_audience: bool,
@@ -99,6 +103,7 @@ impl<'a> OAuthConfig<'a> {
         OAuthConfig {
             resource,
             audiences: &[],
+            resource_alias: "",
             check_audience: true,
             resource_metadata_url,
             resource_name: "Push Advisor API",
@@ -124,6 +129,7 @@ impl<'a> OAuthConfig<'a> {
     pub fn accepts_audience(&self, audience: &str) -> bool {
         if self.audiences.is_empty() {
             audience == self.resource
+                || (!self.resource_alias.is_empty() && audience == self.resource_alias)
         } else {
             self.audiences.contains(&audience)
         }

@@ -2,10 +2,8 @@
 //! connection, and a validator that introspects at whatever endpoint discovery found
 //! (and answers "unreachable" until discovery has succeeded).
 
-use core::cell::RefCell;
-
-use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::RawMutex;
+use embassy_sync::once_lock::OnceLock;
 use heapless::String;
 
 use super::buffers::ProviderBuffers;
@@ -15,12 +13,13 @@ use super::metadata::{ProviderMetadata, URL_MAX};
 use super::token::{TokenInfo, TokenValidator, ValidationError};
 use crate::net::Connect;
 
-/// The provider's metadata once discovery has succeeded.
-pub struct SharedMetadata<M: RawMutex> {
-    cell: Mutex<M, RefCell<Option<ProviderMetadata>>>,
+/// The provider's metadata once discovery has succeeded. It is set once and then only
+/// read, so connections borrow endpoints in place instead of copying them.
+pub struct SharedMetadata {
+    cell: OnceLock<ProviderMetadata>,
 }
 
-impl<M: RawMutex> core::fmt::Debug for SharedMetadata<M> {
+impl core::fmt::Debug for SharedMetadata {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SharedMetadata")
             .field("known", &self.is_known())
@@ -28,47 +27,48 @@ impl<M: RawMutex> core::fmt::Debug for SharedMetadata<M> {
     }
 }
 
-impl<M: RawMutex> Default for SharedMetadata<M> {
+impl Default for SharedMetadata {
     fn default() -> Self {
         Self::new()
     }
 }
 
-/// An endpoint URL copied out of the shared metadata.
+/// An endpoint URL in the shared metadata.
 pub type EndpointUrl = String<URL_MAX>;
 
-impl<M: RawMutex> SharedMetadata<M> {
+impl SharedMetadata {
     pub const fn new() -> Self {
         SharedMetadata {
-            cell: Mutex::new(RefCell::new(None)),
+            cell: OnceLock::new(),
         }
     }
 
-    pub fn set(&self, metadata: ProviderMetadata) {
-        self.cell.lock(|cell| *cell.borrow_mut() = Some(metadata));
+    /// Publishes the discovered metadata; `false` (and no change) if it was already set.
+    pub fn set(&self, metadata: ProviderMetadata) -> bool {
+        self.cell.init(metadata).is_ok()
     }
 
     pub fn is_known(&self) -> bool {
-        self.cell.lock(|cell| cell.borrow().is_some())
+        self.cell.is_set()
     }
 
-    /// Runs `f` on the metadata (or `None` while undiscovered) under the lock.
-    pub fn with<T>(&self, f: impl FnOnce(Option<&ProviderMetadata>) -> T) -> T {
-        self.cell.lock(|cell| f(cell.borrow().as_ref()))
+    /// The metadata, or `None` while undiscovered.
+    pub fn get(&self) -> Option<&ProviderMetadata> {
+        self.cell.try_get()
     }
 
-    /// Copies one endpoint out, so no lock is held across I/O.
+    /// One endpoint of the metadata, if discovered and advertised.
     pub fn endpoint(
         &self,
         pick: impl FnOnce(&ProviderMetadata) -> Option<&EndpointUrl>,
-    ) -> Option<EndpointUrl> {
-        self.with(|metadata| metadata.and_then(pick).cloned())
+    ) -> Option<&EndpointUrl> {
+        self.get().and_then(pick)
     }
 }
 
 /// Introspects at the discovered (or configured) introspection endpoint.
 pub struct DiscoveredIntrospector<'a, M: RawMutex, C> {
-    metadata: &'a SharedMetadata<M>,
+    metadata: &'a SharedMetadata,
     connect: &'a C,
     config: &'a OAuthConfig<'a>,
     buffers: &'a ProviderBuffers<'a, M>,
@@ -84,7 +84,7 @@ impl<M: RawMutex, C> core::fmt::Debug for DiscoveredIntrospector<'_, M, C> {
 
 impl<'a, M: RawMutex, C> DiscoveredIntrospector<'a, M, C> {
     pub fn new(
-        metadata: &'a SharedMetadata<M>,
+        metadata: &'a SharedMetadata,
         connect: &'a C,
         config: &'a OAuthConfig<'a>,
         buffers: &'a ProviderBuffers<'a, M>,
@@ -109,7 +109,7 @@ where
             .endpoint(|m| m.introspection_endpoint.as_ref());
         match url {
             Some(url) => {
-                Introspector::new(self.connect, &url, self.config, self.buffers)
+                Introspector::new(self.connect, url, self.config, self.buffers)
                     .validate(token)
                     .await
             }

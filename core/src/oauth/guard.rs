@@ -6,13 +6,13 @@ use core::fmt::{self, Write as _};
 
 use embedded_io_async::Write;
 use heapless::String;
-use serde::Serialize;
 
 use super::bearer::{BearerError, bearer_token};
 use super::config::OAuthConfig;
 use super::token::{SCOPE_MAX, TokenInfo, TokenValidator, ValidationError};
-use crate::http::response::WriteError;
-use crate::http::{Request, Responder, Sent, Status};
+use crate::http::codec::JsonEscaped;
+use crate::http::response::{JSON, WriteError};
+use crate::http::{Body, RenderedHeader, Request, Responder, Sent, Status};
 use crate::time::Clock;
 
 /// What adapters should log at start-up when `demo_tokens` is on.
@@ -76,21 +76,8 @@ pub struct Rejection<'a> {
     granted: String<SCOPE_MAX>,
 }
 
-/// Longest `WWW-Authenticate` value; longer settings fall back to a bare challenge.
+/// Longest `WWW-Authenticate` value `challenge` returns.
 const CHALLENGE_MAX: usize = 512;
-
-#[derive(Serialize)]
-struct AuthenticationRequired<'a> {
-    error: &'a str,
-    message: &'a str,
-    required_scopes: [&'a str; 1],
-}
-
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
-    message: &'a str,
-}
 
 impl<'a> Rejection<'a> {
     pub fn new(kind: RejectionKind, config: &'a OAuthConfig<'a>, required_scope: &'a str) -> Self {
@@ -120,114 +107,126 @@ impl<'a> Rejection<'a> {
 
     /// The `WWW-Authenticate` value, or `None` for 503 (not an authentication failure).
     pub fn challenge(&self) -> Option<String<CHALLENGE_MAX>> {
+        let mut value = String::new();
+        if self.write_challenge(&mut value).ok()? {
+            return Some(value);
+        }
+        None
+    }
+
+    /// Writes the `WWW-Authenticate` value; `Ok(false)` (nothing written) for 503.
+    /// Settings that would make it longer than `CHALLENGE_MAX` give a bare challenge.
+    pub fn write_challenge(&self, out: &mut dyn fmt::Write) -> Result<bool, fmt::Error> {
         let error = match self.kind {
             RejectionKind::InvalidRequest(_) => Some("invalid_request"),
             RejectionKind::MissingToken => None,
             RejectionKind::InvalidToken(_) => Some("invalid_token"),
             RejectionKind::InsufficientScope => Some("insufficient_scope"),
-            RejectionKind::Unavailable(_) => return None,
+            RejectionKind::Unavailable(_) => return Ok(false),
         };
+        let mut length = Length(0);
+        self.write_full_challenge(&mut length, error)?;
+        if length.0 <= CHALLENGE_MAX {
+            self.write_full_challenge(out, error)?;
+        } else {
+            out.write_str("Bearer")?;
+            if let Some(error) = error {
+                write!(out, " error=\"{error}\"")?;
+            }
+        }
+        Ok(true)
+    }
+
+    fn write_full_challenge(&self, out: &mut dyn fmt::Write, error: Option<&str>) -> fmt::Result {
         let scope = self.config.challenge_scope.unwrap_or(self.required_scope);
-        let mut value = String::new();
         let granted = match self.kind {
             RejectionKind::InsufficientScope => self.granted.trim(),
             _ => "",
         };
-        let full = (|| -> fmt::Result {
-            write!(value, "Bearer realm=\"{}\"", Quoted(self.config.realm))?;
-            if let Some(error) = error {
-                write!(value, ", error=\"{error}\"")?;
-            }
-            if !self.config.resource_metadata_url.is_empty() {
-                write!(
-                    value,
-                    ", resource_metadata=\"{}\"",
-                    Quoted(self.config.resource_metadata_url)
-                )?;
-            }
-            match (granted.is_empty(), scope.is_empty()) {
-                (true, true) => {}
-                (true, false) => write!(value, ", scope=\"{}\"", Quoted(scope))?,
-                (false, true) => write!(value, ", scope=\"{}\"", Quoted(granted))?,
-                (false, false) => {
-                    write!(value, ", scope=\"{} {}\"", Quoted(granted), Quoted(scope))?
-                }
-            }
-            Ok(())
-        })();
-        if full.is_err() {
-            value.clear();
-            let _ = value.push_str("Bearer");
-            if let Some(error) = error {
-                let _ = write!(value, " error=\"{error}\"");
-            }
+        write!(out, "Bearer realm=\"{}\"", Quoted(self.config.realm))?;
+        if let Some(error) = error {
+            write!(out, ", error=\"{error}\"")?;
         }
-        Some(value)
+        if !self.config.resource_metadata_url.is_empty() {
+            write!(
+                out,
+                ", resource_metadata=\"{}\"",
+                Quoted(self.config.resource_metadata_url)
+            )?;
+        }
+        match (granted.is_empty(), scope.is_empty()) {
+            (true, true) => Ok(()),
+            (true, false) => write!(out, ", scope=\"{}\"", Quoted(scope)),
+            (false, true) => write!(out, ", scope=\"{}\"", Quoted(granted)),
+            (false, false) => write!(out, ", scope=\"{} {}\"", Quoted(granted), Quoted(scope)),
+        }
     }
 
-    /// Writes the answer: status, challenge or `Retry-After`, and the JSON body.
+    /// Writes the JSON body (the original API's error objects).
+    fn write_body(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        let (error, message) = match self.kind {
+            RejectionKind::MissingToken | RejectionKind::InvalidToken(_) => {
+                out.write_str("{\"error\":\"Authentication required\",\"message\":\"This endpoint requires a valid OAuth token.\",\"required_scopes\":[\"")?;
+                JsonEscaped(self.required_scope).write_to(out)?;
+                return out.write_str("\"]}");
+            }
+            RejectionKind::InsufficientScope => {
+                out.write_str(
+                    "{\"error\":\"Insufficient permissions\",\"message\":\"This endpoint requires ",
+                )?;
+                JsonEscaped(self.required_scope).write_to(out)?;
+                return out.write_str(" scope.\"}");
+            }
+            RejectionKind::InvalidRequest(problem) => ("invalid_request", problem.message()),
+            RejectionKind::Unavailable(_) => (
+                "Authorization server unavailable",
+                "The access token could not be checked right now. Try again later.",
+            ),
+        };
+        out.write_str("{\"error\":\"")?;
+        JsonEscaped(error).write_to(out)?;
+        out.write_str("\",\"message\":\"")?;
+        JsonEscaped(message).write_to(out)?;
+        out.write_str("\"}")
+    }
+
+    /// Writes the answer: status, challenge or `Retry-After`, and the JSON body. Both
+    /// are rendered into the transmit buffer, so nothing is held while it is written.
     pub async fn send<W: Write>(
         &self,
         responder: Responder<'_, W>,
     ) -> Result<Sent, WriteError<W::Error>> {
         let status = self.status();
-        let challenge = self.challenge();
-        let mut retry_after: String<10> = String::new();
-        let _ = write!(retry_after, "{}", self.config.retry_after_seconds);
-        let challenge_header;
-        let retry_header;
-        let headers: &[(&str, &str)] = match &challenge {
-            Some(value) => {
-                challenge_header = [("WWW-Authenticate", value.as_str())];
-                &challenge_header
-            }
-            None => {
-                retry_header = [("Retry-After", retry_after.as_str())];
-                &retry_header
-            }
+        let challenge = |out: &mut dyn fmt::Write| self.write_challenge(out).map(|_| ());
+        let retry_after =
+            |out: &mut dyn fmt::Write| write!(out, "{}", self.config.retry_after_seconds);
+        let header = RenderedHeader {
+            name: if status == Status::SERVICE_UNAVAILABLE {
+                "Retry-After"
+            } else {
+                "WWW-Authenticate"
+            },
+            value: if status == Status::SERVICE_UNAVAILABLE {
+                &retry_after
+            } else {
+                &challenge
+            },
         };
-        match self.kind {
-            RejectionKind::MissingToken | RejectionKind::InvalidToken(_) => {
-                let body = AuthenticationRequired {
-                    error: "Authentication required",
-                    message: "This endpoint requires a valid OAuth token.",
-                    required_scopes: [self.required_scope],
-                };
-                responder.json(status, headers, &body).await
-            }
-            RejectionKind::InsufficientScope => {
-                let mut message: String<160> = String::new();
-                if write!(
-                    message,
-                    "This endpoint requires {} scope.",
-                    self.required_scope
-                )
-                .is_err()
-                {
-                    message.clear();
-                    let _ = message.push_str("This endpoint requires a scope the token lacks.");
-                }
-                let body = ErrorBody {
-                    error: "Insufficient permissions",
-                    message: &message,
-                };
-                responder.json(status, headers, &body).await
-            }
-            RejectionKind::InvalidRequest(problem) => {
-                let body = ErrorBody {
-                    error: "invalid_request",
-                    message: problem.message(),
-                };
-                responder.json(status, headers, &body).await
-            }
-            RejectionKind::Unavailable(_) => {
-                let body = ErrorBody {
-                    error: "Authorization server unavailable",
-                    message: "The access token could not be checked right now. Try again later.",
-                };
-                responder.json(status, headers, &body).await
-            }
-        }
+        let body = |out: &mut dyn fmt::Write| self.write_body(out);
+        responder
+            .with_rendered_header(header)
+            .send(status, JSON, &[], Body::Render(&body))
+            .await
+    }
+}
+
+/// Counts what is written.
+struct Length(usize);
+
+impl fmt::Write for Length {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.0 += text.len();
+        Ok(())
     }
 }
 

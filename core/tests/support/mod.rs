@@ -347,7 +347,7 @@ pub mod app {
             unix,
             monotonic_ms: 1_000,
         };
-        let provider: &'static SharedMetadata<Mx> = leak(SharedMetadata::new());
+        let provider: &'static SharedMetadata = leak(SharedMetadata::new());
         provider.set(ProviderMetadata::from_config(oauth).unwrap());
         let connector = leak(ReplayConnector::new(replies));
         let buffers = provider_buffers();
