@@ -3,12 +3,11 @@
 //! CORS preflight) and hands the rest to a `Service`, in order, until the peer is done.
 
 use core::cell::Cell;
-use core::mem::MaybeUninit;
 
 use embedded_io_async::{Read, Write};
 use serde::Serialize;
 
-use crate::http::request::{HEADER_SLOTS, Parse, parse_head};
+use crate::http::request::{Parse, parse_head};
 use crate::http::response::{Framing, WriteError};
 use crate::http::{Limits, Method, MethodSet, Request, RequestError, Responder, Sent, Status};
 
@@ -194,8 +193,7 @@ async fn step<C: Write, S: Service, O: Observer>(
     continue_sent: &mut bool,
     observer: &mut O,
 ) -> Result<Step, IoError<C::Error>> {
-    let mut slots = [MaybeUninit::uninit(); HEADER_SLOTS];
-    let head = match parse_head(received, &mut slots, &config.limits) {
+    let head = match parse_head(received, &config.limits) {
         Ok(Parse::Partial) => return Ok(Step::NeedMore),
         Ok(Parse::Complete(head)) => head,
         Err(error) => {

@@ -8,8 +8,6 @@ use push_advisor_core::oauth::{OAuthConfig, SharedMetadata, discover};
 use push_advisor_tokio::{ConnectError, Connection, Connector};
 use tracing::{info, warn};
 
-use crate::Mx;
-
 /// The tokio connector, logging every failed connection once.
 #[derive(Debug)]
 pub struct LoggedConnector(pub Connector);

@@ -7,7 +7,7 @@ use super::codec::{eq_ignore_case, form_value, header_list};
 use super::method::Method;
 use super::response::Status;
 
-/// Header slots on the stack per connection; `Limits::max_headers` may lower it.
+/// Header slots on the stack while a head is parsed; `Limits::max_headers` may lower it.
 pub const HEADER_SLOTS: usize = 32;
 
 /// Request limits. Each bound also caps how far a client can push the engine.
@@ -92,16 +92,17 @@ pub struct Request<'b> {
     pub minor_version: u8,
     pub keep_alive: bool,
     pub body: &'b [u8],
-    headers: &'b [httparse::Header<'b>],
+    /// The header lines as received (validated by the parser). Lookups scan them, so a
+    /// connection keeps no per-header table while its request is answered.
+    header_block: &'b [u8],
 }
 
 impl<'b> Request<'b> {
     /// The first value of a header (names compare case-insensitively).
     pub fn header(&self, name: &str) -> Option<&'b [u8]> {
-        self.headers
-            .iter()
-            .find(|h| h.name.eq_ignore_ascii_case(name))
-            .map(|h| h.value)
+        self.headers()
+            .find(|(header, _)| header.eq_ignore_ascii_case(name))
+            .map(|(_, value)| value)
     }
 
     /// The first value of a header as text, if it is valid UTF-8.
@@ -112,19 +113,63 @@ impl<'b> Request<'b> {
 
     /// How many times a header occurs.
     pub fn header_count(&self, name: &str) -> usize {
-        self.headers
-            .iter()
-            .filter(|h| h.name.eq_ignore_ascii_case(name))
+        self.headers()
+            .filter(|(header, _)| header.eq_ignore_ascii_case(name))
             .count()
-    }
-
-    pub fn headers(&self) -> impl Iterator<Item = (&'b str, &'b [u8])> + '_ {
-        self.headers.iter().map(|h| (h.name, h.value))
     }
 
     /// The raw (percent-encoded) value of a query parameter.
     pub fn query_param(&self, name: &str) -> Option<&'b str> {
         self.query.and_then(|query| form_value(query, name))
+    }
+
+    /// Every header as (name, value), values without surrounding whitespace.
+    pub fn headers(&self) -> HeaderLines<'b> {
+        HeaderLines {
+            rest: self.header_block,
+        }
+    }
+}
+
+/// The headers of a parsed head, read line by line.
+#[derive(Debug, Clone)]
+pub struct HeaderLines<'b> {
+    rest: &'b [u8],
+}
+
+impl<'b> Iterator for HeaderLines<'b> {
+    type Item = (&'b str, &'b [u8]);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.rest.is_empty() {
+            let (line, rest) = match self.rest.iter().position(|&b| b == b'\n') {
+                Some(end) => self
+                    .rest
+                    .split_at_checked(end)
+                    .map_or((self.rest, &[][..]), |(line, rest)| {
+                        (line, rest.get(1..).unwrap_or(&[]))
+                    }),
+                None => (self.rest, &[][..]),
+            };
+            self.rest = rest;
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            if line.is_empty() {
+                self.rest = &[];
+                return None;
+            }
+            let Some((name, value)) = line
+                .iter()
+                .position(|&b| b == b':')
+                .and_then(|colon| line.split_at_checked(colon))
+            else {
+                continue;
+            };
+            let Ok(name) = core::str::from_utf8(name) else {
+                continue;
+            };
+            return Some((name, value.get(1..).unwrap_or(&[]).trim_ascii()));
+        }
+        None
     }
 }
 
@@ -138,11 +183,8 @@ pub enum Parse<'b> {
 
 /// Parses a request head from `buf`, enforcing `limits`. A partial head that already
 /// breaks a limit is refused at once, so a client cannot make the engine wait for it.
-pub fn parse_head<'b>(
-    buf: &'b [u8],
-    slots: &'b mut [MaybeUninit<httparse::Header<'b>>],
-    limits: &Limits,
-) -> Result<Parse<'b>, RequestError> {
+pub fn parse_head<'b>(buf: &'b [u8], limits: &Limits) -> Result<Parse<'b>, RequestError> {
+    let mut slots = [MaybeUninit::uninit(); HEADER_SLOTS];
     let max_headers = limits.max_headers.min(slots.len());
     let slots = slots.get_mut(..max_headers).unwrap_or(&mut []);
     let mut raw = httparse::Request::new(&mut []);
@@ -185,8 +227,7 @@ pub fn parse_head<'b>(
     if !path.starts_with('/') && path != "*" {
         return Err(RequestError::Malformed);
     }
-    let headers: &'b [httparse::Header<'b>] = raw.headers;
-    let framing = Framing::read(headers, minor_version)?;
+    let framing = Framing::read(raw.headers, minor_version)?;
     let method = Method::parse(method);
     let body_len = match framing.content_length {
         Some(length) => length,
@@ -199,6 +240,12 @@ pub fn parse_head<'b>(
         return Err(RequestError::BodyTooLarge);
     }
     let body = buf.get(head_len..head_len + body_len).unwrap_or(&[]);
+    let head = buf.get(..head_len).unwrap_or(&[]);
+    let header_block = head
+        .iter()
+        .position(|&b| b == b'\n')
+        .and_then(|end| head.get(end + 1..))
+        .unwrap_or(&[]);
     Ok(Parse::Complete(Head {
         request: Request {
             method,
@@ -207,7 +254,7 @@ pub fn parse_head<'b>(
             minor_version,
             keep_alive: framing.keep_alive,
             body,
-            headers,
+            header_block,
         },
         head_len,
         body_len,
@@ -304,4 +351,42 @@ fn parse_length(digits: &[u8]) -> Option<usize> {
     digits.iter().try_fold(0usize, |acc, &d| {
         d.is_ascii_digit().then(|| acc * 10 + usize::from(d - b'0'))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parsed(raw: &[u8]) -> Request<'_> {
+        match parse_head(raw, &Limits::default()) {
+            Ok(Parse::Complete(head)) => head.request,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    /// Headers are looked up in the received lines; the results must be what the
+    /// parser saw: trimmed values, either line ending, the body never read as a header.
+    #[test]
+    fn header_lines_read_like_the_parser() {
+        let raw = b"POST /mcp HTTP/1.1\r\nHost: a\r\nX-Empty:\r\nAuthorization: \t Bearer  abc \t\r\nx-twice: 1\nX-Twice: 2\r\nContent-Length: 13\r\n\r\nNot-A: header";
+        let request = parsed(raw);
+        assert_eq!(request.header("authorization"), Some(&b"Bearer  abc"[..]));
+        assert_eq!(request.header("X-EMPTY"), Some(&b""[..]));
+        assert_eq!(request.header("x-twice"), Some(&b"1"[..]));
+        assert_eq!(request.header_count("X-Twice"), 2);
+        assert_eq!(request.header("not-a"), None);
+        assert_eq!(request.body, b"Not-A: header");
+        let names: heapless::Vec<&str, 8> = request.headers().map(|(name, _)| name).collect();
+        assert_eq!(
+            names.as_slice(),
+            [
+                "Host",
+                "X-Empty",
+                "Authorization",
+                "x-twice",
+                "X-Twice",
+                "Content-Length"
+            ]
+        );
+    }
 }

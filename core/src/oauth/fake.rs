@@ -219,9 +219,8 @@ pub fn config() -> crate::oauth::OAuthConfig<'static> {
 
 /// Parses a raw request and hands it to `f` (a test helper, not a fake).
 pub fn with_request<R>(raw: &[u8], f: impl FnOnce(&crate::http::Request<'_>) -> R) -> R {
-    use crate::http::request::{HEADER_SLOTS, Parse, parse_head};
-    let mut slots = [core::mem::MaybeUninit::uninit(); HEADER_SLOTS];
-    match parse_head(raw, &mut slots, &crate::http::Limits::default()) {
+    use crate::http::request::{Parse, parse_head};
+    match parse_head(raw, &crate::http::Limits::default()) {
         Ok(Parse::Complete(head)) => f(&head.request),
         other => panic!("test request did not parse: {other:?}"),
     }
