@@ -9,7 +9,7 @@ use heapless::String;
 
 use super::bearer::{BearerError, bearer_token};
 use super::config::OAuthConfig;
-use super::token::{SCOPE_MAX, TokenInfo, TokenValidator, ValidationError};
+use super::token::{TokenInfo, TokenValidator, ValidationError};
 use crate::http::codec::JsonEscaped;
 use crate::http::response::{JSON, WriteError};
 use crate::http::{Body, RenderedHeader, Request, Responder, Sent, Status};
@@ -63,7 +63,35 @@ impl RejectionKind {
 /// A decision against a token, with the scopes it had (for `insufficient_scope`).
 struct Refusal {
     kind: RejectionKind,
-    granted: String<SCOPE_MAX>,
+    granted: GrantedScopes,
+}
+
+/// Which of this resource's `scopes_supported` (the first 16) a token had: all a
+/// step-up challenge needs to name, in two bytes rather than a copy of the token's scope.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GrantedScopes(u16);
+
+impl GrantedScopes {
+    pub fn of(config: &OAuthConfig<'_>, scope: &str) -> GrantedScopes {
+        let mut bits = 0u16;
+        for granted in scope.split(' ') {
+            if let Some(index) = config.scopes_supported.iter().position(|s| *s == granted) {
+                bits |= 1u16.checked_shl(index as u32).unwrap_or(0);
+            }
+        }
+        GrantedScopes(bits)
+    }
+
+    /// The granted scopes, in `scopes_supported` order.
+    fn names<'c>(self, config: &OAuthConfig<'c>) -> impl Iterator<Item = &'c str> {
+        config
+            .scopes_supported
+            .iter()
+            .take(16)
+            .enumerate()
+            .filter(move |(index, _)| self.0 & (1 << index) != 0)
+            .map(|(_, scope)| *scope)
+    }
 }
 
 /// A refused request with everything needed to answer it.
@@ -73,7 +101,7 @@ pub struct Rejection<'a> {
     config: &'a OAuthConfig<'a>,
     required_scope: &'a str,
     /// Scopes the token has, for `insufficient_scope` challenges.
-    granted: String<SCOPE_MAX>,
+    granted: GrantedScopes,
 }
 
 /// Longest `WWW-Authenticate` value `challenge` returns.
@@ -85,14 +113,13 @@ impl<'a> Rejection<'a> {
             kind,
             config,
             required_scope,
-            granted: String::new(),
+            granted: GrantedScopes::default(),
         }
     }
 
-    /// Remembers the token's granted scopes (space-separated).
-    pub fn with_granted(mut self, scope: &str) -> Self {
-        self.granted.clear();
-        let _ = self.granted.push_str(scope);
+    /// Remembers which of this resource's scopes the token had.
+    pub fn with_granted(mut self, granted: GrantedScopes) -> Self {
+        self.granted = granted;
         self
     }
 
@@ -140,8 +167,8 @@ impl<'a> Rejection<'a> {
     fn write_full_challenge(&self, out: &mut dyn fmt::Write, error: Option<&str>) -> fmt::Result {
         let scope = self.config.challenge_scope.unwrap_or(self.required_scope);
         let granted = match self.kind {
-            RejectionKind::InsufficientScope => self.granted.trim(),
-            _ => "",
+            RejectionKind::InsufficientScope => self.granted,
+            _ => GrantedScopes::default(),
         };
         write!(out, "Bearer realm=\"{}\"", Quoted(self.config.realm))?;
         if let Some(error) = error {
@@ -154,12 +181,18 @@ impl<'a> Rejection<'a> {
                 Quoted(self.config.resource_metadata_url)
             )?;
         }
-        match (granted.is_empty(), scope.is_empty()) {
-            (true, true) => Ok(()),
-            (true, false) => write!(out, ", scope=\"{}\"", Quoted(scope)),
-            (false, true) => write!(out, ", scope=\"{}\"", Quoted(granted)),
-            (false, false) => write!(out, ", scope=\"{} {}\"", Quoted(granted), Quoted(scope)),
+        let mut names = granted
+            .names(self.config)
+            .chain(Some(scope))
+            .filter(|s| !s.is_empty());
+        if let Some(first) = names.next() {
+            write!(out, ", scope=\"{}", Quoted(first))?;
+            for name in names {
+                write!(out, " {}", Quoted(name))?;
+            }
+            out.write_str("\"")?;
         }
+        Ok(())
     }
 
     /// Writes the JSON body (the original API's error objects).
@@ -289,8 +322,6 @@ impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
 
     /// `check`, keeping only what `pick` takes from the token's facts: a cached answer
     /// is then looked at in place instead of copied (the hot path of protected routes).
-    // Without alloc a refusal carries the granted scopes inline; it is the rare path.
-    #[allow(clippy::result_large_err)]
     pub async fn check_with<'s, T>(
         &'s self,
         request: &Request<'_>,
@@ -314,7 +345,7 @@ impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
                 // stepping up keeps the scopes it had (MCP authorization, step-up).
                 Err(Refusal {
                     kind: RejectionKind::InsufficientScope,
-                    granted: info.scope.clone(),
+                    granted: GrantedScopes::of(self.config, &info.scope),
                 })
             }
         };
@@ -327,14 +358,14 @@ impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
                 Ok(()) => scope_then_pick(info),
                 Err(problem) => Err(Refusal {
                     kind: RejectionKind::InvalidToken(problem),
-                    granted: String::new(),
+                    granted: GrantedScopes::default(),
                 }),
             };
             self.validator.inspect(token, decide).await
         };
         match decided {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(refusal)) => Err(reject(refusal.kind).with_granted(&refusal.granted)),
+            Ok(Err(refusal)) => Err(reject(refusal.kind).with_granted(refusal.granted)),
             Err(error) => Err(reject(RejectionKind::from_validation(error))),
         }
     }
@@ -590,6 +621,8 @@ mod tests {
         );
     }
 
+    /// The challenge names the granted scopes this resource knows (not `openid`, which
+    /// is not its scope) plus the required one, so a client stepping up keeps them.
     #[test]
     fn missing_scope_is_403_insufficient_scope() {
         let validator =
@@ -601,7 +634,7 @@ mod tests {
         assert_eq!(
             header(&wire, "WWW-Authenticate"),
             Some(
-                r#"Bearer realm="Push Advisor API", error="insufficient_scope", resource_metadata="http://127.0.0.1:8787/.well-known/oauth-protected-resource", scope="api:write openid api:read""#
+                r#"Bearer realm="Push Advisor API", error="insufficient_scope", resource_metadata="http://127.0.0.1:8787/.well-known/oauth-protected-resource", scope="api:write api:read""#
             )
         );
         assert_eq!(

@@ -38,8 +38,6 @@ pub use metadata::{
 pub use token::{TokenInfo, TokenValidator, ValidationError};
 
 #[cfg(test)]
-// Without alloc a rejection carries its granted scopes inline; boxing is not an option.
-#[allow(clippy::result_large_err)]
 mod tests {
     //! The parts composed as a server wires them: guard → cache → introspection.
     extern crate std;
