@@ -61,7 +61,7 @@ pub static CLOCK: EmbassyClock<Mx> = EmbassyClock::new();
 
 /// Where the provider is and who this device is to it. Secrets are never logged.
 pub struct Settings {
-    /// The provider's issuer URL (`http://` only: outbound TLS is not there yet).
+    /// The provider's issuer URL (`http://`, or `https://` with feature `tls`).
     pub issuer: &'static str,
     pub client_id: &'static str,
     pub client_secret: &'static str,

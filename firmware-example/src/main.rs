@@ -6,9 +6,6 @@
 #[cfg(all(feature = "linux-tap", feature = "nucleo-h743zi2"))]
 compile_error!("choose one board feature: `linux-tap` or `nucleo-h743zi2`");
 
-#[cfg(all(feature = "tls", feature = "nucleo-h743zi2"))]
-compile_error!("feature `tls` is wired for `linux-tap` only so far (its worker tasks and RNG)");
-
 mod app;
 #[cfg(feature = "linux-tap")]
 mod linux_tap;

@@ -1,5 +1,8 @@
 //! Board: ST NUCLEO-H743ZI2. On-board Ethernet (RMII, LAN8742A PHY), DHCP,
-//! hardware RNG for the TCP/IP seed. Static RAM lives in AXI SRAM (see memory.x).
+//! hardware RNG for the TCP/IP seed, the app and (feature `tls`) the TLS workers.
+//! Static RAM lives in AXI SRAM (see memory.x).
+
+use core::cell::RefCell;
 
 use embassy_executor::Spawner;
 use embassy_net::{Config, Runner, StackResources};
@@ -7,14 +10,55 @@ use embassy_stm32::bind_interrupts;
 use embassy_stm32::eth::{self, Ethernet, GenericPhy, PacketQueue, Sma};
 use embassy_stm32::peripherals::{ETH, ETH_SMA, RNG};
 use embassy_stm32::rng;
+use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use push_advisor_embassy::{DropUnmatchedTcp, serve_sockets};
-use static_cell::ConstStaticCell;
+use rand_core::{CryptoRng, RngCore};
+use static_cell::{ConstStaticCell, StaticCell};
 
 use crate::app;
 use crate::provider::PROVIDER;
 
-/// The STM32's hardware random number generator.
-pub type Rng = embassy_stm32::rng::Rng<'static, RNG>;
+type HardwareRng = embassy_stm32::rng::Rng<'static, RNG>;
+
+/// The STM32's hardware random number generator, shared by the app and the TLS workers.
+/// Shared behind a critical section rather than seeding a software CSPRNG per worker:
+/// no extra code, state or dependency, and every draw is hardware entropy; the lock is
+/// held only while the requested words are read.
+#[derive(Clone, Copy)]
+pub struct Rng(&'static BlockingMutex<app::Mx, RefCell<HardwareRng>>);
+
+impl Rng {
+    fn new(hardware: HardwareRng) -> Self {
+        static SHARED: StaticCell<BlockingMutex<app::Mx, RefCell<HardwareRng>>> = StaticCell::new();
+        Rng(SHARED.init(BlockingMutex::new(RefCell::new(hardware))))
+    }
+
+    fn with<T>(&self, draw: impl FnOnce(&mut HardwareRng) -> T) -> T {
+        self.0.lock(|hardware| draw(&mut hardware.borrow_mut()))
+    }
+}
+
+impl RngCore for Rng {
+    fn next_u32(&mut self) -> u32 {
+        self.with(|hardware| hardware.next_u32())
+    }
+
+    fn next_u64(&mut self) -> u64 {
+        self.with(|hardware| hardware.next_u64())
+    }
+
+    fn fill_bytes(&mut self, dest: &mut [u8]) {
+        self.with(|hardware| hardware.fill_bytes(dest))
+    }
+
+    fn try_fill_bytes(&mut self, dest: &mut [u8]) -> Result<(), rand_core::Error> {
+        self.fill_bytes(dest);
+        Ok(())
+    }
+}
+
+/// Every draw comes from the hardware RNG, which embassy-stm32 marks `CryptoRng` too.
+impl CryptoRng for Rng {}
 
 /// Build-time settings (`PA_PROVIDER_URL`, `PA_CLIENT_ID`, `PA_CLIENT_SECRET`,
 /// `PA_PUBLIC_URL`, `PA_CACHE_TTL`); a missing one stops the build.
@@ -34,6 +78,15 @@ const PUBLIC_URL: &str = required(
     PROVIDER.public_url,
     "set PA_PUBLIC_URL (how clients reach this board) at build time",
 );
+/// The CA the provider's certificate must chain to (`PA_CA_DER_FILE`, DER).
+#[cfg(feature = "tls")]
+const CA_DER: &[u8] = {
+    assert!(
+        !PROVIDER.ca_der.is_empty(),
+        "feature `tls`: set PA_CA_DER_FILE (the provider's CA certificate, DER) at build time"
+    );
+    PROVIDER.ca_der
+};
 
 bind_interrupts!(struct Irqs {
     ETH => eth::InterruptHandler;
@@ -51,6 +104,53 @@ static RESOURCES: ConstStaticCell<StackResources<{ app::STACK_SOCKETS }>> =
     ConstStaticCell::new(StackResources::new());
 static MEMORY: ConstStaticCell<[app::Memory; app::SOCKETS]> =
     ConstStaticCell::new([const { app::Memory::new() }; app::SOCKETS]);
+
+/// One TLS session per slot at a time, as many as the app's outbound connections.
+#[cfg(feature = "tls")]
+static TLS_SLOTS: [push_advisor_embassy::TlsSlot; app::OUTBOUND] =
+    [const { push_advisor_embassy::TlsSlot::new() }; app::OUTBOUND];
+
+/// A TLS worker's record buffers, in a static so the size report names them.
+#[cfg(feature = "tls")]
+struct TlsRecords {
+    read: [u8; push_advisor_embassy::TLS_READ_RECORD],
+    write: [u8; push_advisor_embassy::TLS_WRITE_RECORD],
+}
+
+#[cfg(feature = "tls")]
+static TLS_RECORDS: ConstStaticCell<[TlsRecords; app::OUTBOUND]> = ConstStaticCell::new(
+    [const {
+        TlsRecords {
+            read: [0; push_advisor_embassy::TLS_READ_RECORD],
+            write: [0; push_advisor_embassy::TLS_WRITE_RECORD],
+        }
+    }; app::OUTBOUND],
+);
+
+/// Carries the `https` sessions of one slot over its own TCP socket.
+#[cfg(feature = "tls")]
+#[embassy_executor::task(pool_size = app::OUTBOUND)]
+async fn tls_worker(
+    stack: embassy_net::Stack<'static>,
+    slot: &'static push_advisor_embassy::TlsSlot,
+    records: &'static mut TlsRecords,
+    mut rng: Rng,
+) -> ! {
+    use embassy_net::tcp::client::TcpClientState;
+    use push_advisor_embassy::TcpConnector;
+    let state = TcpClientState::<1, 1024, 1024>::new();
+    let timeout = embassy_time::Duration::from_secs(5);
+    let tcp = TcpConnector::new(stack, &state, timeout, timeout);
+    push_advisor_embassy::run_tls_worker(
+        slot,
+        &tcp,
+        CA_DER,
+        &mut rng,
+        &mut records.read,
+        &mut records.write,
+    )
+    .await
+}
 
 #[embassy_executor::task]
 async fn net_task(mut runner: Runner<'static, Device>) -> ! {
@@ -84,7 +184,7 @@ fn clocks() -> embassy_stm32::Config {
 
 pub async fn run(spawner: Spawner) {
     let p = embassy_stm32::init(clocks());
-    let mut rng = Rng::new(p.RNG, Irqs);
+    let mut rng = Rng::new(HardwareRng::new(p.RNG, Irqs));
     let seed = rng.next_u64();
 
     let device = Ethernet::new(
@@ -106,12 +206,18 @@ pub async fn run(spawner: Spawner) {
     let config = Config::dhcpv4(Default::default());
     let (stack, runner) = embassy_net::new(device, config, RESOURCES.take(), seed);
     spawner.spawn(net_task(runner).expect("the net task is spawned once"));
+    #[cfg(feature = "tls")]
+    for (slot, records) in TLS_SLOTS.iter().zip(TLS_RECORDS.take()) {
+        spawner.spawn(tls_worker(stack, slot, records, rng).expect("one worker per slot"));
+    }
     let settings = app::Settings {
         issuer: ISSUER,
         client_id: CLIENT_ID,
         client_secret: CLIENT_SECRET,
         public_url: PUBLIC_URL,
         cache_ttl_seconds: PROVIDER.cache_ttl_seconds,
+        #[cfg(feature = "tls")]
+        tls_slots: &TLS_SLOTS,
     };
     let Ok(service) = app::start(spawner, stack, settings, rng) else {
         panic!("PA_PUBLIC_URL is too long");
