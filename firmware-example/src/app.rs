@@ -26,14 +26,21 @@ pub const SOCKETS: usize = match option_env!("PA_SOCKETS") {
     Some(text) => crate::provider::parse_decimal(text) as usize,
     None => 4,
 };
-/// Per socket: smoltcp receive/transmit buffers, the core's request/response buffers.
-/// The core's receive buffer holds a request head plus an MCP message (1536 B at most).
+/// Per socket: smoltcp receive/transmit buffers, then the core's request and response
+/// buffers, the same on every board so the TAP tests run what the board runs. The
+/// request buffer holds a head plus an MCP message (`MCP_MESSAGE_MAX`); answers larger
+/// than the response buffer are streamed window by window.
+const CORE_RX: usize = 1536;
+const CORE_TX: usize = 512;
+/// Largest MCP message accepted (413 above): initialize from the official SDKs is
+/// about 300 B, tool calls about 100 B.
+const MCP_MESSAGE_MAX: usize = 1024;
 #[cfg(not(feature = "nucleo-h743zi2"))]
-pub type Memory = SocketMemory<2048, 2048, 2048, 1024>;
+pub type Memory = SocketMemory<2048, 2048, CORE_RX, CORE_TX>;
 /// The board trades throughput for RAM: 1 KiB TCP windows move about 1 KiB per round
 /// trip, plenty on a LAN for answers of a few KiB.
 #[cfg(feature = "nucleo-h743zi2")]
-pub type Memory = SocketMemory<1024, 1024, 2048, 1024>;
+pub type Memory = SocketMemory<1024, 1024, CORE_RX, CORE_TX>;
 /// Connections to the provider open at once (introspection, token exchange, discovery);
 /// one more is refused and answered 503 like an unreachable provider.
 pub const OUTBOUND: usize = 2;
@@ -159,7 +166,7 @@ pub fn start(
             title: "Push Advisor (device)",
             version: env!("CARGO_PKG_VERSION"),
             instructions: "",
-            max_message_bytes: 1536,
+            max_message_bytes: MCP_MESSAGE_MAX,
             allowed_origins: &[],
         },
         mcp_lazy_auth: false,

@@ -598,18 +598,16 @@ where
             Route::AuthorizationServerMetadata => {
                 self.authorization_server_metadata(response).await
             }
-            Route::ProtectedResource => {
+            Route::ProtectedResource | Route::ProtectedResourceMcp => {
+                let resource = match route {
+                    Route::ProtectedResource => oauth.resource,
+                    _ => self.config.mcp_resource,
+                };
+                let document = protected_resource_document(oauth, resource);
+                let render = |out: &mut dyn core::fmt::Write| document.render(out);
                 response
-                    .json(
-                        Status::OK,
-                        &[],
-                        &protected_resource_document(oauth, oauth.resource),
-                    )
+                    .send(Status::OK, JSON, &[], Body::Render(&render))
                     .await
-            }
-            Route::ProtectedResourceMcp => {
-                let document = protected_resource_document(oauth, self.config.mcp_resource);
-                response.json(Status::OK, &[], &document).await
             }
             Route::Mcp => self.mcp(request, response).await,
         }

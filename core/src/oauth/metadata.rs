@@ -214,6 +214,29 @@ pub struct ProtectedResourceDocument<'a> {
     pub resource_name: &'a str,
 }
 
+impl ProtectedResourceDocument<'_> {
+    /// The same JSON as its `Serialize` form, streamed: a small transmit buffer sends
+    /// it window by window, however long the URLs are.
+    pub fn render(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        let [server] = self.authorization_servers;
+        write!(
+            out,
+            "{{\"resource\":\"{}\",\"authorization_servers\":[\"{}\"],\"scopes_supported\":[",
+            JsonEscaped(self.resource),
+            JsonEscaped(server),
+        )?;
+        for (index, scope) in self.scopes_supported.iter().enumerate() {
+            let comma = if index == 0 { "" } else { "," };
+            write!(out, "{comma}\"{}\"", JsonEscaped(scope))?;
+        }
+        write!(
+            out,
+            "],\"bearer_methods_supported\":[\"header\"],\"resource_name\":\"{}\"}}",
+            JsonEscaped(self.resource_name)
+        )
+    }
+}
+
 /// The protected-resource metadata for `resource` (the canonical URI, or the MCP
 /// endpoint's URI for the path form).
 pub fn protected_resource_document<'a>(
@@ -318,6 +341,19 @@ mod tests {
 
     const ISSUER: &str = "http://127.0.0.1:9000";
     const OIDC_PROVIDER_METADATA: &str = r#"{"authorization_endpoint":"http://127.0.0.1:9000/auth","claims_parameter_supported":false,"claims_supported":["sub","email","email_verified","name","sid","auth_time","iss"],"code_challenge_methods_supported":["S256"],"end_session_endpoint":"http://127.0.0.1:9000/session/end","grant_types_supported":["implicit","authorization_code","refresh_token","client_credentials"],"issuer":"http://127.0.0.1:9000","jwks_uri":"http://127.0.0.1:9000/jwks","registration_endpoint":"http://127.0.0.1:9000/reg","authorization_response_iss_parameter_supported":true,"response_modes_supported":["form_post","fragment","query"],"response_types_supported":["code id_token","code","id_token","none"],"scopes_supported":["openid","offline_access","profile","email","api:read","api:write"],"subject_types_supported":["public"],"token_endpoint_auth_methods_supported":["client_secret_basic","client_secret_jwt","client_secret_post","private_key_jwt","none"],"token_endpoint_auth_signing_alg_values_supported":["HS256","RS256","PS256","ES256","EdDSA"],"token_endpoint":"http://127.0.0.1:9000/token","id_token_signing_alg_values_supported":["RS256"],"pushed_authorization_request_endpoint":"http://127.0.0.1:9000/request","request_parameter_supported":false,"request_uri_parameter_supported":false,"userinfo_endpoint":"http://127.0.0.1:9000/me","introspection_endpoint":"http://127.0.0.1:9000/token/introspection","revocation_endpoint":"http://127.0.0.1:9000/token/revocation","claim_types_supported":["normal"]}"#;
+
+    /// The streamed document is byte for byte its serialized form.
+    #[test]
+    fn protected_resource_document_renders_as_it_serializes() {
+        let mut config = config();
+        config.resource_name = "Push \"Advisor\"";
+        let document = protected_resource_document(&config, "http://127.0.0.1:8787/mcp");
+        let mut rendered = std::string::String::new();
+        document.render(&mut rendered).unwrap();
+        let mut buf = [0u8; 1024];
+        let len = serde_json_core::to_slice(&document, &mut buf).unwrap();
+        assert_eq!(rendered.as_bytes(), &buf[..len]);
+    }
 
     fn config() -> OAuthConfig<'static> {
         crate::oauth::fake::config()
