@@ -2,7 +2,6 @@
 //! bounded struct, and the documents this server publishes: a mirror of the
 //! provider's authorization-server metadata and RFC 9728 protected-resource metadata.
 
-#[cfg(feature = "as-mirror")]
 use core::fmt;
 use core::fmt::Write as _;
 
@@ -15,7 +14,6 @@ use super::provider::{status_error, transport_error};
 use super::token::StrList;
 use super::token::ValidationError;
 use crate::http::client::{Outgoing, exchange};
-#[cfg(feature = "as-mirror")]
 use crate::http::codec::JsonEscaped;
 use crate::net::{Connect, Endpoint};
 
