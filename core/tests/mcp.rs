@@ -8,8 +8,8 @@ use embedded_io_async::Write;
 use push_advisor_core::http::response::WriteError;
 use push_advisor_core::http::{Body, Limits, MethodSet, Request, Responder, Sent, Status};
 use push_advisor_core::mcp::{
-    self, Access, Admission, Authorize, McpConfig, NO_ARGUMENTS, Tool, ToolCall, ToolOutcome,
-    ToolOutput, ToolSet,
+    self, Access, Authorize, McpConfig, NO_ARGUMENTS, Tool, ToolCall, ToolOutcome, ToolOutput,
+    ToolSet,
 };
 use push_advisor_core::{Buffers, ServerConfig, Service, serve};
 use serde_json::{Value, json};
@@ -99,30 +99,29 @@ struct RecordingGuard {
 
 impl Authorize for RecordingGuard {
     type Grant = ();
+    type Refusal = ();
 
-    async fn authorize<'r, W: Write>(
-        &self,
-        request: &Request<'_>,
-        access: Access,
-        response: Responder<'r, W>,
-    ) -> Admission<'r, W, ()> {
+    async fn authorize(&self, request: &Request<'_>, access: Access) -> Result<(), ()> {
         self.seen.borrow_mut().push(access);
         let denied = self.deny_all
             || (matches!(access, Access::Tool { .. }) && request.header("authorization").is_none());
-        if !denied {
-            return Admission::Granted(response, ());
-        }
+        if denied { Err(()) } else { Ok(()) }
+    }
+
+    async fn refuse<W: Write>(
+        &self,
+        _: (),
+        response: Responder<'_, W>,
+    ) -> Result<Sent, WriteError<W::Error>> {
         let challenge = [("WWW-Authenticate", "Bearer scope=\"api:read\"")];
-        Admission::Answered(
-            response
-                .send(
-                    Status::UNAUTHORIZED,
-                    "application/json",
-                    &challenge,
-                    Body::Bytes(br#"{"error":"unauthorized"}"#),
-                )
-                .await,
-        )
+        response
+            .send(
+                Status::UNAUTHORIZED,
+                "application/json",
+                &challenge,
+                Body::Bytes(br#"{"error":"unauthorized"}"#),
+            )
+            .await
     }
 }
 

@@ -10,10 +10,9 @@ use heapless::String;
 use super::content::{PushVerdict, Vibe};
 use super::history::DeployHistory;
 use super::openapi::{HISTORY_SCHEMA, VERDICT_SCHEMA, VIBE_SCHEMA};
-use crate::http::{Request, Responder};
-use crate::mcp::{
-    Access, Admission, Authorize, NO_ARGUMENTS, Tool, ToolCall, ToolOutcome, ToolOutput,
-};
+use crate::http::response::WriteError;
+use crate::http::{Request, Responder, Sent};
+use crate::mcp::{Access, Authorize, NO_ARGUMENTS, Tool, ToolCall, ToolOutcome, ToolOutput};
 use crate::oauth::token::{CLIENT_ID_MAX, SUBJECT_MAX};
 use crate::oauth::{Guard, OAuthConfig, Rejection, TokenInfo, TokenValidator};
 use crate::time::Clock;
@@ -76,29 +75,36 @@ pub struct McpAccess<'g, V, K> {
     pub lazy: bool,
 }
 
-impl<V: TokenValidator, K: Clock> Authorize for McpAccess<'_, V, K> {
+impl<'g, V: TokenValidator, K: Clock> Authorize for McpAccess<'g, V, K> {
     type Grant = Option<Principal>;
+    type Refusal = Rejection<'g>;
 
-    async fn authorize<'r, W: Write>(
+    async fn authorize(
         &self,
         request: &Request<'_>,
         access: Access,
-        response: Responder<'r, W>,
-    ) -> Admission<'r, W, Option<Principal>> {
+    ) -> Result<Option<Principal>, Rejection<'g>> {
         let required = match access {
-            Access::Session if self.lazy => return Admission::Granted(response, None),
+            Access::Session if self.lazy => return Ok(None),
             Access::Session => "",
             Access::Tool { scope, .. } => scope,
         };
-        let rejection = match self.guard.check_with(request, required, principal).await {
-            Ok(user) => return Admission::Granted(response, Some(user)),
+        match self.guard.check_with(request, required, principal).await {
+            Ok(user) => Ok(Some(user)),
             // A session check asks for no scope; the challenge still names the useful one.
             Err(rejection) if required.is_empty() => {
-                Rejection::new(rejection.kind, self.config, SESSION_SCOPE)
+                Err(Rejection::new(rejection.kind, self.config, SESSION_SCOPE))
             }
-            Err(rejection) => rejection,
-        };
-        Admission::Answered(rejection.send(response).await)
+            Err(rejection) => Err(rejection),
+        }
+    }
+
+    async fn refuse<W: Write>(
+        &self,
+        refusal: Rejection<'g>,
+        response: Responder<'_, W>,
+    ) -> Result<Sent, WriteError<W::Error>> {
+        refusal.send(response).await
     }
 }
 

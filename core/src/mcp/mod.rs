@@ -6,9 +6,9 @@
 //! [`Authorize`] hook: before a well-formed request is executed, [`handle`] tells the
 //! hook what it needs ([`Access::Session`] for the handshake, listing, pings,
 //! notifications and public tools; [`Access::Tool`] with the scope a protected tool
-//! demands). The hook either hands the responder back ([`Admission::Granted`]) or
-//! answers itself, e.g. 401/403 with a `WWW-Authenticate` challenge
-//! ([`Admission::Answered`]). Messages that are not JSON-RPC at all (-32700, -32600)
+//! demands). The hook grants access (with what the tool may know of the caller) or
+//! refuses it, and then answers its own refusal, e.g. 401/403 with a `WWW-Authenticate`
+//! challenge. Messages that are not JSON-RPC at all (-32700, -32600)
 //! and transport refusals are answered without consulting it: they run no method.
 //!
 //! Results need no heap and no buffer: a tool returns a [`ToolOutput`], which renders its
@@ -144,27 +144,27 @@ pub enum Access {
     },
 }
 
-/// The hook's answer.
-#[derive(Debug)]
-pub enum Admission<'r, W: Write, G> {
-    /// Go ahead; the responder is handed back to answer the request, with what was granted.
-    Granted(Responder<'r, W>, G),
-    /// The hook answered itself (401, 403, 503, ...).
-    Answered(Result<Sent, WriteError<W::Error>>),
-}
-
-/// The access-policy hook (the OAuth guard, or [`Unprotected`]).
+/// The access-policy hook (the OAuth guard, or [`Unprotected`]). The decision and the
+/// answer to a refusal are separate steps, so the responder stays with [`handle`].
 #[allow(async_fn_in_trait)]
 pub trait Authorize {
     /// What a granted request carries to its tool.
     type Grant;
+    /// Why a request was refused, kept small: it is held while the refusal is written.
+    type Refusal;
 
-    async fn authorize<'r, W: Write>(
+    async fn authorize(
         &self,
         request: &Request<'_>,
         access: Access,
-        response: Responder<'r, W>,
-    ) -> Admission<'r, W, Self::Grant>;
+    ) -> Result<Self::Grant, Self::Refusal>;
+
+    /// Answers a refused request (401, 403, 503, ...).
+    async fn refuse<W: Write>(
+        &self,
+        refusal: Self::Refusal,
+        response: Responder<'_, W>,
+    ) -> Result<Sent, WriteError<W::Error>>;
 }
 
 /// Lets every request through (for servers without protected tools, and tests).
@@ -173,14 +173,18 @@ pub struct Unprotected;
 
 impl Authorize for Unprotected {
     type Grant = ();
+    type Refusal = core::convert::Infallible;
 
-    async fn authorize<'r, W: Write>(
+    async fn authorize(&self, _: &Request<'_>, _: Access) -> Result<(), Self::Refusal> {
+        Ok(())
+    }
+
+    async fn refuse<W: Write>(
         &self,
-        _: &Request<'_>,
-        _: Access,
-        response: Responder<'r, W>,
-    ) -> Admission<'r, W, ()> {
-        Admission::Granted(response, ())
+        refusal: Self::Refusal,
+        _: Responder<'_, W>,
+    ) -> Result<Sent, WriteError<W::Error>> {
+        match refusal {}
     }
 }
 
@@ -214,14 +218,9 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
             .await;
         }
         Ok(Message::Acknowledge) => {
-            return match authorize
-                .authorize(request, Access::Session, response)
-                .await
-            {
-                Admission::Granted(response, _) => {
-                    response.send(Status::ACCEPTED, "", &[], Body::Empty).await
-                }
-                Admission::Answered(sent) => sent,
+            return match authorize.authorize(request, Access::Session).await {
+                Ok(_) => response.send(Status::ACCEPTED, "", &[], Body::Empty).await,
+                Err(refusal) => authorize.refuse(refusal, response).await,
             };
         }
         Ok(Message::Request { id, method, params }) => (id, method, params),
@@ -240,9 +239,9 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
         } => Access::Tool { name, scope },
         _ => Access::Session,
     };
-    let (response, grant) = match authorize.authorize(request, access, response).await {
-        Admission::Granted(response, grant) => (response, grant),
-        Admission::Answered(sent) => return sent,
+    let grant = match authorize.authorize(request, access).await {
+        Ok(grant) => grant,
+        Err(refusal) => return authorize.refuse(refusal, response).await,
     };
     let outcome;
     let reply = match plan {

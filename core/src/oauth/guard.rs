@@ -322,12 +322,12 @@ impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
 
     /// `check`, keeping only what `pick` takes from the token's facts: a cached answer
     /// is then looked at in place instead of copied (the hot path of protected routes).
-    pub async fn check_with<'s, T>(
-        &'s self,
+    pub async fn check_with<T>(
+        &self,
         request: &Request<'_>,
-        required_scope: &'s str,
+        required_scope: &'c str,
         pick: impl FnOnce(&TokenInfo) -> T,
-    ) -> Result<T, Rejection<'s>> {
+    ) -> Result<T, Rejection<'c>> {
         let reject = |kind| Rejection::new(kind, self.config, required_scope);
         let token = match bearer_token(request) {
             Ok(Some(token)) => token,
