@@ -282,8 +282,8 @@ where
         };
         let params = OpenApiParams {
             server_url: self.config.oauth.resource,
-            authorization_url: &authorization,
-            token_url: &token,
+            authorization_url: authorization,
+            token_url: token,
         };
         let render = |out: &mut dyn core::fmt::Write| openapi::render(&params, out);
         response

@@ -25,7 +25,7 @@ use core::fmt;
 use embedded_io_async::Write;
 
 use crate::http::response::{JSON, WriteError};
-use crate::http::{Body, MethodSet, Request, Responder, Sent, Status};
+use crate::http::{Body, Header, MethodSet, Request, Responder, Sent, Status};
 
 use json::{Kind, Value};
 use rpc::{INVALID_PARAMS, METHOD_NOT_FOUND, Message, Reply, SERVER_ERROR};
@@ -197,68 +197,76 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
     authorize: &A,
     config: &McpConfig<'_>,
 ) -> Result<Sent, WriteError<W::Error>> {
-    if let Err(refusal) = transport::check(request, config) {
-        return refuse(response, refusal).await;
-    }
-    let (id, method, params) = match rpc::classify(request.body) {
-        Err(rejected) => {
+    let list = tools.tools();
+    let grant;
+    let outcome;
+    // One envelope write and one access decision for every path: each await in here is
+    // a slot in the connection's future.
+    let (status, id, reply, headers): (Status, Option<&str>, Reply<'_>, &[Header<'_>]) = 'answer: {
+        if let Err(refusal) = transport::check(request, config) {
+            let allow: &[Header<'_>] = match refusal {
+                Refusal::MethodNotAllowed => &[("Allow", "POST, OPTIONS")],
+                _ => &[],
+            };
             let reply = Reply::Error {
-                code: rejected.code,
-                message: rejected.message,
+                code: SERVER_ERROR,
+                message: refusal.message(),
                 subject: None,
             };
-            return send(
-                response,
-                Status::BAD_REQUEST,
-                rejected.id,
-                &reply,
-                &[],
-                config,
-            )
-            .await;
+            break 'answer (refusal.status(), None, reply, allow);
         }
-        Ok(Message::Acknowledge) => {
-            return match authorize.authorize(request, Access::Session).await {
-                Ok(_) => response.send(Status::ACCEPTED, "", &[], Body::Empty).await,
-                Err(refusal) => authorize.refuse(refusal, response).await,
-            };
-        }
-        Ok(Message::Request { id, method, params }) => (id, method, params),
-    };
-    let list = tools.tools();
-    let plan = plan(method, params, list);
-    let access = match plan {
-        Plan::Call {
-            tool:
-                Tool {
-                    name,
-                    scope: Some(scope),
-                    ..
-                },
-            ..
-        } => Access::Tool { name, scope },
-        _ => Access::Session,
-    };
-    let grant = match authorize.authorize(request, access).await {
-        Ok(grant) => grant,
-        Err(refusal) => return authorize.refuse(refusal, response).await,
-    };
-    let outcome;
-    let reply = match plan {
-        Plan::Reply(reply) => reply,
-        Plan::Call {
-            index,
-            tool,
-            arguments,
-        } => {
-            outcome = run_tool(tools, request, &grant, index, tool, arguments).await;
-            match &outcome {
-                ToolOutcome::Json(output) => Reply::ToolResult { output },
-                ToolOutcome::Failed(text) => Reply::ToolFailed { text },
+        let (id, plan) = match rpc::classify(request.body) {
+            Err(rejected) => {
+                let reply = Reply::Error {
+                    code: rejected.code,
+                    message: rejected.message,
+                    subject: None,
+                };
+                break 'answer (Status::BAD_REQUEST, rejected.id, reply, &[]);
             }
-        }
+            Ok(Message::Acknowledge) => (None, None),
+            Ok(Message::Request { id, method, params }) => {
+                (Some(id), Some(plan(method, params, list)))
+            }
+        };
+        let access = match plan {
+            Some(Plan::Call {
+                tool:
+                    Tool {
+                        name,
+                        scope: Some(scope),
+                        ..
+                    },
+                ..
+            }) => Access::Tool { name, scope },
+            _ => Access::Session,
+        };
+        grant = match authorize.authorize(request, access).await {
+            Ok(grant) => grant,
+            Err(refusal) => return authorize.refuse(refusal, response).await,
+        };
+        let reply = match plan {
+            // A notification or a client's response: accepted, nothing to answer.
+            None => return response.send(Status::ACCEPTED, "", &[], Body::Empty).await,
+            Some(Plan::Reply(reply)) => reply,
+            Some(Plan::Call {
+                index,
+                tool,
+                arguments,
+            }) => {
+                outcome = run_tool(tools, request, &grant, index, tool, arguments).await;
+                match &outcome {
+                    ToolOutcome::Json(output) => Reply::ToolResult { output },
+                    ToolOutcome::Failed(text) => Reply::ToolFailed { text },
+                }
+            }
+        };
+        (Status::OK, id, reply, &[])
     };
-    send(response, Status::OK, Some(id), &reply, list, config).await
+    let render = |out: &mut dyn fmt::Write| rpc::render(out, id, &reply, list, config);
+    response
+        .send(status, JSON, headers, Body::Render(&render))
+        .await
 }
 
 /// A request resolved against the tools, before access is decided.
@@ -371,46 +379,3 @@ async fn run_tool<'a, G, T: ToolSet<G>>(
     };
     tools.call(call).await
 }
-
-async fn send<W: Write>(
-    response: Responder<'_, W>,
-    status: Status,
-    id: Option<&str>,
-    reply: &Reply<'_>,
-    tools: &[Tool],
-    config: &McpConfig<'_>,
-) -> Result<Sent, WriteError<W::Error>> {
-    let render = |out: &mut dyn fmt::Write| rpc::render(out, id, reply, tools, config);
-    response
-        .send(status, JSON, &[], Body::Render(&render))
-        .await
-}
-
-async fn refuse<W: Write>(
-    response: Responder<'_, W>,
-    refusal: Refusal,
-) -> Result<Sent, WriteError<W::Error>> {
-    let reply = Reply::Error {
-        code: SERVER_ERROR,
-        message: refusal.message(),
-        subject: None,
-    };
-    let allow: &[(&str, &str)] = match refusal {
-        Refusal::MethodNotAllowed => &[("Allow", "POST, OPTIONS")],
-        _ => &[],
-    };
-    let render = |out: &mut dyn fmt::Write| rpc::render(out, None, &reply, &[], &EMPTY_CONFIG);
-    response
-        .send(refusal.status(), JSON, allow, Body::Render(&render))
-        .await
-}
-
-/// Errors render no server details; this stands in where a config is not needed.
-const EMPTY_CONFIG: McpConfig<'static> = McpConfig {
-    name: "",
-    title: "",
-    version: "",
-    instructions: "",
-    max_message_bytes: 0,
-    allowed_origins: &[],
-};
