@@ -320,7 +320,6 @@ fn framing_for<'r>(config: &ServerConfig<'r>, request: &Request<'r>) -> Framing<
         keep_alive: request.keep_alive,
         allow_origin,
         vary_origin: !wildcard,
-        rendered_header: None,
     }
 }
 
@@ -336,7 +335,6 @@ async fn refuse<C: Write>(
         keep_alive: false,
         allow_origin: config.allowed_origins.contains(&"*").then_some("*"),
         vary_origin: false,
-        rendered_header: None,
     };
     let body = ErrorBody {
         error: error.message(),

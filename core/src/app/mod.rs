@@ -491,14 +491,15 @@ where
             .await
     }
 
-    async fn mcp<W: Write>(&self, request: &Request<'_>, response: Responder<'_, W>) -> Answer<W> {
+    /// The access hook for `/mcp`. Built per request, and `mcp::handle` awaited straight
+    /// from `call`: a wrapper future would hold another copy of the responder.
+    fn mcp_access(&self) -> McpAccess<'_, &'a V, K> {
         let config = &self.mcp_oauth;
-        let access = McpAccess {
+        McpAccess {
             guard: Guard::new(config, self.validator, self.clock.clone()),
             config,
             lazy: self.config.mcp_lazy_auth,
-        };
-        mcp::handle(request, response, self, &access, &self.config.mcp).await
+        }
     }
 }
 
@@ -609,7 +610,16 @@ where
                     .send(Status::OK, JSON, &[], Body::Render(&render))
                     .await
             }
-            Route::Mcp => self.mcp(request, response).await,
+            Route::Mcp => {
+                mcp::handle(
+                    request,
+                    response,
+                    self,
+                    &self.mcp_access(),
+                    &self.config.mcp,
+                )
+                .await
+            }
         }
     }
 }
@@ -690,7 +700,6 @@ mod tests {
             keep_alive: true,
             allow_origin: None,
             vary_origin: false,
-            rendered_header: None,
         };
         with_request(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", |request| {
             let mut sizes = std::vec::Vec::new();
@@ -712,7 +721,11 @@ mod tests {
             size!("deploy_history", app.deploy_history(request, responder!()));
             #[cfg(feature = "login")]
             size!("token_page", app.token_page(request, responder!()));
-            size!("mcp", app.mcp(request, responder!()));
+            let access = app.mcp_access();
+            size!(
+                "mcp",
+                mcp::handle(request, responder!(), &app, &access, &app.config.mcp)
+            );
             #[cfg(feature = "login")]
             size!("login", app.login(responder!()));
             #[cfg(feature = "openapi")]

@@ -123,7 +123,6 @@ pub(crate) struct Framing<'a> {
     pub keep_alive: bool,
     pub allow_origin: Option<&'a str>,
     pub vary_origin: bool,
-    pub rendered_header: Option<RenderedHeader<'a>>,
 }
 
 /// Writes exactly one response to the connection.
@@ -152,27 +151,35 @@ impl<'a, W: Write> Responder<'a, W> {
         self
     }
 
-    /// Adds a header whose value is rendered while the head is written.
-    pub fn with_rendered_header(mut self, header: RenderedHeader<'a>) -> Self {
-        self.framing.rendered_header = Some(header);
-        self
-    }
-
     pub fn is_head(&self) -> bool {
         self.framing.head_only
     }
 
     /// Sends a response with the given content type (ignored for `Body::Empty` when empty).
     pub async fn send(
-        mut self,
+        self,
         status: Status,
         content_type: &str,
         headers: &[Header<'_>],
         body: Body<'_>,
     ) -> Result<Sent, WriteError<W::Error>> {
+        self.send_with(status, content_type, headers, None, body)
+            .await
+    }
+
+    /// Sends a response with one more header, whose value is rendered into the head.
+    pub async fn send_with(
+        mut self,
+        status: Status,
+        content_type: &str,
+        headers: &[Header<'_>],
+        rendered: Option<RenderedHeader<'_>>,
+        body: Body<'_>,
+    ) -> Result<Sent, WriteError<W::Error>> {
+        let headers = HeadExtras { headers, rendered };
         if let Body::Render(render) = body {
             if let Some(sent) = self
-                .send_rendered_at_once(status, content_type, headers, render)
+                .send_rendered_at_once(status, content_type, &headers, render)
                 .await
             {
                 return sent;
@@ -184,7 +191,7 @@ impl<'a, W: Write> Responder<'a, W> {
             Body::Render(render) => measure(*render),
         };
         let Responder { conn, buf, framing } = self;
-        let head_len = write_head(buf, &framing, status, content_type, headers, length)?;
+        let head_len = write_head(buf, &framing, status, content_type, &headers, length)?;
         let send_body = !framing.head_only && status.code != 204 && status.code != 304;
         if !send_body {
             conn.write_all(buf.get(..head_len).unwrap_or(&[]))
@@ -212,7 +219,7 @@ impl<'a, W: Write> Responder<'a, W> {
         &mut self,
         status: Status,
         content_type: &str,
-        headers: &[Header<'_>],
+        headers: &HeadExtras<'_>,
         render: &dyn Fn(&mut dyn fmt::Write) -> fmt::Result,
     ) -> Option<Result<Sent, WriteError<W::Error>>> {
         let framing = self.framing;
@@ -257,6 +264,10 @@ impl<'a, W: Write> Responder<'a, W> {
         value: &T,
     ) -> Result<Sent, WriteError<W::Error>> {
         let Responder { conn, buf, framing } = self;
+        let headers = &HeadExtras {
+            headers,
+            rendered: None,
+        };
         let reserve = head_reserve(&framing, status, JSON, headers);
         let room = buf.get_mut(reserve..).ok_or(WriteError::BufferTooSmall)?;
         let body_len =
@@ -418,7 +429,7 @@ fn head_reserve(
     framing: &Framing<'_>,
     status: Status,
     content_type: &str,
-    headers: &[Header<'_>],
+    headers: &HeadExtras<'_>,
 ) -> usize {
     head_length(framing, status, content_type, headers, usize::MAX)
 }
@@ -431,7 +442,7 @@ fn head_before<E>(
     framing: &Framing<'_>,
     status: Status,
     content_type: &str,
-    headers: &[Header<'_>],
+    headers: &HeadExtras<'_>,
     body_len: usize,
 ) -> Result<usize, WriteError<E>> {
     let head_len = head_length(framing, status, content_type, headers, body_len);
@@ -449,7 +460,7 @@ fn head_length(
     framing: &Framing<'_>,
     status: Status,
     content_type: &str,
-    headers: &[Header<'_>],
+    headers: &HeadExtras<'_>,
     length: usize,
 ) -> usize {
     let mut count = 0usize;
@@ -462,7 +473,7 @@ fn write_head<E>(
     framing: &Framing<'_>,
     status: Status,
     content_type: &str,
-    headers: &[Header<'_>],
+    headers: &HeadExtras<'_>,
     length: usize,
 ) -> Result<usize, WriteError<E>> {
     let mut writer = SliceWriter {
@@ -483,7 +494,7 @@ fn emit_head(
     framing: &Framing<'_>,
     status: Status,
     content_type: &str,
-    headers: &[Header<'_>],
+    headers: &HeadExtras<'_>,
     length: usize,
 ) {
     sink.put(status.line.as_bytes());
@@ -509,13 +520,13 @@ fn emit_head(
     if !framing.keep_alive {
         sink.put(b"Connection: close\r\n");
     }
-    for (name, value) in headers {
+    for (name, value) in headers.headers {
         sink.put(name.as_bytes());
         sink.put(b": ");
         sink.put(value.as_bytes());
         sink.put(b"\r\n");
     }
-    if let Some(header) = framing.rendered_header {
+    if let Some(header) = headers.rendered {
         sink.put(header.name.as_bytes());
         sink.put(b": ");
         // Head sinks never fail; a renderer's own error just ends its value early.
@@ -523,6 +534,12 @@ fn emit_head(
         sink.put(b"\r\n");
     }
     sink.put(b"\r\n");
+}
+
+/// The headers a handler adds to the engine's own.
+struct HeadExtras<'h> {
+    headers: &'h [Header<'h>],
+    rendered: Option<RenderedHeader<'h>>,
 }
 
 /// Lets a header renderer write into a head sink.

@@ -167,14 +167,14 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> CachingValidator<
     }
 
     /// A miss: one caller per token asks upstream (single flight) and stores the answer.
-    async fn fetch(&self, token: &str, digest: TokenDigest) -> Result<TokenInfo, ValidationError> {
+    async fn fetch(&self, token: &str, digest: &TokenDigest) -> Result<TokenInfo, ValidationError> {
         let lane = usize::from(digest[0]) % FLIGHT_LANES;
         let _flight = match self.lanes.get(lane) {
             Some(lock) => Some(lock.lock().await),
             None => None,
         };
         // Someone else may have asked while we waited for the lane.
-        if let Some(answer) = self.lookup(&digest, self.clock.monotonic_ms()) {
+        if let Some(answer) = self.lookup(digest, self.clock.monotonic_ms()) {
             return answer;
         }
         let result = self.inner.validate(token).await;
@@ -188,7 +188,7 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> CachingValidator<
         if let Some((answer, lifetime_ms)) = cached {
             if lifetime_ms > 0 {
                 let entry = Entry {
-                    digest,
+                    digest: *digest,
                     answer,
                     expires_ms: now_ms.saturating_add(lifetime_ms),
                 };
@@ -207,7 +207,7 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> TokenValidator
         if let Some(answer) = self.lookup(&digest, self.clock.monotonic_ms()) {
             return answer;
         }
-        self.fetch(token, digest).await
+        self.fetch(token, &digest).await
     }
 
     async fn inspect<T>(
@@ -218,7 +218,7 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> TokenValidator
         let digest = digest(token);
         match self.lookup_with(&digest, self.clock.monotonic_ms(), inspect) {
             Ok(answer) => answer,
-            Err(inspect) => self.fetch(token, digest).await.map(|info| inspect(&info)),
+            Err(inspect) => self.fetch(token, &digest).await.map(|info| inspect(&info)),
         }
     }
 }

@@ -274,7 +274,6 @@ pub fn capture_response(
         keep_alive: true,
         allow_origin: None,
         vary_origin: false,
-        rendered_header: None,
     };
     let responder = crate::http::Responder::new(&mut conn, &mut buf, framing);
     embassy_futures::block_on(send(responder)).expect("response fits");

@@ -247,8 +247,7 @@ impl<'a> Rejection<'a> {
         };
         let body = |out: &mut dyn fmt::Write| self.write_body(out);
         responder
-            .with_rendered_header(header)
-            .send(status, JSON, &[], Body::Render(&body))
+            .send_with(status, JSON, &[], Some(header), Body::Render(&body))
             .await
     }
 }
