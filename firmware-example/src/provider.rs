@@ -1,7 +1,7 @@
 //! The authorization server this device trusts, fixed at build time:
 //! `PA_PROVIDER_URL`, `PA_CLIENT_ID`, `PA_CLIENT_SECRET`, `PA_PUBLIC_URL`,
-//! `PA_CACHE_TTL` (seconds, default 60) and `PA_CA_DER_FILE` (a DER certificate file,
-//! for TLS once it exists). The secret is never logged.
+//! `PA_CACHE_TTL` (seconds, default 60) and `PA_CA_DER_FILE` (the CA certificate, DER,
+//! that an `https` provider must chain to; feature `tls`). The secret is never logged.
 
 #[derive(Clone, Copy)]
 pub struct ProviderSettings {
