@@ -100,9 +100,7 @@ pub struct Request<'b> {
 impl<'b> Request<'b> {
     /// The first value of a header (names compare case-insensitively).
     pub fn header(&self, name: &str) -> Option<&'b [u8]> {
-        self.headers()
-            .find(|(header, _)| header.eq_ignore_ascii_case(name))
-            .map(|(_, value)| value)
+        self.header_values(name).next()
     }
 
     /// The first value of a header as text, if it is valid UTF-8.
@@ -113,9 +111,16 @@ impl<'b> Request<'b> {
 
     /// How many times a header occurs.
     pub fn header_count(&self, name: &str) -> usize {
-        self.headers()
-            .filter(|(header, _)| header.eq_ignore_ascii_case(name))
-            .count()
+        self.header_values(name).count()
+    }
+
+    /// Every value of one header, in order, without surrounding whitespace.
+    pub fn header_values<'n>(&self, name: &'n str) -> impl Iterator<Item = &'b [u8]> + use<'b, 'n> {
+        HeaderLines {
+            rest: self.header_block,
+        }
+        .filter(move |(header, _)| header.eq_ignore_ascii_case(name.as_bytes()))
+        .map(|(_, value)| value.trim_ascii())
     }
 
     /// The raw (percent-encoded) value of a query parameter.
@@ -124,21 +129,23 @@ impl<'b> Request<'b> {
     }
 
     /// Every header as (name, value), values without surrounding whitespace.
-    pub fn headers(&self) -> HeaderLines<'b> {
+    pub fn headers(&self) -> impl Iterator<Item = (&'b str, &'b [u8])> + use<'b> {
         HeaderLines {
             rest: self.header_block,
         }
+        .filter_map(|(name, value)| Some((core::str::from_utf8(name).ok()?, value.trim_ascii())))
     }
 }
 
-/// The headers of a parsed head, read line by line.
+/// The headers of a parsed head, read line by line: (name, value as sent after the
+/// colon). Values are trimmed only when asked for.
 #[derive(Debug, Clone)]
-pub struct HeaderLines<'b> {
+struct HeaderLines<'b> {
     rest: &'b [u8],
 }
 
 impl<'b> Iterator for HeaderLines<'b> {
-    type Item = (&'b str, &'b [u8]);
+    type Item = (&'b [u8], &'b [u8]);
 
     fn next(&mut self) -> Option<Self::Item> {
         while !self.rest.is_empty() {
@@ -164,10 +171,7 @@ impl<'b> Iterator for HeaderLines<'b> {
             else {
                 continue;
             };
-            let Ok(name) = core::str::from_utf8(name) else {
-                continue;
-            };
-            return Some((name, value.get(1..).unwrap_or(&[]).trim_ascii()));
+            return Some((name, value.get(1..).unwrap_or(&[])));
         }
         None
     }

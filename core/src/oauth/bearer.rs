@@ -39,16 +39,16 @@ pub fn bearer_token<'r>(request: &Request<'r>) -> Result<Option<&'r str>, Bearer
     if request.query_param("access_token").is_some() {
         return Err(BearerError::TokenInUrl);
     }
-    let is_form = request
-        .header("content-type")
-        .and_then(|value| value.split(|&b| b == b';').next())
-        .is_some_and(|media| {
-            media
-                .trim_ascii()
-                .eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
-        });
+    let is_form = !request.body.is_empty()
+        && request
+            .header("content-type")
+            .and_then(|value| value.split(|&b| b == b';').next())
+            .is_some_and(|media| {
+                media
+                    .trim_ascii()
+                    .eq_ignore_ascii_case(b"application/x-www-form-urlencoded")
+            });
     if is_form
-        && !request.body.is_empty()
         && core::str::from_utf8(request.body)
             .ok()
             .and_then(|body| form_value(body, "access_token"))
@@ -57,10 +57,8 @@ pub fn bearer_token<'r>(request: &Request<'r>) -> Result<Option<&'r str>, Bearer
         return Err(BearerError::TokenInBody);
     }
     // One pass over the headers: the first value, and whether there is a second.
-    let mut authorization = request
-        .headers()
-        .filter(|(name, _)| name.eq_ignore_ascii_case("authorization"));
-    let Some((_, value)) = authorization.next() else {
+    let mut authorization = request.header_values("authorization");
+    let Some(value) = authorization.next() else {
         return Ok(None);
     };
     if authorization.next().is_some() {
