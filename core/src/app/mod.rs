@@ -742,8 +742,7 @@ mod tests {
             for (name, size) in sizes {
                 assert!(size <= 9 * 1024, "{name}: {size} B");
                 // What a board pays per connection (login and OpenAPI are off there):
-                // 1.8 KB for /mcp and 1.5 KB for /deploy-history on x86-64 (4.4 KB for
-                // /mcp before results, challenges and metadata were rendered in place).
+                // measured 1.8 KB for /mcp and 1.5 KB for /deploy-history on x86-64.
                 if matches!(name, "mcp" | "deploy_history") {
                     assert!(size <= 2 * 1024, "{name}: {size} B");
                 }
