@@ -5,11 +5,13 @@
 use core::cell::Cell;
 
 use embedded_io_async::{Read, Write};
-use serde::Serialize;
 
+use crate::http::codec::write_json_object;
 use crate::http::request::{Parse, parse_head};
-use crate::http::response::{Framing, WriteError};
-use crate::http::{Limits, Method, MethodSet, Request, RequestError, Responder, Sent, Status};
+use crate::http::response::{Framing, JSON, WriteError};
+use crate::http::{
+    Body, Limits, Method, MethodSet, Request, RequestError, Responder, Sent, Status,
+};
 
 /// Engine settings shared by every connection.
 #[derive(Debug, Clone, Copy)]
@@ -231,9 +233,21 @@ async fn step<C: Write, S: Service, O: Observer>(
     })
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
-    error: &'a str,
+/// Sends the engine's own answers: `{"error": message}`, or nothing when the message
+/// is empty (204).
+async fn send_error<W: Write>(
+    responder: Responder<'_, W>,
+    status: Status,
+    headers: &[(&str, &str)],
+    message: &str,
+) -> Result<Sent, WriteError<W::Error>> {
+    let render = |out: &mut dyn core::fmt::Write| write_json_object(out, &[("error", message)]);
+    let (content_type, body) = if message.is_empty() {
+        ("", Body::Empty)
+    } else {
+        (JSON, Body::Render(&render))
+    };
+    responder.send(status, content_type, headers, body).await
 }
 
 /// Routes one complete request and writes its answer; returns whether to keep the connection.
@@ -246,35 +260,34 @@ async fn dispatch<C: Write, S: Service>(
 ) -> Result<bool, IoError<C::Error>> {
     let framing = framing_for(config, request);
     let responder = Responder::new(conn, tx, framing);
-    let sent = match service.route(request.path) {
-        None => {
-            responder
-                .json(Status::NOT_FOUND, &[], &ErrorBody { error: "Not found" })
-                .await
+    let found = service.route(request.path);
+    let sent = match found {
+        Some((route, methods))
+            if request.method != Method::Options && methods.contains(request.method) =>
+        {
+            service.call(route, request, responder).await
         }
-        Some((_, methods)) if request.method == Method::Options => {
-            let headers = [
-                ("Access-Control-Allow-Methods", methods.list()),
+        // The engine's own answers (404, preflight, 405) share one write.
+        _ => {
+            let methods = found.map_or("", |(_, methods)| methods.list());
+            let preflight = [
+                ("Access-Control-Allow-Methods", methods),
                 (
                     "Access-Control-Allow-Headers",
                     "Authorization, Content-Type, MCP-Protocol-Version",
                 ),
                 ("Access-Control-Max-Age", "600"),
             ];
-            responder
-                .send(Status::NO_CONTENT, "", &headers, crate::http::Body::Empty)
-                .await
-        }
-        Some((_, methods)) if !methods.contains(request.method) => {
-            let headers = [("Allow", methods.list())];
-            let body = ErrorBody {
-                error: "Method not allowed",
+            let allow = [("Allow", methods)];
+            let (status, headers, message): (Status, &[(&str, &str)], &str) = match found {
+                None => (Status::NOT_FOUND, &[], "Not found"),
+                Some(_) if request.method == Method::Options => {
+                    (Status::NO_CONTENT, &preflight, "")
+                }
+                Some(_) => (Status::METHOD_NOT_ALLOWED, &allow, "Method not allowed"),
             };
-            responder
-                .json(Status::METHOD_NOT_ALLOWED, &headers, &body)
-                .await
+            send_error(responder, status, headers, message).await
         }
-        Some((route, _)) => service.call(route, request, responder).await,
     };
     match sent {
         Ok(sent) => {
@@ -292,13 +305,8 @@ async fn dispatch<C: Write, S: Service>(
                     ..framing
                 },
             );
-            let body = ErrorBody {
-                error: "Response too large for the server's buffer",
-            };
-            match responder
-                .json(Status::INTERNAL_SERVER_ERROR, &[], &body)
-                .await
-            {
+            let message = "Response too large for the server's buffer";
+            match send_error(responder, Status::INTERNAL_SERVER_ERROR, &[], message).await {
                 Err(WriteError::Io(error)) => Err(IoError(error)),
                 _ => Ok(false),
             }
@@ -336,13 +344,8 @@ async fn refuse<C: Write>(
         allow_origin: config.allowed_origins.contains(&"*").then_some("*"),
         vary_origin: false,
     };
-    let body = ErrorBody {
-        error: error.message(),
-    };
-    match Responder::new(conn, tx, framing)
-        .json(error.status(), &[], &body)
-        .await
-    {
+    let responder = Responder::new(conn, tx, framing);
+    match send_error(responder, error.status(), &[], error.message()).await {
         Err(WriteError::Io(error)) => Err(IoError(error)),
         _ => Ok(()),
     }

@@ -2,21 +2,8 @@
 
 use core::fmt;
 
-use crate::http::codec::JsonEscaped;
+use crate::http::codec::write_json_object;
 use crate::time::Weekday;
-
-/// Writes `{"name":"value",...}` with every value JSON-escaped.
-fn render_object(out: &mut dyn fmt::Write, members: &[(&str, &str)]) -> fmt::Result {
-    let mut separator = "{\"";
-    for (name, value) in members {
-        out.write_str(separator)?;
-        out.write_str(name)?;
-        out.write_str("\":\"")?;
-        JsonEscaped(value).write_to(out)?;
-        separator = "\",\"";
-    }
-    out.write_str("\"}")
-}
 
 /// The ten vibes, drawn uniformly by `/vibe-check`.
 pub const VIBES: [&str; 10] = [
@@ -48,7 +35,7 @@ impl PushVerdict {
             ("reason", self.reason),
             ("day", self.day),
         ];
-        render_object(out, &members)
+        write_json_object(out, &members)
     }
 
     pub fn for_day(day: Weekday) -> PushVerdict {
@@ -80,7 +67,7 @@ pub struct Vibe {
 impl Vibe {
     /// The same JSON as its `Serialize` form, without a buffer.
     pub fn render_json(&self, out: &mut dyn fmt::Write) -> fmt::Result {
-        render_object(out, &[("answer", self.answer), ("vibe", self.vibe)])
+        write_json_object(out, &[("answer", self.answer), ("vibe", self.vibe)])
     }
 
     /// Draws the answer and the vibe independently; rejection sampling keeps the vibe uniform.

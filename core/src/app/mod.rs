@@ -16,10 +16,10 @@ use embassy_sync::blocking_mutex::raw::RawMutex;
 use embedded_io_async::Write;
 use heapless::String;
 use rand_core::RngCore;
-use serde::Serialize;
 
 #[cfg(feature = "login")]
 use crate::http::codec::percent_decode;
+use crate::http::codec::write_json_object;
 #[cfg(feature = "login")]
 use crate::http::response::HTML;
 use crate::http::response::{JSON, WriteError};
@@ -188,12 +188,6 @@ impl<M: RawMutex, K, R, V, X> core::fmt::Debug for PushAdvisor<'_, M, K, R, V, X
     }
 }
 
-#[derive(Serialize)]
-struct ErrorMessage<'a> {
-    error: &'a str,
-    message: &'a str,
-}
-
 type Answer<W> = Result<Sent, WriteError<<W as embedded_io_async::ErrorType>::Error>>;
 
 const NO_STORE: (&str, &str) = ("Cache-Control", "no-store");
@@ -255,7 +249,12 @@ where
 
     async fn can_i_push<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
         match self.push_verdict() {
-            Some(verdict) => response.json(Status::OK, &[], &verdict).await,
+            Some(verdict) => {
+                let render = |out: &mut dyn core::fmt::Write| verdict.render_json(out);
+                response
+                    .send(Status::OK, JSON, &[], Body::Render(&render))
+                    .await
+            }
             None => {
                 let message = "The server has not learned the current date yet; try again shortly.";
                 unavailable(response, "Wall time unknown", message).await
@@ -509,9 +508,16 @@ async fn unavailable<W: Write>(
     error: &str,
     message: &str,
 ) -> Answer<W> {
-    let body = ErrorMessage { error, message };
+    let render = |out: &mut dyn core::fmt::Write| {
+        write_json_object(out, &[("error", error), ("message", message)])
+    };
     response
-        .json(Status::SERVICE_UNAVAILABLE, &[("Retry-After", "5")], &body)
+        .send(
+            Status::SERVICE_UNAVAILABLE,
+            JSON,
+            &[("Retry-After", "5")],
+            Body::Render(&render),
+        )
         .await
 }
 
@@ -587,7 +593,13 @@ where
                     .await
             }
             Route::CanIPushToProd => self.can_i_push(response).await,
-            Route::VibeCheck => response.json(Status::OK, &[], &self.vibe()).await,
+            Route::VibeCheck => {
+                let vibe = self.vibe();
+                let render = |out: &mut dyn core::fmt::Write| vibe.render_json(out);
+                response
+                    .send(Status::OK, JSON, &[], Body::Render(&render))
+                    .await
+            }
             #[cfg(feature = "openapi")]
             Route::OpenApi => self.openapi(response).await,
             Route::DeployHistory => self.deploy_history(request, response).await,

@@ -109,6 +109,19 @@ impl fmt::Display for JsonEscaped<'_> {
     }
 }
 
+/// Writes `{"name":"value",...}`: a JSON object of string members, values escaped.
+pub fn write_json_object(out: &mut dyn Write, members: &[(&str, &str)]) -> fmt::Result {
+    let mut separator = "{\"";
+    for (name, value) in members {
+        out.write_str(separator)?;
+        JsonEscaped(name).write_to(out)?;
+        out.write_str("\":\"")?;
+        JsonEscaped(value).write_to(out)?;
+        separator = "\",\"";
+    }
+    out.write_str(if members.is_empty() { "{}" } else { "\"}" })
+}
+
 /// Writes a string escaped for HTML text and for double- or single-quoted attributes.
 #[derive(Debug, Clone, Copy)]
 pub struct HtmlEscaped<'a>(pub &'a str);
