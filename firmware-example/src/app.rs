@@ -13,12 +13,12 @@ use push_advisor_core::app::{AppConfig, AppUrls, PushAdvisor};
 use push_advisor_core::mcp::McpConfig;
 use push_advisor_core::oauth::{
     BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
-    DiscoveredIntrospector, DiscoveryError, OAuthConfig, ProviderBuffers, SharedMetadata, discover,
+    DiscoveredIntrospector, DiscoveryError, OAuthConfig, ProviderBuffers, SharedMetadata,
+    discover_dated,
 };
+use push_advisor_core::time::Clock as _;
 use push_advisor_embassy::{EmbassyClock, SocketMemory, TcpConnector, Timeouts};
 use static_cell::{ConstStaticCell, StaticCell};
-
-use crate::wall_time;
 
 /// Listening sockets, so concurrent connections: 4, or `PA_SOCKETS` at build time
 /// (`size-report.sh` compares 3 and 4 to measure one connection's RAM).
@@ -63,7 +63,7 @@ type Validator =
 /// The application this firmware serves, with the board's random number generator.
 pub type App = PushAdvisor<'static, Mx, Clock, crate::board::Rng, Validator, Connector>;
 
-/// The device's clock; wall time is unknown until `wall_time` learns it.
+/// The device's clock; wall time is unknown until the provider's `Date` is read.
 pub static CLOCK: EmbassyClock<Mx> = EmbassyClock::new();
 
 /// Where the provider is and who this device is to it. Secrets are never logged.
@@ -175,14 +175,19 @@ pub fn start(
         config, &CLOCK, rng, &METADATA, validator, connector, buffers,
     ));
     spawner
-        .spawn(discovery_task(stack, connector, oauth, &METADATA, buffers).expect("spawned once"));
-    spawner.spawn(wall_time::wall_time_task(stack, connector, oauth.issuer).expect("spawned once"));
+        .spawn(provider_task(stack, connector, oauth, &METADATA, buffers).expect("spawned once"));
     Ok(app)
 }
 
-/// Discovers the provider, retrying with back-off (250 ms doubling to 5 s) until it answers.
+/// How often the provider's metadata is fetched again once known, to keep the wall
+/// clock from drifting (the device has no RTC).
+const TIME_REFRESH: Duration = Duration::from_secs(3600);
+
+/// Discovers the provider, retrying with back-off (250 ms doubling to 5 s) until it
+/// answers, and sets the wall clock from the answer's `Date`; then asks again now and
+/// then for the time alone (the metadata is kept from the first answer).
 #[embassy_executor::task]
-async fn discovery_task(
+async fn provider_task(
     stack: Stack<'static>,
     connector: &'static Connector,
     oauth: &'static OAuthConfig<'static>,
@@ -193,15 +198,27 @@ async fn discovery_task(
     stack.wait_config_up().await;
     loop {
         let found = match buffers.borrow().await {
-            Some(mut buffer) => discover(connector, oauth, &mut buffer).await,
+            Some(mut buffer) => discover_dated(connector, oauth, &mut buffer).await,
             None => Err(DiscoveryError::Misconfigured),
         };
         match found {
             Ok(found) => {
-                metadata.set(found);
-                #[cfg(feature = "linux-tap")]
-                log::info!("provider discovered");
-                return;
+                if let Some(date) = found.date {
+                    CLOCK.set_unix_time(date);
+                }
+                if metadata.set(found.metadata) {
+                    #[cfg(feature = "linux-tap")]
+                    log::info!("provider discovered");
+                }
+                delay = Duration::from_millis(250);
+                // Without a `Date` the clock is still unknown: ask again soon.
+                let known = CLOCK.unix_seconds().is_some();
+                Timer::after(if known {
+                    TIME_REFRESH
+                } else {
+                    Duration::from_secs(5)
+                })
+                .await;
             }
             Err(_error) => {
                 #[cfg(feature = "linux-tap")]

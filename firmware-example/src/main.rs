@@ -16,7 +16,6 @@ mod nucleo_h743zi2;
 #[cfg(feature = "nucleo-h743zi2")]
 use nucleo_h743zi2 as board;
 mod provider;
-mod wall_time;
 
 #[cfg(feature = "linux-tap")]
 #[embassy_executor::main]

@@ -17,7 +17,6 @@ pub mod clock;
 pub mod connect;
 pub mod connection;
 pub mod server;
-pub mod time_sync;
 #[cfg(feature = "tls")]
 pub mod tls;
 
@@ -27,6 +26,5 @@ pub use connection::{ConnectionError, TimedSocket};
 pub use server::{
     DropUnmatchedTcp, SocketMemory, SocketSlot, Timeouts, serve_socket, serve_sockets,
 };
-pub use time_sync::{TimeSyncError, learn_wall_time};
 #[cfg(feature = "tls")]
 pub use tls::{TLS_READ_RECORD, TLS_WRITE_RECORD, TlsFailure, TlsSlot, TlsStream, run_tls_worker};

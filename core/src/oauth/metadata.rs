@@ -281,6 +281,29 @@ pub async fn discover<C: Connect>(
 where
     for<'c> <C::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
 {
+    discover_dated(connect, config, buffer)
+        .await
+        .map(|found| found.metadata)
+}
+
+/// What discovery found, and when by the provider's clock.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Discovered {
+    pub metadata: ProviderMetadata,
+    /// The answer's `Date` as Unix seconds: a device without a clock learns the time
+    /// from it, without a request of its own.
+    pub date: Option<u64>,
+}
+
+/// [`discover`], keeping the provider's `Date`.
+pub async fn discover_dated<C: Connect>(
+    connect: &C,
+    config: &OAuthConfig<'_>,
+    buffer: &mut [u8],
+) -> Result<Discovered, DiscoveryError>
+where
+    for<'c> <C::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
+{
     let urls = metadata_urls(config.issuer).ok_or(DiscoveryError::Misconfigured)?;
     let mut failure = DiscoveryError::NotFound;
     for url in &urls {
@@ -323,7 +346,10 @@ where
             return Err(DiscoveryError::IssuerMismatch);
         }
         metadata.apply_overrides(&config.endpoints)?;
-        return Ok(metadata);
+        return Ok(Discovered {
+            metadata,
+            date: response.date,
+        });
     }
     Err(failure)
 }

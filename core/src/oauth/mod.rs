@@ -32,8 +32,8 @@ pub use login::{
     AuthorizationUrl, ExchangeError, Login, LoginError, LoginStore, TokenResponse, exchange_code,
 };
 pub use metadata::{
-    DiscoveryError, ProtectedResourceDocument, ProviderMetadata, discover,
-    protected_resource_document,
+    Discovered, DiscoveryError, ProtectedResourceDocument, ProviderMetadata, discover,
+    discover_dated, protected_resource_document,
 };
 pub use token::{TokenInfo, TokenValidator, ValidationError};
 
