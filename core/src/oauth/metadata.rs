@@ -6,7 +6,7 @@ use core::fmt;
 use core::fmt::Write as _;
 
 use heapless::String;
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
 use super::config::{Endpoints, OAuthConfig};
 use super::provider::{status_error, transport_error};
@@ -15,12 +15,11 @@ use super::token::StrList;
 use super::token::ValidationError;
 use crate::http::client::{Outgoing, exchange};
 use crate::http::codec::JsonEscaped;
+use crate::mcp::json::{self, Kind, Value};
 use crate::net::{Connect, Endpoint};
 
 /// Longest endpoint URL kept from discovery or settings.
 pub const URL_MAX: usize = 192;
-/// Longest JSON string (after unescaping) in a metadata document.
-const UNESCAPE_MAX: usize = 512;
 
 type Url = String<URL_MAX>;
 
@@ -28,7 +27,7 @@ type Url = String<URL_MAX>;
 /// entries when the provider sends more than fit. Without the routes that show them
 /// (features `login`, `openapi`, `as-mirror`) only the issuer and the introspection
 /// endpoint are kept, and the other members are skipped unread.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ProviderMetadata {
     pub issuer: Url,
     #[cfg(any(feature = "login", feature = "openapi", feature = "as-mirror"))]
@@ -45,17 +44,152 @@ pub struct ProviderMetadata {
     #[cfg(feature = "as-mirror")]
     pub revocation_endpoint: Option<Url>,
     #[cfg(feature = "as-mirror")]
-    #[serde(default)]
     pub scopes_supported: StrList<16, 48>,
     #[cfg(feature = "as-mirror")]
-    #[serde(default)]
     pub response_types_supported: StrList<8, 32>,
     #[cfg(feature = "as-mirror")]
-    #[serde(default)]
     pub grant_types_supported: StrList<8, 64>,
     #[cfg(feature = "as-mirror")]
-    #[serde(default)]
     pub code_challenge_methods_supported: StrList<4, 16>,
+}
+
+/// Where a metadata member goes.
+enum Slot<'m> {
+    Issuer(&'m mut Url),
+    Url(&'m mut Option<Url>),
+    #[cfg(feature = "as-mirror")]
+    List(&'m mut dyn ListSlot),
+}
+
+/// The members read, by name; all others are skipped unread.
+type Member = (&'static str, fn(&mut ProviderMetadata) -> Slot<'_>);
+
+const MEMBERS: &[Member] = &[
+    ("issuer", |m| Slot::Issuer(&mut m.issuer)),
+    ("introspection_endpoint", |m| {
+        Slot::Url(&mut m.introspection_endpoint)
+    }),
+    #[cfg(any(feature = "login", feature = "openapi", feature = "as-mirror"))]
+    ("authorization_endpoint", |m| {
+        Slot::Url(&mut m.authorization_endpoint)
+    }),
+    #[cfg(any(feature = "login", feature = "openapi", feature = "as-mirror"))]
+    ("token_endpoint", |m| Slot::Url(&mut m.token_endpoint)),
+    #[cfg(feature = "as-mirror")]
+    ("userinfo_endpoint", |m| Slot::Url(&mut m.userinfo_endpoint)),
+    #[cfg(feature = "as-mirror")]
+    ("jwks_uri", |m| Slot::Url(&mut m.jwks_uri)),
+    #[cfg(feature = "as-mirror")]
+    ("registration_endpoint", |m| {
+        Slot::Url(&mut m.registration_endpoint)
+    }),
+    #[cfg(feature = "as-mirror")]
+    ("revocation_endpoint", |m| {
+        Slot::Url(&mut m.revocation_endpoint)
+    }),
+    #[cfg(feature = "as-mirror")]
+    ("scopes_supported", |m| Slot::List(&mut m.scopes_supported)),
+    #[cfg(feature = "as-mirror")]
+    ("response_types_supported", |m| {
+        Slot::List(&mut m.response_types_supported)
+    }),
+    #[cfg(feature = "as-mirror")]
+    ("grant_types_supported", |m| {
+        Slot::List(&mut m.grant_types_supported)
+    }),
+    #[cfg(feature = "as-mirror")]
+    ("code_challenge_methods_supported", |m| {
+        Slot::List(&mut m.code_challenge_methods_supported)
+    }),
+];
+
+/// A bounded list of strings, whatever its bounds.
+#[cfg(feature = "as-mirror")]
+trait ListSlot {
+    fn push(&mut self, item: &str) -> bool;
+    fn mark_overflowed(&mut self);
+}
+
+#[cfg(feature = "as-mirror")]
+impl<const N: usize, const L: usize> ListSlot for StrList<N, L> {
+    fn push(&mut self, item: &str) -> bool {
+        StrList::push(self, item)
+    }
+
+    fn mark_overflowed(&mut self) {
+        self.overflowed = true;
+    }
+}
+
+/// Reads a metadata document with the bounded JSON scanner: the members this server
+/// uses, each at most once; unknown members are skipped; a URL that does not fit is an
+/// error, list items that do not fit are dropped (`overflowed`).
+fn parse_metadata(body: &[u8]) -> Result<ProviderMetadata, DiscoveryError> {
+    let bad = DiscoveryError::BadDocument;
+    let text = core::str::from_utf8(body).map_err(|_| bad)?;
+    let document = json::parse(text).map_err(|_| bad)?;
+    if document.kind() != Kind::Object {
+        return Err(bad);
+    }
+    let mut metadata = ProviderMetadata::default();
+    let mut seen = 0u32;
+    for (name, value) in document.members() {
+        let Some(index) = MEMBERS.iter().position(|(known, _)| name.eq_str(known)) else {
+            continue;
+        };
+        let bit = 1u32.checked_shl(index as u32).unwrap_or(0);
+        if seen & bit != 0 {
+            return Err(bad);
+        }
+        seen |= bit;
+        let Some((_, slot)) = MEMBERS.get(index) else {
+            continue;
+        };
+        let null = value.kind() == Kind::Null;
+        match slot(&mut metadata) {
+            Slot::Issuer(issuer) => *issuer = decoded(value).ok_or(bad)?,
+            Slot::Url(_) if null => {}
+            Slot::Url(url) => *url = Some(decoded(value).ok_or(bad)?),
+            #[cfg(feature = "as-mirror")]
+            Slot::List(_) if null => {}
+            #[cfg(feature = "as-mirror")]
+            Slot::List(list) => read_list(value, list).ok_or(bad)?,
+        }
+    }
+    if seen & 1 == 0 {
+        return Err(bad); // no issuer
+    }
+    Ok(metadata)
+}
+
+/// A JSON string, decoded into a bounded string (`None` if it is not a string or too long).
+fn decoded<const N: usize>(value: Value<'_>) -> Option<String<N>> {
+    let mut out = String::new();
+    for decoded in value.as_str()?.chars() {
+        out.push(decoded.ok()?).ok()?;
+    }
+    Some(out)
+}
+
+/// A string or an array of strings; items that do not fit are dropped.
+#[cfg(feature = "as-mirror")]
+fn read_list(value: Value<'_>, list: &mut dyn ListSlot) -> Option<()> {
+    let single = [value];
+    let items = match value.kind() {
+        Kind::String => single.iter().copied().chain(value.elements()),
+        Kind::Array => [].iter().copied().chain(value.elements()),
+        _ => return None,
+    };
+    let mut buf = [0u8; 128];
+    for item in items {
+        match item.as_str()?.decode_into(&mut buf) {
+            Some(text) => {
+                list.push(text);
+            }
+            None => list.mark_overflowed(),
+        }
+    }
+    Some(())
 }
 
 /// Why discovery failed.
@@ -338,10 +472,7 @@ where
             }
             _ => continue,
         }
-        let mut unescaped = [0u8; UNESCAPE_MAX];
-        let (mut metadata, _): (ProviderMetadata, _) =
-            serde_json_core::from_slice_escaped(response.body, &mut unescaped)
-                .map_err(|_| DiscoveryError::BadDocument)?;
+        let mut metadata = parse_metadata(response.body)?;
         if metadata.issuer != config.issuer {
             return Err(DiscoveryError::IssuerMismatch);
         }
@@ -517,6 +648,50 @@ mod tests {
             block_on(discover(&connector, &config(), &mut small)),
             Err(DiscoveryError::Unavailable(ValidationError::BadAnswer))
         );
+    }
+
+    /// The scanner reads what serde read: escapes decoded, `null` as absent; and it
+    /// refuses what serde refused: a member twice, no issuer, a URL that does not fit.
+    #[test]
+    fn documents_are_read_strictly() {
+        let read = |body: &str| parse_metadata(body.as_bytes());
+        let escaped = read(r#"{"issuer":"http:\/\/127.0.0.1:9000","introspection_endpoint":null,"token_endpoint":"http://127.0.0.1:9000/t\u006fken"}"#).unwrap();
+        assert_eq!(escaped.issuer.as_str(), "http://127.0.0.1:9000");
+        assert_eq!(escaped.introspection_endpoint, None);
+        assert_eq!(
+            escaped.token_endpoint.as_deref(),
+            Some("http://127.0.0.1:9000/token")
+        );
+        let long = std::format!(
+            r#"{{"issuer":"http://a","jwks_uri":"http://a/{}"}}"#,
+            "x".repeat(URL_MAX)
+        );
+        for bad in [
+            r#"{"issuer":"http://a","issuer":"http://a"}"#,
+            r#"{"token_endpoint":"http://a/token"}"#,
+            r#"{"issuer":7}"#,
+            r#"["issuer"]"#,
+            long.as_str(),
+        ] {
+            assert_eq!(read(bad), Err(DiscoveryError::BadDocument), "{bad}");
+        }
+    }
+
+    #[test]
+    fn discovery_keeps_the_providers_date() {
+        let body = r#"{"issuer":"http://127.0.0.1:9000"}"#;
+        let dated = Script::Replies(vec![
+            std::format!(
+                "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes(),
+        ]);
+        let connector = FakeConnector::new(vec![dated]);
+        let mut rx = [0u8; 1024];
+        let found = block_on(discover_dated(&connector, &config(), &mut rx)).unwrap();
+        assert_eq!(found.date, Some(784_111_777));
+        assert_eq!(found.metadata.issuer.as_str(), "http://127.0.0.1:9000");
     }
 
     #[test]

@@ -2,13 +2,9 @@
 //! fail (`ValidationError`), the `TokenValidator` seam, and the parser for RFC 7662
 //! introspection answers.
 
-use core::fmt;
-
 use heapless::{String, Vec};
-use serde::Deserialize;
 
 use crate::mcp::json::{self, Kind, Value};
-use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 
 pub const SUBJECT_MAX: usize = 128;
 pub const CLIENT_ID_MAX: usize = 128;
@@ -170,40 +166,6 @@ impl<const N: usize, const L: usize> serde::Serialize for StrList<N, L> {
     }
 }
 
-impl<'de, const N: usize, const L: usize> Deserialize<'de> for StrList<N, L> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        // serde-json-core has no `deserialize_any`; its `deserialize_ignored_any` peeks
-        // and hands a string to `visit_str` and an array to `visit_seq`, which is the
-        // "string or array" dispatch `aud` needs.
-        deserializer.deserialize_ignored_any(ListVisitor::<N, L>)
-    }
-}
-
-struct ListVisitor<const N: usize, const L: usize>;
-
-impl<'de, const N: usize, const L: usize> Visitor<'de> for ListVisitor<N, L> {
-    type Value = StrList<N, L>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string or an array of strings")
-    }
-
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-        let mut list = StrList::default();
-        list.push(value);
-        Ok(list)
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
-        let mut list = StrList::default();
-        while let Some(item) = seq.next_element_seed(BoundedItem::<L>)? {
-            let stored = item.and_then(|item| list.items.push(item).ok());
-            list.overflowed |= stored.is_none();
-        }
-        Ok(list)
-    }
-}
-
 /// Up to `N` strings of `L` bytes in all, kept space-separated in one buffer (a few
 /// hundred bytes less than a `StrList` in every copy of a `TokenInfo`). An item with a
 /// space (no URI has one) or beyond the bounds is dropped and `overflowed` is set.
@@ -245,29 +207,6 @@ impl<const N: usize, const L: usize> WordList<N, L> {
         }
         self.overflowed |= !fits;
         fits
-    }
-}
-
-/// One array item: `None` when longer than `L`, so a long item is dropped, not fatal.
-struct BoundedItem<const L: usize>;
-
-impl<'de, const L: usize> DeserializeSeed<'de> for BoundedItem<L> {
-    type Value = Option<String<L>>;
-
-    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
-        deserializer.deserialize_str(self)
-    }
-}
-
-impl<'de, const L: usize> Visitor<'de> for BoundedItem<L> {
-    type Value = Option<String<L>>;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a string")
-    }
-
-    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
-        Ok(String::try_from(value).ok())
     }
 }
 
