@@ -442,7 +442,9 @@ fn parse_decimal(digits: &[u8]) -> Option<usize> {
 /// Parses an RFC 9110 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to Unix seconds.
 pub fn parse_http_date(value: &[u8]) -> Option<u64> {
     let text = core::str::from_utf8(value).ok()?;
-    let (_, rest) = text.split_once(", ")?;
+    // Byte searches here and below: a `&str` pattern pulls in the two-way searcher.
+    let (_, rest) = text.split_once(',')?;
+    let rest = rest.strip_prefix(' ')?;
     let mut parts = rest.split(' ');
     let day: u64 = parts.next()?.parse().ok()?;
     let month = parts.next()?;

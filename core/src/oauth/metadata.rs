@@ -387,7 +387,7 @@ pub fn protected_resource_document<'a>(
 /// The two metadata locations for an issuer: RFC 8414 (well-known segment inserted
 /// before the issuer's path) and OpenID Connect (appended).
 pub fn metadata_urls(issuer: &str) -> Option<[String<{ URL_MAX + 48 }>; 2]> {
-    let scheme_end = issuer.find("://")? + 3;
+    let scheme_end = issuer.as_bytes().windows(3).position(|w| w == b"://")? + 3;
     let after_scheme = issuer.get(scheme_end..)?;
     let path_start = after_scheme
         .find('/')
