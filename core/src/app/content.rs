@@ -90,27 +90,110 @@ impl Vibe {
     }
 }
 
-pub const ROOT: &str = r#"{"message":"Welcome to the Push Decision API! 🚀","endpoints":{"/can-i-push-to-prod":"Check if it's safe to push to production (Friday check)","/vibe-check":"Random vibe check for pushing to GitHub","/deploy-history":"Protected - View deployment history (OAuth required)","/login":"Utility - Manual OAuth token generation page","/mcp":"MCP endpoint (Streamable HTTP)","/openapi.json":"OpenAPI specification for this API"}}"#;
+/// `/`: a welcome and the main endpoints this build serves.
+const ROOT_ENDPOINTS: &[(&str, &str)] = &[
+    (
+        "/can-i-push-to-prod",
+        "Check if it's safe to push to production (Friday check)",
+    ),
+    ("/vibe-check", "Random vibe check for pushing to GitHub"),
+    (
+        "/deploy-history",
+        "Protected - View deployment history (OAuth required)",
+    ),
+    #[cfg(feature = "login")]
+    ("/login", "Utility - Manual OAuth token generation page"),
+    ("/mcp", "MCP endpoint (Streamable HTTP)"),
+    #[cfg(feature = "openapi")]
+    ("/openapi.json", "OpenAPI specification for this API"),
+];
 
-pub const INDEX: &str = r#"{"message":"Push Decision API - Index 📋","description":"A simple API to help decide when it's appropriate to push code","version":"1.0.0","endpoints":{"/":"Root endpoint with welcome message","/index":"This index endpoint with API information","/can-i-push-to-prod":"Check if it's safe to push to production (Friday check)","/vibe-check":"Random vibe check for pushing to GitHub","/deploy-history":"Protected - View deployment history (OAuth required, scope api:read)","/login":"Utility - Manual OAuth token generation page","/mcp":"MCP endpoint (Streamable HTTP, OAuth protected)","/openapi.json":"OpenAPI specification for this API","/.well-known/oauth-protected-resource":"OAuth protected resource metadata (RFC 9728)","/.well-known/oauth-authorization-server":"OAuth authorization server metadata (RFC 8414)"},"usage":{"Production check":"GET /can-i-push-to-prod","Vibe check":"GET /vibe-check","Deploy history":"GET /deploy-history with Authorization: Bearer <token>","API docs":"GET /openapi.json"}}"#;
+/// `/index`: every endpoint this build serves.
+const INDEX_ENDPOINTS: &[(&str, &str)] = &[
+    ("/", "Root endpoint with welcome message"),
+    ("/index", "This index endpoint with API information"),
+    (
+        "/can-i-push-to-prod",
+        "Check if it's safe to push to production (Friday check)",
+    ),
+    ("/vibe-check", "Random vibe check for pushing to GitHub"),
+    (
+        "/deploy-history",
+        "Protected - View deployment history (OAuth required, scope api:read)",
+    ),
+    #[cfg(feature = "login")]
+    ("/login", "Utility - Manual OAuth token generation page"),
+    ("/mcp", "MCP endpoint (Streamable HTTP, OAuth protected)"),
+    #[cfg(feature = "openapi")]
+    ("/openapi.json", "OpenAPI specification for this API"),
+    (
+        "/.well-known/oauth-protected-resource",
+        "OAuth protected resource metadata (RFC 9728)",
+    ),
+    #[cfg(feature = "as-mirror")]
+    (
+        "/.well-known/oauth-authorization-server",
+        "OAuth authorization server metadata (RFC 8414)",
+    ),
+];
+
+const USAGE: &[(&str, &str)] = &[
+    ("Production check", "GET /can-i-push-to-prod"),
+    ("Vibe check", "GET /vibe-check"),
+    (
+        "Deploy history",
+        "GET /deploy-history with Authorization: Bearer <token>",
+    ),
+    #[cfg(feature = "openapi")]
+    ("API docs", "GET /openapi.json"),
+];
+
+/// The `/` document.
+pub fn render_root(out: &mut dyn fmt::Write) -> fmt::Result {
+    out.write_str("{\"message\":\"Welcome to the Push Decision API! 🚀\",\"endpoints\":")?;
+    write_json_object(out, ROOT_ENDPOINTS)?;
+    out.write_str("}")
+}
+
+/// The `/index` document.
+pub fn render_index(out: &mut dyn fmt::Write) -> fmt::Result {
+    out.write_str("{\"message\":\"Push Decision API - Index 📋\",\"description\":\"A simple API to help decide when it's appropriate to push code\",\"version\":\"1.0.0\",\"endpoints\":")?;
+    write_json_object(out, INDEX_ENDPOINTS)?;
+    out.write_str(",\"usage\":")?;
+    write_json_object(out, USAGE)?;
+    out.write_str("}")
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::http::codec::SliceSink;
 
-    fn rendered(render: impl Fn(&mut dyn fmt::Write) -> fmt::Result) -> heapless::Vec<u8, 256> {
-        let mut buf = [0u8; 256];
+    fn rendered(render: impl Fn(&mut dyn fmt::Write) -> fmt::Result) -> heapless::Vec<u8, 2048> {
+        let mut buf = [0u8; 2048];
         let mut sink = SliceSink::new(&mut buf);
         render(&mut sink).unwrap();
         let len = sink.len();
         heapless::Vec::from_slice(&buf[..len]).unwrap()
     }
 
-    fn serialized(value: &impl serde::Serialize) -> heapless::Vec<u8, 256> {
-        let mut buf = [0u8; 256];
+    fn serialized(value: &impl serde::Serialize) -> heapless::Vec<u8, 2048> {
+        let mut buf = [0u8; 2048];
         let len = serde_json_core::to_slice(value, &mut buf).unwrap();
         heapless::Vec::from_slice(&buf[..len]).unwrap()
+    }
+
+    /// With every route built in, `/` and `/index` are the original API's documents;
+    /// constrained builds list only what they serve.
+    #[test]
+    #[cfg(all(feature = "login", feature = "openapi", feature = "as-mirror"))]
+    fn root_and_index_are_the_originals_when_everything_is_served() {
+        const ROOT: &str = r#"{"message":"Welcome to the Push Decision API! 🚀","endpoints":{"/can-i-push-to-prod":"Check if it's safe to push to production (Friday check)","/vibe-check":"Random vibe check for pushing to GitHub","/deploy-history":"Protected - View deployment history (OAuth required)","/login":"Utility - Manual OAuth token generation page","/mcp":"MCP endpoint (Streamable HTTP)","/openapi.json":"OpenAPI specification for this API"}}"#;
+        const INDEX: &str = r#"{"message":"Push Decision API - Index 📋","description":"A simple API to help decide when it's appropriate to push code","version":"1.0.0","endpoints":{"/":"Root endpoint with welcome message","/index":"This index endpoint with API information","/can-i-push-to-prod":"Check if it's safe to push to production (Friday check)","/vibe-check":"Random vibe check for pushing to GitHub","/deploy-history":"Protected - View deployment history (OAuth required, scope api:read)","/login":"Utility - Manual OAuth token generation page","/mcp":"MCP endpoint (Streamable HTTP, OAuth protected)","/openapi.json":"OpenAPI specification for this API","/.well-known/oauth-protected-resource":"OAuth protected resource metadata (RFC 9728)","/.well-known/oauth-authorization-server":"OAuth authorization server metadata (RFC 8414)"},"usage":{"Production check":"GET /can-i-push-to-prod","Vibe check":"GET /vibe-check","Deploy history":"GET /deploy-history with Authorization: Bearer <token>","API docs":"GET /openapi.json"}}"#;
+        assert_eq!(rendered(render_root).as_slice(), ROOT.as_bytes());
+        // The one difference: `<` is written `\u003c` (the same JSON string).
+        let index = INDEX.replace("<token>", "\\u003ctoken>");
+        assert_eq!(rendered(render_index).as_slice(), index.as_bytes());
     }
 
     /// MCP renders results without a buffer; REST serializes them. Both must agree.

@@ -579,17 +579,12 @@ where
         match route {
             Route::Root => {
                 response
-                    .send(Status::OK, JSON, &[], Body::Bytes(content::ROOT.as_bytes()))
+                    .send(Status::OK, JSON, &[], Body::Render(&content::render_root))
                     .await
             }
             Route::Index => {
                 response
-                    .send(
-                        Status::OK,
-                        JSON,
-                        &[],
-                        Body::Bytes(content::INDEX.as_bytes()),
-                    )
+                    .send(Status::OK, JSON, &[], Body::Render(&content::render_index))
                     .await
             }
             Route::CanIPushToProd => self.can_i_push(response).await,
