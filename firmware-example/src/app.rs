@@ -2,7 +2,7 @@
 //! embassy adapter. `start` is the one place that builds it; boards supply the network
 //! stack, a random number generator and the settings.
 
-use embassy_executor::Spawner;
+use embassy_executor::{SpawnError, SpawnToken, Spawner};
 use embassy_net::Stack;
 use embassy_net::tcp::client::TcpClientState;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
@@ -174,9 +174,20 @@ pub fn start(
     let app = APP.init(PushAdvisor::new(
         config, &CLOCK, rng, &METADATA, validator, connector, buffers,
     ));
-    spawner
-        .spawn(provider_task(stack, connector, oauth, &METADATA, buffers).expect("spawned once"));
+    spawn_once(
+        spawner,
+        provider_task(stack, connector, oauth, &METADATA, buffers),
+    );
     Ok(app)
+}
+
+/// Spawns a task that is started once (a second start would be a programming error);
+/// without `expect`, whose message formatting costs flash.
+pub fn spawn_once<S>(spawner: Spawner, task: Result<SpawnToken<S>, SpawnError>) {
+    match task {
+        Ok(token) => spawner.spawn(token),
+        Err(_) => panic!("a task was started twice"),
+    }
 }
 
 /// How often the provider's metadata is fetched again once known, to keep the wall

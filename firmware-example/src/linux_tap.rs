@@ -179,10 +179,10 @@ pub async fn run(spawner: Spawner) {
         .map_or(0, |since| since.as_nanos() as u64);
     let resources = RESOURCES.init(StackResources::new());
     let (stack, runner) = embassy_net::new(device, config, resources, seed);
-    spawner.spawn(net_task(runner).expect("the net task is spawned once"));
+    app::spawn_once(spawner, net_task(runner));
     #[cfg(feature = "tls")]
     for slot in &TLS_SLOTS {
-        spawner.spawn(tls_worker(stack, slot, settings.ca_der).expect("one worker per slot"));
+        app::spawn_once(spawner, tls_worker(stack, slot, settings.ca_der));
     }
     let public_url = settings.app.public_url;
     let service = match app::start(spawner, stack, settings.app, rand_core::OsRng) {

@@ -205,10 +205,10 @@ pub async fn run(spawner: Spawner) {
     );
     let config = Config::dhcpv4(Default::default());
     let (stack, runner) = embassy_net::new(device, config, RESOURCES.take(), seed);
-    spawner.spawn(net_task(runner).expect("the net task is spawned once"));
+    app::spawn_once(spawner, net_task(runner));
     #[cfg(feature = "tls")]
     for (slot, records) in TLS_SLOTS.iter().zip(TLS_RECORDS.take()) {
-        spawner.spawn(tls_worker(stack, slot, records, rng).expect("one worker per slot"));
+        app::spawn_once(spawner, tls_worker(stack, slot, records, rng));
     }
     let settings = app::Settings {
         issuer: ISSUER,

@@ -9,6 +9,7 @@ pub mod pages;
 pub mod tools;
 
 use core::cell::RefCell;
+#[cfg(feature = "login")]
 use core::fmt::Write as _;
 
 use embassy_sync::blocking_mutex::Mutex;
@@ -66,7 +67,8 @@ impl AppUrls {
         let resource = resource.trim_end_matches('/');
         let url = |suffix: &str| -> Option<String<URL_MAX>> {
             let mut out = String::new();
-            write!(out, "{resource}{suffix}").ok()?;
+            out.push_str(resource).ok()?;
+            out.push_str(suffix).ok()?;
             Some(out)
         };
         Some(AppUrls {

@@ -7,7 +7,7 @@ use core::fmt::{self, Write as _};
 
 use embedded_io_async::{Read, Write};
 
-use super::codec::{eq_ignore_case, header_list};
+use super::codec::{eq_ignore_case, header_list, write_decimal};
 use crate::net::{Endpoint, Reusable};
 
 /// Header slots for a provider's response; more headers than this is refused.
@@ -144,35 +144,37 @@ pub fn write_request<E>(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<Written
     });
     let mut out = SliceWriter { out: tx, len: 0 };
     let written = (|| -> fmt::Result {
-        write!(
-            out,
-            "{} {} HTTP/1.1\r\nHost: ",
-            request.method, endpoint.path
-        )?;
+        out.write_str(request.method)?;
+        out.write_str(" ")?;
+        out.write_str(endpoint.path)?;
+        out.write_str(" HTTP/1.1\r\nHost: ")?;
         if endpoint.host.contains(':') {
-            write!(out, "[{}]", endpoint.host)?;
+            out.write_str("[")?;
+            out.write_str(endpoint.host)?;
+            out.write_str("]")?;
         } else {
             out.write_str(endpoint.host)?;
         }
         let default_port = if endpoint.tls { 443 } else { 80 };
         if endpoint.port != default_port {
-            write!(out, ":{}", endpoint.port)?;
+            out.write_str(":")?;
+            write_decimal(&mut out, endpoint.port.into())?;
         }
         out.write_str("\r\nAccept: application/json\r\n")?;
         if !request.keep_alive {
             out.write_str("Connection: close\r\n")?;
         }
-        if let Some(value) = request.authorization {
-            write!(out, "Authorization: {value}\r\n")?;
-        }
-        for (name, value) in request.headers {
-            write!(out, "{name}: {value}\r\n")?;
+        let authorization = request.authorization.map(|value| ("Authorization", value));
+        for (name, value) in authorization.iter().chain(request.headers) {
+            out.write_str(name)?;
+            out.write_str(": ")?;
+            out.write_str(value)?;
+            out.write_str("\r\n")?;
         }
         if let Some(render) = request.form {
-            write!(
-                out,
-                "Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {body_len}\r\n\r\n"
-            )?;
+            out.write_str("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ")?;
+            write_decimal(&mut out, body_len as u64)?;
+            out.write_str("\r\n\r\n")?;
             render(&mut out)?;
         } else {
             out.write_str("\r\n")?;

@@ -43,24 +43,55 @@ pub fn percent_decode<'o>(
 #[derive(Debug, Clone, Copy)]
 pub struct FormEncoded<'a>(pub &'a [u8]);
 
-impl fmt::Display for FormEncoded<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        const HEX: &[u8; 16] = b"0123456789ABCDEF";
+impl FormEncoded<'_> {
+    /// Writes the encoded bytes straight to `out`, without the formatting machinery.
+    pub fn write_to(&self, out: &mut dyn Write) -> fmt::Result {
         for &byte in self.0 {
             match byte {
                 b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
-                    f.write_char(byte as char)?
+                    out.write_char(byte as char)?
                 }
-                b' ' => f.write_char('+')?,
+                b' ' => out.write_char('+')?,
                 _ => {
-                    f.write_char('%')?;
-                    f.write_char(HEX[usize::from(byte >> 4)] as char)?;
-                    f.write_char(HEX[usize::from(byte & 15)] as char)?;
+                    out.write_char('%')?;
+                    out.write_char(hex_digit(byte >> 4))?;
+                    out.write_char(hex_digit(byte & 15))?;
                 }
             }
         }
         Ok(())
     }
+}
+
+impl fmt::Display for FormEncoded<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.write_to(f)
+    }
+}
+
+/// The upper-case hex digit of the low four bits.
+fn hex_digit(nibble: u8) -> char {
+    char::from_digit(u32::from(nibble & 15), 16)
+        .unwrap_or('0')
+        .to_ascii_uppercase()
+}
+
+/// Writes `value` in decimal, without the formatting machinery.
+pub fn write_decimal(out: &mut dyn Write, value: u64) -> fmt::Result {
+    let mut digits = [0u8; 20];
+    let mut start = digits.len();
+    let mut rest = value;
+    loop {
+        start -= 1;
+        if let Some(digit) = digits.get_mut(start) {
+            *digit = b'0' + (rest % 10) as u8;
+        }
+        rest /= 10;
+        if rest == 0 || start == 0 {
+            break;
+        }
+    }
+    out.write_str(core::str::from_utf8(digits.get(start..).unwrap_or(&[])).unwrap_or(""))
 }
 
 /// Finds the raw (still percent-encoded) value of `name` in a query string or form body.
@@ -93,7 +124,10 @@ impl JsonEscaped<'_> {
             };
             out.write_str(self.0.get(start..index).unwrap_or(""))?;
             if escape.is_empty() {
-                write!(out, "\\u{:04x}", ch as u32)?;
+                // A control character: `\u00XX`.
+                out.write_str("\\u00")?;
+                out.write_char(hex_digit((ch as u8) >> 4).to_ascii_lowercase())?;
+                out.write_char(hex_digit(ch as u8).to_ascii_lowercase())?;
             } else {
                 out.write_str(escape)?;
             }

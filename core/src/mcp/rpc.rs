@@ -3,7 +3,7 @@
 
 use core::fmt::{self, Write};
 
-use crate::http::codec::JsonEscaped;
+use crate::http::codec::{JsonEscaped, write_decimal};
 
 use super::json::{self, JsonStr, Kind, Value};
 use super::{McpConfig, Tool, ToolOutput};
@@ -138,8 +138,13 @@ pub fn render(
             message,
             subject,
         } => {
-            write!(out, ",\"error\":{{\"code\":{code},\"message\":\"")?;
-            write!(out, "{}", JsonEscaped(message))?;
+            out.write_str(",\"error\":{\"code\":")?;
+            if *code < 0 {
+                out.write_str("-")?;
+            }
+            write_decimal(out, u64::from(code.unsigned_abs()))?;
+            out.write_str(",\"message\":\"")?;
+            JsonEscaped(message).write_to(out)?;
             if let Some(subject) = subject {
                 out.write_str(": ")?;
                 out.write_str(subject.raw())?;
@@ -162,19 +167,19 @@ fn render_result(
 ) -> fmt::Result {
     match reply {
         Reply::Initialize { version } => {
-            write!(
-                out,
-                "{{\"protocolVersion\":\"{version}\",\"capabilities\":{{\"tools\":{{\"listChanged\":false}}}},\"serverInfo\":{{\"name\":\"{}\",\"title\":\"{}\",\"version\":\"{}\"}}",
-                JsonEscaped(config.name),
-                JsonEscaped(config.title),
-                JsonEscaped(config.version),
-            )?;
+            out.write_str("{\"protocolVersion\":\"")?;
+            out.write_str(version)?;
+            out.write_str("\",\"capabilities\":{\"tools\":{\"listChanged\":false}},\"serverInfo\":{\"name\":\"")?;
+            JsonEscaped(config.name).write_to(out)?;
+            out.write_str("\",\"title\":\"")?;
+            JsonEscaped(config.title).write_to(out)?;
+            out.write_str("\",\"version\":\"")?;
+            JsonEscaped(config.version).write_to(out)?;
+            out.write_str("\"}")?;
             if !config.instructions.is_empty() {
-                write!(
-                    out,
-                    ",\"instructions\":\"{}\"",
-                    JsonEscaped(config.instructions)
-                )?;
+                out.write_str(",\"instructions\":\"")?;
+                JsonEscaped(config.instructions).write_to(out)?;
+                out.write_str("\"")?;
             }
             out.write_str("}")
         }
@@ -196,11 +201,11 @@ fn render_result(
             output.render_json(out)?;
             out.write_str(",\"isError\":false}")
         }
-        Reply::ToolFailed { text } => write!(
-            out,
-            "{{\"content\":[{{\"type\":\"text\",\"text\":\"{}\"}}],\"isError\":true}}",
-            JsonEscaped(text)
-        ),
+        Reply::ToolFailed { text } => {
+            out.write_str("{\"content\":[{\"type\":\"text\",\"text\":\"")?;
+            JsonEscaped(text).write_to(out)?;
+            out.write_str("\"}],\"isError\":true}")
+        }
         Reply::Error { .. } => out.write_str("null"),
     }
 }
@@ -215,22 +220,21 @@ impl Write for JsonEscaping<'_> {
 }
 
 fn render_tool(out: &mut dyn Write, tool: &Tool) -> fmt::Result {
-    write!(
-        out,
-        "{{\"name\":\"{}\",\"title\":\"{}\",\"description\":\"{}\",\"inputSchema\":{}",
-        JsonEscaped(tool.name),
-        JsonEscaped(tool.title),
-        JsonEscaped(tool.description),
-        tool.input_schema,
-    )?;
+    out.write_str("{\"name\":\"")?;
+    JsonEscaped(tool.name).write_to(out)?;
+    out.write_str("\",\"title\":\"")?;
+    JsonEscaped(tool.title).write_to(out)?;
+    out.write_str("\",\"description\":\"")?;
+    JsonEscaped(tool.description).write_to(out)?;
+    out.write_str("\",\"inputSchema\":")?;
+    out.write_str(tool.input_schema)?;
     if let Some(schema) = tool.output_schema {
-        write!(out, ",\"outputSchema\":{schema}")?;
+        out.write_str(",\"outputSchema\":")?;
+        out.write_str(schema)?;
     }
-    write!(
-        out,
-        ",\"annotations\":{{\"readOnlyHint\":{}}}}}",
-        tool.read_only
-    )
+    out.write_str(",\"annotations\":{\"readOnlyHint\":")?;
+    out.write_str(if tool.read_only { "true" } else { "false" })?;
+    out.write_str("}}")
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! apply the policy (active, token type, audience, issuer, expiry, scope) and, when
 //! refused, a ready-to-send RFC 6750 / RFC 9728 answer (401, 403, 400 or 503).
 
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 use embedded_io_async::Write;
 use heapless::String;
@@ -10,7 +10,7 @@ use heapless::String;
 use super::bearer::{BearerError, bearer_token};
 use super::config::OAuthConfig;
 use super::token::{TokenInfo, TokenValidator, ValidationError};
-use crate::http::codec::JsonEscaped;
+use crate::http::codec::{JsonEscaped, write_decimal};
 use crate::http::response::{JSON, WriteError};
 use crate::http::{Body, RenderedHeader, Request, Responder, Sent, Status};
 use crate::time::Clock;
@@ -158,7 +158,9 @@ impl<'a> Rejection<'a> {
         } else {
             out.write_str("Bearer")?;
             if let Some(error) = error {
-                write!(out, " error=\"{error}\"")?;
+                out.write_str(" error=\"")?;
+                out.write_str(error)?;
+                out.write_str("\"")?;
             }
         }
         Ok(true)
@@ -170,25 +172,27 @@ impl<'a> Rejection<'a> {
             RejectionKind::InsufficientScope => self.granted,
             _ => GrantedScopes::default(),
         };
-        write!(out, "Bearer realm=\"{}\"", Quoted(self.config.realm))?;
+        out.write_str("Bearer realm=\"")?;
+        write_quoted(out, self.config.realm)?;
         if let Some(error) = error {
-            write!(out, ", error=\"{error}\"")?;
+            out.write_str("\", error=\"")?;
+            out.write_str(error)?;
         }
         if !self.config.resource_metadata_url.is_empty() {
-            write!(
-                out,
-                ", resource_metadata=\"{}\"",
-                Quoted(self.config.resource_metadata_url)
-            )?;
+            out.write_str("\", resource_metadata=\"")?;
+            write_quoted(out, self.config.resource_metadata_url)?;
         }
+        out.write_str("\"")?;
         let mut names = granted
             .names(self.config)
             .chain(Some(scope))
             .filter(|s| !s.is_empty());
         if let Some(first) = names.next() {
-            write!(out, ", scope=\"{}", Quoted(first))?;
+            out.write_str(", scope=\"")?;
+            write_quoted(out, first)?;
             for name in names {
-                write!(out, " {}", Quoted(name))?;
+                out.write_str(" ")?;
+                write_quoted(out, name)?;
             }
             out.write_str("\"")?;
         }
@@ -232,7 +236,7 @@ impl<'a> Rejection<'a> {
         let status = self.status();
         let challenge = |out: &mut dyn fmt::Write| self.write_challenge(out).map(|_| ());
         let retry_after =
-            |out: &mut dyn fmt::Write| write!(out, "{}", self.config.retry_after_seconds);
+            |out: &mut dyn fmt::Write| write_decimal(out, self.config.retry_after_seconds.into());
         let header = RenderedHeader {
             name: if status == Status::SERVICE_UNAVAILABLE {
                 "Retry-After"
@@ -263,22 +267,18 @@ impl fmt::Write for Length {
 }
 
 /// Writes text for the inside of an RFC 9110 quoted-string.
-struct Quoted<'a>(&'a str);
-
-impl fmt::Display for Quoted<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for ch in self.0.chars() {
-            match ch {
-                '"' | '\\' => {
-                    f.write_char('\\')?;
-                    f.write_char(ch)?;
-                }
-                c if c.is_control() => {}
-                c => f.write_char(c)?,
+fn write_quoted(out: &mut dyn fmt::Write, text: &str) -> fmt::Result {
+    for ch in text.chars() {
+        match ch {
+            '"' | '\\' => {
+                out.write_char('\\')?;
+                out.write_char(ch)?;
             }
+            c if c.is_control() => {}
+            c => out.write_char(c)?,
         }
-        Ok(())
     }
+    Ok(())
 }
 
 /// Protects routes: one per server, shared by all connections.

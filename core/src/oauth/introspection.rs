@@ -66,11 +66,9 @@ where
             let authorization = basic_authorization(&self.client)?;
             let client = &self.client;
             let form = |out: &mut dyn fmt::Write| -> fmt::Result {
-                write!(
-                    out,
-                    "token={}&token_type_hint=access_token",
-                    FormEncoded(token.as_bytes())
-                )?;
+                out.write_str("token=")?;
+                FormEncoded(token.as_bytes()).write_to(out)?;
+                out.write_str("&token_type_hint=access_token")?;
                 write_post_credentials(out, client)
             };
             let request = Outgoing {

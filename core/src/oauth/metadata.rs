@@ -3,7 +3,6 @@
 //! provider's authorization-server metadata and RFC 9728 protected-resource metadata.
 
 use core::fmt;
-use core::fmt::Write as _;
 
 use heapless::String;
 use serde::Serialize;
@@ -351,21 +350,19 @@ impl ProtectedResourceDocument<'_> {
     /// it window by window, however long the URLs are.
     pub fn render(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         let [server] = self.authorization_servers;
-        write!(
-            out,
-            "{{\"resource\":\"{}\",\"authorization_servers\":[\"{}\"],\"scopes_supported\":[",
-            JsonEscaped(self.resource),
-            JsonEscaped(server),
-        )?;
+        out.write_str("{\"resource\":\"")?;
+        JsonEscaped(self.resource).write_to(out)?;
+        out.write_str("\",\"authorization_servers\":[\"")?;
+        JsonEscaped(server).write_to(out)?;
+        out.write_str("\"],\"scopes_supported\":[")?;
         for (index, scope) in self.scopes_supported.iter().enumerate() {
-            let comma = if index == 0 { "" } else { "," };
-            write!(out, "{comma}\"{}\"", JsonEscaped(scope))?;
+            out.write_str(if index == 0 { "\"" } else { ",\"" })?;
+            JsonEscaped(scope).write_to(out)?;
+            out.write_str("\"")?;
         }
-        write!(
-            out,
-            "],\"bearer_methods_supported\":[\"header\"],\"resource_name\":\"{}\"}}",
-            JsonEscaped(self.resource_name)
-        )
+        out.write_str("],\"bearer_methods_supported\":[\"header\"],\"resource_name\":\"")?;
+        JsonEscaped(self.resource_name).write_to(out)?;
+        out.write_str("\"}")
     }
 }
 
@@ -394,15 +391,17 @@ pub fn metadata_urls(issuer: &str) -> Option<[String<{ URL_MAX + 48 }>; 2]> {
         .map_or(issuer.len(), |i| scheme_end + i);
     let origin = issuer.get(..path_start)?;
     let path = issuer.get(path_start..)?.trim_end_matches('/');
-    let mut rfc8414 = String::new();
-    write!(
-        rfc8414,
-        "{origin}/.well-known/oauth-authorization-server{path}"
-    )
-    .ok()?;
-    let mut openid = String::new();
-    write!(openid, "{origin}{path}/.well-known/openid-configuration").ok()?;
-    Some([rfc8414, openid])
+    let joined = |parts: [&str; 3]| -> Option<String<{ URL_MAX + 48 }>> {
+        let mut url = String::new();
+        for part in parts {
+            url.push_str(part).ok()?;
+        }
+        Some(url)
+    };
+    Some([
+        joined([origin, "/.well-known/oauth-authorization-server", path])?,
+        joined([origin, path, "/.well-known/openid-configuration"])?,
+    ])
 }
 
 /// Fetches the provider's metadata at start-up. `buffer` holds the request and one

@@ -25,12 +25,11 @@ pub fn basic_authorization(
         return Ok(None);
     }
     let mut plain: String<CREDENTIALS_MAX> = String::new();
-    write!(
-        plain,
-        "{}:{}",
-        FormEncoded(client.client_id.as_bytes()),
-        FormEncoded(client.client_secret.as_bytes())
-    )
+    (|| -> fmt::Result {
+        FormEncoded(client.client_id.as_bytes()).write_to(&mut plain)?;
+        plain.write_str(":")?;
+        FormEncoded(client.client_secret.as_bytes()).write_to(&mut plain)
+    })()
     .map_err(|_| ValidationError::Misconfigured)?;
     let mut encoded = [0u8; BASIC_MAX];
     let length = base64::engine::general_purpose::STANDARD
@@ -56,12 +55,10 @@ pub fn write_post_credentials(
     client: &ClientCredentials<'_>,
 ) -> fmt::Result {
     if client.auth == ClientAuth::ClientSecretPost {
-        write!(
-            out,
-            "&client_id={}&client_secret={}",
-            FormEncoded(client.client_id.as_bytes()),
-            FormEncoded(client.client_secret.as_bytes())
-        )?;
+        out.write_str("&client_id=")?;
+        FormEncoded(client.client_id.as_bytes()).write_to(out)?;
+        out.write_str("&client_secret=")?;
+        FormEncoded(client.client_secret.as_bytes()).write_to(out)?;
     }
     Ok(())
 }
