@@ -68,6 +68,10 @@ pub trait Service {
     /// Told after every answered request, including the engine's own 404, 405 and
     /// preflight answers (for access logs). Does nothing by default.
     fn responded(&self, _request: &Request<'_>, _status: u16) {}
+
+    /// Told after the engine refused a request it could not parse or accept (400, 413,
+    /// 414, 431, 501, 505), which never became a `Request`. Does nothing by default.
+    fn refused(&self, _error: RequestError) {}
 }
 
 /// Where the loop is, so an adapter can pick the right timeout for the next read.
@@ -169,7 +173,7 @@ pub async fn serve_observed<C: Read + Write, S: Service, O: Observer>(
         });
         let Some(free) = rx.get_mut(filled..).filter(|free| !free.is_empty()) else {
             // Only reachable when the limits exceed the buffer; refuse rather than stall.
-            refuse(conn, config, tx, RequestError::HeadersTooLarge).await?;
+            refuse(conn, service, config, tx, RequestError::HeadersTooLarge).await?;
             return Ok(Ended::Closed);
         };
         match conn.read(free).await.map_err(IoError)? {
@@ -200,7 +204,7 @@ async fn step<C: Write, S: Service, O: Observer>(
         Ok(Parse::Complete(head)) => head,
         Err(error) => {
             observer.phase(Phase::Sending);
-            refuse(conn, config, tx, error).await?;
+            refuse(conn, service, config, tx, error).await?;
             return Ok(Step::Answered {
                 consumed: received.len(),
                 keep_alive: false,
@@ -210,7 +214,7 @@ async fn step<C: Write, S: Service, O: Observer>(
     let total = head.head_len + head.body_len;
     if total > capacity {
         observer.phase(Phase::Sending);
-        refuse(conn, config, tx, RequestError::BodyTooLarge).await?;
+        refuse(conn, service, config, tx, RequestError::BodyTooLarge).await?;
         return Ok(Step::Answered {
             consumed: received.len(),
             keep_alive: false,
@@ -332,8 +336,9 @@ fn framing_for<'r>(config: &ServerConfig<'r>, request: &Request<'r>) -> Framing<
 }
 
 /// Answers a request the engine refused, then the connection closes.
-async fn refuse<C: Write>(
+async fn refuse<C: Write, S: Service>(
     conn: &mut C,
+    service: &S,
     config: &ServerConfig<'_>,
     tx: &mut [u8],
     error: RequestError,
@@ -345,7 +350,11 @@ async fn refuse<C: Write>(
         vary_origin: false,
     };
     let responder = Responder::new(conn, tx, framing);
-    match send_error(responder, error.status(), &[], error.message()).await {
+    let sent = send_error(responder, error.status(), &[], error.message()).await;
+    if sent.is_ok() {
+        service.refused(error);
+    }
+    match sent {
         Err(WriteError::Io(error)) => Err(IoError(error)),
         _ => Ok(()),
     }

@@ -534,6 +534,12 @@ impl push_advisor_core::Service for Recorded<'_> {
             .borrow_mut()
             .push((request.path.to_owned(), status));
     }
+
+    fn refused(&self, error: push_advisor_core::http::RequestError) {
+        self.statuses
+            .borrow_mut()
+            .push(("(refused)".to_owned(), error.status().code));
+    }
 }
 
 #[test]
@@ -569,5 +575,44 @@ fn every_answered_request_is_reported_for_access_logs() {
     assert_eq!(
         seen, expected,
         "paths without their query strings, with the status sent"
+    );
+}
+
+#[test]
+fn refused_requests_are_reported_too() {
+    let recorded = Recorded {
+        inner: app_at(Some(MONDAY_NOON)),
+        statuses: Default::default(),
+    };
+    let config = ServerConfig::default();
+    for (input, status) in [
+        (
+            &b"GET /vibe-check HTTP/1.1\r\nHost: t\r\nHost: u\r\n\r\n"[..],
+            400,
+        ),
+        (
+            b"POST /mcp HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n",
+            501,
+        ),
+        (
+            b"POST /mcp HTTP/1.1\r\nHost: t\r\nContent-Length: 9999\r\n\r\n",
+            413,
+        ),
+    ] {
+        let mut conn = MemConn::new(input);
+        let mut rx = [0u8; 2048];
+        let mut tx = [0u8; 1024];
+        let buffers = Buffers {
+            rx: &mut rx,
+            tx: &mut tx,
+        };
+        block_on(serve(&mut conn, &recorded, &config, buffers)).unwrap();
+        let last = recorded.statuses.borrow().last().cloned();
+        assert_eq!(last, Some(("(refused)".to_owned(), status)));
+    }
+    assert_eq!(
+        recorded.statuses.borrow().len(),
+        3,
+        "one report per refusal"
     );
 }

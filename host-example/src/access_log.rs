@@ -1,9 +1,9 @@
 //! One log line per answered request: method, path (never the query, which can carry
-//! login codes) and status. Headers are never logged, so tokens stay out.
+//! login codes) and status; one per refused request (status and reason). Headers are never logged, so tokens stay out.
 
 use embedded_io_async::Write;
 use push_advisor_core::http::response::WriteError;
-use push_advisor_core::http::{MethodSet, Request, Responder, Sent};
+use push_advisor_core::http::{MethodSet, Request, RequestError, Responder, Sent};
 use push_advisor_core::server::Service;
 use tracing::info;
 
@@ -25,6 +25,14 @@ impl<S: Service> Service for AccessLogged<S> {
         response: Responder<'_, W>,
     ) -> Result<Sent, WriteError<W::Error>> {
         self.0.call(route, request, response).await
+    }
+
+    fn refused(&self, error: RequestError) {
+        info!(
+            status = error.status().code,
+            reason = error.message(),
+            "request refused"
+        );
     }
 
     fn responded(&self, request: &Request<'_>, status: u16) {

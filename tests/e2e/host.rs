@@ -435,11 +435,23 @@ fn logs_never_contain_tokens_or_secrets() {
             .status,
         401
     );
+    // A request the engine refuses before it parses (two Host headers) is logged too.
+    let address = stack.server.url.trim_start_matches("http://");
+    let mut raw = std::net::TcpStream::connect(address).unwrap();
+    std::io::Write::write_all(&mut raw, b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n").unwrap();
+    let mut answer = String::new();
+    std::io::Read::read_to_string(&mut raw, &mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 400 "), "{answer}");
     std::thread::sleep(Duration::from_millis(200));
     let logs = stack.server.process.output();
     assert!(
         logs.contains("/deploy-history"),
         "one line per request:\n{logs}"
+    );
+    assert!(
+        logs.lines()
+            .any(|line| line.contains("request refused") && line.contains("400")),
+        "refusals are logged:\n{logs}"
     );
     for secret in [token.as_str(), "garbage-token-xyz", CLIENT_SECRET] {
         assert!(!logs.contains(secret), "log leaks {secret}:\n{logs}");
