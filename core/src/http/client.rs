@@ -122,8 +122,27 @@ pub async fn transmit<'b, C: Read + Write + Reusable>(
     read_response(conn, rx, written.head_request, written.keep_alive).await
 }
 
+/// Why a request could not be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unwritable {
+    /// It does not fit the transmit buffer.
+    TooLarge,
+    /// A header value or the path holds bytes that would break the request.
+    Invalid,
+}
+
+impl<E> From<Unwritable> for ClientError<E> {
+    fn from(refused: Unwritable) -> Self {
+        match refused {
+            Unwritable::TooLarge => ClientError::RequestTooLarge,
+            Unwritable::Invalid => ClientError::InvalidRequest,
+        }
+    }
+}
+
 /// Writes the request head and body at the front of `tx`.
-pub fn write_request<E>(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<Written, ClientError<E>> {
+#[inline(never)] // a call, not a copy inlined into async callers: less flash
+pub fn write_request(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<Written, Unwritable> {
     let endpoint = request.endpoint;
     let safe = |text: &str| !text.bytes().any(|b| b.is_ascii_control() || b == b' ');
     let header_safe = |text: &str| !text.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0);
@@ -135,7 +154,7 @@ pub fn write_request<E>(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<Written
             .iter()
             .all(|(name, value)| safe(name) && !name.contains(':') && header_safe(value))
     {
-        return Err(ClientError::InvalidRequest);
+        return Err(Unwritable::Invalid);
     }
     let body_len = request.form.map_or(0, |render| {
         let mut counter = Counter(0);
@@ -181,7 +200,7 @@ pub fn write_request<E>(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<Written
         }
         Ok(())
     })();
-    written.map_err(|_| ClientError::RequestTooLarge)?;
+    written.map_err(|_| Unwritable::TooLarge)?;
     Ok(Written {
         len: out.len,
         head_request: request.method.eq_ignore_ascii_case("HEAD"),

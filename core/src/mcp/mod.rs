@@ -287,6 +287,7 @@ fn invalid_params(message: &'static str) -> Plan<'static> {
     })
 }
 
+#[inline(never)] // a call, not a copy inlined into async callers: less flash
 fn plan<'a>(method: json::JsonStr<'a>, params: Option<Value<'a>>, tools: &'a [Tool]) -> Plan<'a> {
     let params = match params {
         Some(params) if params.kind() == Kind::Object => Some(params),

@@ -60,6 +60,7 @@ impl Refusal {
 }
 
 /// Applies the transport rules in the order a client can best act on.
+#[inline(never)] // a call, not a copy inlined into async callers: less flash
 pub fn check(request: &Request<'_>, config: &McpConfig<'_>) -> Result<(), Refusal> {
     if request.method != Method::Post {
         return Err(Refusal::MethodNotAllowed);

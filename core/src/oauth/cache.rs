@@ -133,6 +133,7 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
         })
     }
 
+    #[inline(never)] // a call, not a copy inlined into async callers: less flash
     fn store(&self, entry: Entry, now_ms: u64) {
         self.entries.lock(|entries| {
             let mut entries = entries.borrow_mut();

@@ -9,7 +9,7 @@ use super::buffers::ProviderBuffers;
 use super::config::{ClientCredentials, OAuthConfig};
 use super::provider::{basic_authorization, status_error, transport_error, write_post_credentials};
 use super::token::{TokenInfo, TokenValidator, ValidationError, parse_introspection};
-use crate::http::client::{ClientError, Outgoing, transmit, write_request};
+use crate::http::client::{Outgoing, Unwritable, transmit, write_request};
 use crate::http::codec::FormEncoded;
 use crate::net::{Connect, Endpoint};
 
@@ -79,10 +79,10 @@ where
                 form: Some(&form),
                 keep_alive: true,
             };
-            match write_request::<()>(&request, &mut buffer) {
+            match write_request(&request, &mut buffer) {
                 Ok(written) => written,
-                Err(ClientError::RequestTooLarge) => return Err(ValidationError::Malformed),
-                Err(_) => return Err(ValidationError::Misconfigured),
+                Err(Unwritable::TooLarge) => return Err(ValidationError::Malformed),
+                Err(Unwritable::Invalid) => return Err(ValidationError::Misconfigured),
             }
         };
         let mut conn = self

@@ -18,6 +18,7 @@ const CREDENTIALS_MAX: usize = BASIC_MAX / 4 * 3 - 8;
 
 /// The `Authorization` header value for `client_secret_basic`; `None` for
 /// `client_secret_post`. `Err` when the credentials are too long.
+#[inline(never)] // a call, not a copy inlined into async callers: less flash
 pub fn basic_authorization(
     client: &ClientCredentials<'_>,
 ) -> Result<Option<String<BASIC_MAX>>, ValidationError> {

@@ -227,6 +227,7 @@ const MEMBERS: [&str; 9] = [
 /// Unknown members are skipped unread; a member given twice, a value of the wrong type
 /// or one that does not fit is `BadAnswer`. (Read with the JSON scanner `/mcp` uses
 /// anyway: a serde deserializer for this one struct costs kilobytes of flash.)
+#[inline(never)] // a call, not a copy inlined into async callers: less flash
 pub fn parse_introspection(
     body: &[u8],
     answered_at: Option<u64>,
