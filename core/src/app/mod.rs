@@ -4,6 +4,7 @@
 pub mod content;
 pub mod history;
 pub mod openapi;
+mod page;
 #[cfg(feature = "login")]
 pub mod pages;
 pub mod tools;
@@ -20,11 +21,12 @@ use rand_core::RngCore;
 
 #[cfg(feature = "login")]
 use crate::http::codec::percent_decode;
-use crate::http::codec::write_json_object;
 #[cfg(feature = "login")]
 use crate::http::response::HTML;
-use crate::http::response::{JSON, WriteError};
-use crate::http::{Body, MethodSet, Request, Responder, Sent, Status};
+use crate::http::response::WriteError;
+#[cfg(feature = "login")]
+use crate::http::{Body, Status};
+use crate::http::{MethodSet, Request, Responder, Sent};
 use crate::mcp::{self, McpConfig, ToolCall, ToolOutcome, ToolSet};
 use crate::net::Connect;
 use crate::oauth::metadata::URL_MAX;
@@ -37,12 +39,21 @@ use crate::oauth::{
 use crate::server::Service;
 use crate::time::{Clock, Weekday};
 use content::{PushVerdict, Vibe};
-use history::DeployHistory;
 #[cfg(feature = "openapi")]
 use openapi::OpenApiParams;
 #[cfg(feature = "login")]
+use page::NO_STORE;
+use page::Page;
+#[cfg(feature = "login")]
 use pages::{ErrorPage, LoginPage, TokenPage};
 use tools::McpAccess;
+
+/// The 503 of documents that need the provider's metadata before discovery.
+#[cfg(any(feature = "openapi", feature = "as-mirror"))]
+const PROVIDER_UNKNOWN: Page<'static> = Page::Unavailable {
+    error: "Authorization server unavailable",
+    message: "The OAuth provider has not been reached yet; try again shortly.",
+};
 
 /// Pending logins kept at once; older ones are dropped first.
 #[cfg(feature = "login")]
@@ -192,8 +203,6 @@ impl<M: RawMutex, K, R, V, X> core::fmt::Debug for PushAdvisor<'_, M, K, R, V, X
 
 type Answer<W> = Result<Sent, WriteError<<W as embedded_io_async::ErrorType>::Error>>;
 
-const NO_STORE: (&str, &str) = ("Cache-Control", "no-store");
-
 impl<'a, M, K, R, V, X> PushAdvisor<'a, M, K, R, V, X>
 where
     M: RawMutex,
@@ -249,84 +258,44 @@ where
         Guard::new(&self.config.oauth, self.validator, self.clock.clone())
     }
 
-    async fn can_i_push<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
+    fn verdict_page(&self) -> Page<'_> {
         match self.push_verdict() {
-            Some(verdict) => {
-                let render = |out: &mut dyn core::fmt::Write| verdict.render_json(out);
-                response
-                    .send(Status::OK, JSON, &[], Body::Render(&render))
-                    .await
-            }
-            None => {
-                let message = "The server has not learned the current date yet; try again shortly.";
-                unavailable(response, "Wall time unknown", message).await
-            }
+            Some(verdict) => Page::Verdict(verdict),
+            None => Page::Unavailable {
+                error: "Wall time unknown",
+                message: "The server has not learned the current date yet; try again shortly.",
+            },
         }
     }
 
-    #[cfg(any(feature = "openapi", feature = "as-mirror"))]
-    async fn provider_unknown<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
-        let message = "The OAuth provider has not been reached yet; try again shortly.";
-        unavailable(response, "Authorization server unavailable", message).await
-    }
-
     #[cfg(feature = "openapi")]
-    async fn openapi<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
+    fn openapi_page(&self) -> Page<'_> {
         let endpoints = self.provider.get().and_then(|metadata| {
             Some((
                 metadata.authorization_endpoint.as_ref()?,
                 metadata.token_endpoint.as_ref()?,
             ))
         });
-        let Some((authorization, token)) = endpoints else {
-            return self.provider_unknown(response).await;
-        };
-        let params = OpenApiParams {
-            server_url: self.config.oauth.resource,
-            authorization_url: authorization,
-            token_url: token,
-        };
-        let render = |out: &mut dyn core::fmt::Write| openapi::render(&params, out);
-        response
-            .send(Status::OK, JSON, &[], Body::Render(&render))
-            .await
+        match endpoints {
+            Some((authorization, token)) => Page::OpenApi(OpenApiParams {
+                server_url: self.config.oauth.resource,
+                authorization_url: authorization,
+                token_url: token,
+            }),
+            None => PROVIDER_UNKNOWN,
+        }
     }
 
-    #[cfg(feature = "as-mirror")]
-    async fn authorization_server_metadata<W: Write>(
-        &self,
-        response: Responder<'_, W>,
-    ) -> Answer<W> {
-        // Rendered from the shared metadata window by window: the document is a few
-        // KiB and not worth copying.
-        let Some(metadata) = self.provider.get() else {
-            return self.provider_unknown(response).await;
-        };
-        let render = |out: &mut dyn core::fmt::Write| metadata.document().render(out);
-        response
-            .send(Status::OK, JSON, &[], Body::Render(&render))
-            .await
-    }
-
-    async fn deploy_history<W: Write>(
-        &self,
-        request: &Request<'_>,
-        response: Responder<'_, W>,
-    ) -> Answer<W> {
-        let guard = self.guard();
+    async fn deploy_history_page(&self, request: &Request<'_>) -> Page<'_> {
         // Only the principal is taken from the token's facts (in place when cached).
-        let checked = guard
+        match self
+            .guard()
             .check_with(request, "api:read", tools::principal)
-            .await;
-        let user = match checked {
-            Ok(user) => user,
-            Err(rejection) => return rejection.send(response).await,
-        };
-        let history = DeployHistory { user: &user };
-        let render = |out: &mut dyn core::fmt::Write| history.render(out);
-        response
-            .send(Status::OK, JSON, &[NO_STORE], Body::Render(&render))
             .await
+        {
+            Ok(user) => Page::History(user),
+            Err(rejection) => Page::Refused(rejection),
+        }
     }
 
     #[cfg(feature = "login")]
@@ -504,25 +473,6 @@ where
     }
 }
 
-/// 503 with `Retry-After` for something the server does not have yet.
-async fn unavailable<W: Write>(
-    response: Responder<'_, W>,
-    error: &str,
-    message: &str,
-) -> Answer<W> {
-    let render = |out: &mut dyn core::fmt::Write| {
-        write_json_object(out, &[("error", error), ("message", message)])
-    };
-    response
-        .send(
-            Status::SERVICE_UNAVAILABLE,
-            JSON,
-            &[("Retry-After", "5")],
-            Body::Render(&render),
-        )
-        .await
-}
-
 /// A query parameter, percent-decoded into `buf`.
 #[cfg(feature = "login")]
 fn query_text<'b>(request: &Request<'_>, name: &str, buf: &'b mut [u8]) -> Option<&'b str> {
@@ -578,58 +528,37 @@ where
         response: Responder<'_, W>,
     ) -> Answer<W> {
         let oauth = &self.config.oauth;
-        match route {
-            Route::Root => {
-                response
-                    .send(Status::OK, JSON, &[], Body::Render(&content::render_root))
-                    .await
-            }
-            Route::Index => {
-                response
-                    .send(Status::OK, JSON, &[], Body::Render(&content::render_index))
-                    .await
-            }
-            Route::CanIPushToProd => self.can_i_push(response).await,
-            Route::VibeCheck => {
-                let vibe = self.vibe();
-                let render = |out: &mut dyn core::fmt::Write| vibe.render_json(out);
-                response
-                    .send(Status::OK, JSON, &[], Body::Render(&render))
-                    .await
-            }
+        let page = match route {
+            Route::Root => Page::Document(content::render_root),
+            Route::Index => Page::Document(content::render_index),
+            Route::CanIPushToProd => self.verdict_page(),
+            Route::VibeCheck => Page::Vibe(self.vibe()),
             #[cfg(feature = "openapi")]
-            Route::OpenApi => self.openapi(response).await,
-            Route::DeployHistory => self.deploy_history(request, response).await,
+            Route::OpenApi => self.openapi_page(),
+            Route::DeployHistory => self.deploy_history_page(request).await,
             #[cfg(feature = "login")]
-            Route::Login => self.login(response).await,
+            Route::Login => return self.login(response).await,
             #[cfg(feature = "login")]
-            Route::Token => self.token_page(request, response).await,
+            Route::Token => return self.token_page(request, response).await,
+            // Rendered from the shared metadata window by window, not copied.
             #[cfg(feature = "as-mirror")]
-            Route::AuthorizationServerMetadata => {
-                self.authorization_server_metadata(response).await
+            Route::AuthorizationServerMetadata => match self.provider.get() {
+                Some(metadata) => Page::Mirror(metadata),
+                None => PROVIDER_UNKNOWN,
+            },
+            Route::ProtectedResource => {
+                Page::ProtectedResource(protected_resource_document(oauth, oauth.resource))
             }
-            Route::ProtectedResource | Route::ProtectedResourceMcp => {
-                let resource = match route {
-                    Route::ProtectedResource => oauth.resource,
-                    _ => self.config.mcp_resource,
-                };
-                let document = protected_resource_document(oauth, resource);
-                let render = |out: &mut dyn core::fmt::Write| document.render(out);
-                response
-                    .send(Status::OK, JSON, &[], Body::Render(&render))
-                    .await
-            }
+            Route::ProtectedResourceMcp => Page::ProtectedResource(protected_resource_document(
+                oauth,
+                self.config.mcp_resource,
+            )),
             Route::Mcp => {
-                mcp::handle(
-                    request,
-                    response,
-                    self,
-                    &self.mcp_access(),
-                    &self.config.mcp,
-                )
-                .await
+                let access = self.mcp_access();
+                return mcp::handle(request, response, self, &access, &self.config.mcp).await;
             }
-        }
+        };
+        page.send(response).await
     }
 }
 
@@ -727,7 +656,7 @@ mod tests {
                 "call",
                 Service::call(&app, Route::Mcp, request, responder!())
             );
-            size!("deploy_history", app.deploy_history(request, responder!()));
+            size!("deploy_history", app.deploy_history_page(request));
             #[cfg(feature = "login")]
             size!("token_page", app.token_page(request, responder!()));
             let access = app.mcp_access();
@@ -737,21 +666,14 @@ mod tests {
             );
             #[cfg(feature = "login")]
             size!("login", app.login(responder!()));
-            #[cfg(feature = "openapi")]
-            size!("openapi", app.openapi(responder!()));
-            #[cfg(feature = "as-mirror")]
-            size!(
-                "as_metadata",
-                app.authorization_server_metadata(responder!())
-            );
             size!("validate", validator.validate("t"));
             std::println!("{sizes:?}");
             // Measured 7.9 KB on x86-64 (13.8 KB before provider calls borrowed shared
             // buffers); the ceiling leaves room for compiler changes, not for new arrays.
             for (name, size) in sizes {
                 assert!(size <= 9 * 1024, "{name}: {size} B");
-                // What a board pays per connection (login and OpenAPI are off there):
-                // measured 1.8 KB for /mcp and 1.5 KB for /deploy-history on x86-64.
+                // What a board pays per connection (login is off there): measured
+                // 1.8 KB for /mcp and 1.2 KB for the /deploy-history check on x86-64.
                 if matches!(name, "mcp" | "deploy_history") {
                     assert!(size <= 2 * 1024, "{name}: {size} B");
                 }
