@@ -258,6 +258,7 @@ where
         Guard::new(&self.config.oauth, self.validator, self.clock.clone())
     }
 
+    #[inline(never)] // a call, not a copy inlined into async callers: less flash
     fn verdict_page(&self) -> Page<'_> {
         match self.push_verdict() {
             Some(verdict) => Page::Verdict(verdict),
