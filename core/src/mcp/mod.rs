@@ -202,7 +202,7 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
     let outcome;
     // One envelope write and one access decision for every path: each await in here is
     // a slot in the connection's future.
-    let (status, id, reply, headers): (Status, Option<&str>, Reply<'_>, &[Header<'_>]) = 'answer: {
+    let (status, id, reply, headers): (Status, Option<&str>, Option<Reply<'_>>, &[Header<'_>]) = 'answer: {
         if let Err(refusal) = transport::check(request, config) {
             let allow: &[Header<'_>] = match refusal {
                 Refusal::MethodNotAllowed => &[("Allow", "POST, OPTIONS")],
@@ -213,7 +213,7 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
                 message: refusal.message(),
                 subject: None,
             };
-            break 'answer (refusal.status(), None, reply, allow);
+            break 'answer (refusal.status(), None, Some(reply), allow);
         }
         let (id, plan) = match rpc::classify(request.body) {
             Err(rejected) => {
@@ -222,7 +222,7 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
                     message: rejected.message,
                     subject: None,
                 };
-                break 'answer (Status::BAD_REQUEST, rejected.id, reply, &[]);
+                break 'answer (Status::BAD_REQUEST, rejected.id, Some(reply), &[]);
             }
             Ok(Message::Acknowledge) => (None, None),
             Ok(Message::Request { id, method, params }) => {
@@ -247,7 +247,7 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
         };
         let reply = match plan {
             // A notification or a client's response: accepted, nothing to answer.
-            None => return response.send(Status::ACCEPTED, "", &[], Body::Empty).await,
+            None => break 'answer (Status::ACCEPTED, None, None, &[]),
             Some(Plan::Reply(reply)) => reply,
             Some(Plan::Call {
                 index,
@@ -261,12 +261,17 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
                 }
             }
         };
-        (Status::OK, id, reply, &[])
+        (Status::OK, id, Some(reply), &[])
     };
-    let render = |out: &mut dyn fmt::Write| rpc::render(out, id, &reply, list, config);
-    response
-        .send(status, JSON, headers, Body::Render(&render))
-        .await
+    let render = |out: &mut dyn fmt::Write| match &reply {
+        Some(reply) => rpc::render(out, id, reply, list, config),
+        None => Ok(()),
+    };
+    let (content_type, body) = match reply {
+        Some(_) => (JSON, Body::Render(&render)),
+        None => ("", Body::Empty),
+    };
+    response.send(status, content_type, headers, body).await
 }
 
 /// A request resolved against the tools, before access is decided.
