@@ -5,7 +5,10 @@
 # difference is what one connection costs, split into the buffers lent to it
 # (`MEMORY`), its share of the main task's future (`__embassy_main::POOL`) and its
 # smoltcp socket slot (`RESOURCES`); then with 4 sockets and feature `tls` (row `4+tls`),
-# so the difference is what outbound TLS costs, its record buffers (`TLS_RECORDS`) apart.
+# so the difference is what outbound TLS costs, its record buffers (`TLS_RECORDS`) apart;
+# then 4 sockets with a size-optimised `core` (row `4-small`: nightly-2026-05-20,
+# `-Zbuild-std=core` with `optimize_for_size` and `panic=immediate-abort`, installed here
+# if missing). Last, the issue's targets against these figures.
 #
 #   firmware-example/size-report.sh
 #
@@ -25,6 +28,13 @@ fi
 if [ -z "${PA_CA_DER_FILE:-}" ] && ! command -v openssl >/dev/null; then
     apt-get update -qq
     apt-get install -y -qq openssl >/dev/null
+fi
+
+# The nightly whose `core` is rebuilt for size; pinned, so the figure is reproducible.
+SMALL_TOOLCHAIN=nightly-2026-05-20
+if ! rustup run "$SMALL_TOOLCHAIN" rustc --version >/dev/null 2>&1 ||
+    ! rustup component list --toolchain "$SMALL_TOOLCHAIN" --installed | grep -q rust-src; then
+    rustup toolchain install "$SMALL_TOOLCHAIN" --profile minimal --component rust-src >/dev/null
 fi
 
 export PA_PROVIDER_URL=${PA_PROVIDER_URL:-http://auth.lan:9000}
@@ -77,6 +87,20 @@ for build in 3 4 4+tls; do
         "${resources[$build]}"
 done
 records=$(symbol_size "::TLS_RECORDS")
+
+# The same 4-socket build with `core` rebuilt for size (its own target directory).
+small_elf="$target_dir/size-small/thumbv7em-none-eabihf/firmware/firmware-example"
+PA_SOCKETS=4 RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
+    cargo "+$SMALL_TOOLCHAIN" build --quiet --locked --profile firmware \
+    --target thumbv7em-none-eabihf -p firmware-example --no-default-features \
+    --features nucleo-h743zi2 -Zbuild-std=core -Zbuild-std-features=optimize_for_size \
+    --target-dir "$target_dir/size-small"
+read -r text data bss_size _ < <(arm-none-eabi-size "$small_elf" | awk 'NR == 2')
+flash[4-small]=$((text + data))
+ram[4-small]=$((data + bss_size))
+printf '%-8s %8d %6d %8d %8d %11d\n' 4-small "$text" "$data" "$bss_size" \
+    "${flash[4-small]}" "${ram[4-small]}"
+
 per_connection=$((bss[4] - bss[3]))
 lent=$((memory[4] - memory[3]))
 future=$((pool[4] - pool[3]))
@@ -85,3 +109,13 @@ printf '\none connection: %d B of RAM = %d B lent buffers (TCP + core rx/tx) + %
     "$per_connection" "$lent" "$future" "$slot"
 printf 'tls: %d B of flash, %d B of RAM (%d B of it the record buffers of its workers)\n' \
     $((${flash[4+tls]} - ${flash[4]})) $((${ram[4+tls]} - ${ram[4]})) "$records"
+
+verdict() { if [ "$1" -le "$2" ]; then echo met; else echo "missed by $(($1 - $2)) B"; fi; }
+beyond_tcp=$((per_connection - 2048)) # TCP buffers: 1 KiB each way (`app::Memory`)
+printf '\ntargets (4 connections, no TLS):\n'
+printf '  flash <= 98304 B: %s (stable, %d B); %s (size-optimised core, %d B)\n' \
+    "$(verdict "${flash[4]}" 98304)" "${flash[4]}" \
+    "$(verdict "${flash[4-small]}" 98304)" "${flash[4-small]}"
+printf '  static RAM <= 65536 B: %s (%d B)\n' "$(verdict "${ram[4]}" 65536)" "${ram[4]}"
+printf '  RAM per connection beyond TCP buffers <= 4096 B: %s (%d B)\n' \
+    "$(verdict "$beyond_tcp" 4096)" "$beyond_tcp"
