@@ -7,7 +7,7 @@ use core::fmt::{self, Write as _};
 
 use embedded_io_async::{Read, Write};
 
-use super::codec::{eq_ignore_case, header_list, write_decimal};
+use super::codec::{ByteCount, SliceSink, eq_ignore_case, header_list, write_decimal};
 use crate::net::{Endpoint, Reusable};
 
 /// Header slots for a provider's response; more headers than this is refused.
@@ -157,11 +157,11 @@ pub fn write_request(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<Written, U
         return Err(Unwritable::Invalid);
     }
     let body_len = request.form.map_or(0, |render| {
-        let mut counter = Counter(0);
-        let _ = render(&mut counter);
-        counter.0
+        let mut count = ByteCount::default();
+        let _ = render(&mut count);
+        count.0
     });
-    let mut out = SliceWriter { out: tx, len: 0 };
+    let mut out = SliceSink::new(tx);
     let written = (|| -> fmt::Result {
         out.write_str(request.method)?;
         out.write_str(" ")?;
@@ -202,7 +202,7 @@ pub fn write_request(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<Written, U
     })();
     written.map_err(|_| Unwritable::TooLarge)?;
     Ok(Written {
-        len: out.len,
+        len: out.len(),
         head_request: request.method.eq_ignore_ascii_case("HEAD"),
         keep_alive: request.keep_alive,
     })
@@ -503,30 +503,6 @@ pub fn parse_http_date(value: &[u8]) -> Option<u64> {
     let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
     let days = (era * 146_097 + day_of_era).checked_sub(719_468)?;
     Some(days * 86_400 + hour * 3600 + minute * 60 + second)
-}
-
-struct Counter(usize);
-
-impl fmt::Write for Counter {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0 += s.len();
-        Ok(())
-    }
-}
-
-struct SliceWriter<'o> {
-    out: &'o mut [u8],
-    len: usize,
-}
-
-impl fmt::Write for SliceWriter<'_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        let end = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
-        let slot = self.out.get_mut(self.len..end).ok_or(fmt::Error)?;
-        slot.copy_from_slice(s.as_bytes());
-        self.len = end;
-        Ok(())
-    }
 }
 
 #[cfg(test)]

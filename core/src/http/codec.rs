@@ -71,27 +71,41 @@ impl fmt::Display for FormEncoded<'_> {
 
 /// The upper-case hex digit of the low four bits.
 fn hex_digit(nibble: u8) -> char {
-    char::from_digit(u32::from(nibble & 15), 16)
-        .unwrap_or('0')
-        .to_ascii_uppercase()
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    HEX.get(usize::from(nibble & 15))
+        .map_or('0', |&digit| char::from(digit))
+}
+
+/// Formats `value` in decimal into `digits`, returning the used tail.
+pub fn decimal(mut value: u64, digits: &mut [u8; 20]) -> &[u8] {
+    let mut start = digits.len();
+    // A u64 has at most 20 digits, so `start` stays inside `digits`.
+    while let Some(slot) = start.checked_sub(1).and_then(|at| digits.get_mut(at)) {
+        *slot = b'0' + (value % 10) as u8;
+        start -= 1;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    digits.get(start..).unwrap_or(&[])
 }
 
 /// Writes `value` in decimal, without the formatting machinery.
 pub fn write_decimal(out: &mut dyn Write, value: u64) -> fmt::Result {
     let mut digits = [0u8; 20];
-    let mut start = digits.len();
-    let mut rest = value;
-    loop {
-        start -= 1;
-        if let Some(digit) = digits.get_mut(start) {
-            *digit = b'0' + (rest % 10) as u8;
-        }
-        rest /= 10;
-        if rest == 0 || start == 0 {
-            break;
-        }
+    out.write_str(core::str::from_utf8(decimal(value, &mut digits)).unwrap_or(""))
+}
+
+/// Counts the bytes written through it (to measure a rendering before writing it).
+#[derive(Debug, Default)]
+pub struct ByteCount(pub usize);
+
+impl Write for ByteCount {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.0 += s.len();
+        Ok(())
     }
-    out.write_str(core::str::from_utf8(digits.get(start..).unwrap_or(&[])).unwrap_or(""))
 }
 
 /// Finds the raw (still percent-encoded) value of `name` in a query string or form body.
@@ -227,6 +241,19 @@ pub fn header_list(value: &[u8]) -> impl Iterator<Item = &[u8]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimals_cover_the_whole_range() {
+        let mut digits = [0u8; 20];
+        for (value, text) in [
+            (0, "0"),
+            (7, "7"),
+            (1_000, "1000"),
+            (u64::MAX, "18446744073709551615"),
+        ] {
+            assert_eq!(decimal(value, &mut digits), text.as_bytes());
+        }
+    }
     use heapless::String;
 
     fn render(value: impl fmt::Display) -> String<256> {

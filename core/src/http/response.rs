@@ -6,7 +6,7 @@ use core::fmt;
 use embedded_io_async::Write;
 use serde::Serialize;
 
-use super::codec::SliceSink;
+use super::codec::{ByteCount, SliceSink, decimal};
 
 /// An HTTP status with its complete status line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -344,18 +344,9 @@ async fn write_rendered<W: Write>(
 }
 
 fn measure(render: &dyn Fn(&mut dyn fmt::Write) -> fmt::Result) -> usize {
-    let mut counter = Counter(0);
-    let _ = render(&mut counter);
-    counter.0
-}
-
-struct Counter(usize);
-
-impl fmt::Write for Counter {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.0 += s.len();
-        Ok(())
-    }
+    let mut count = ByteCount::default();
+    let _ = render(&mut count);
+    count.0
 }
 
 /// Keeps the bytes of a rendering that fall in `[skip, skip + out.len())`.
@@ -506,7 +497,7 @@ fn emit_head(
     if status.code != 204 {
         let mut digits = [0u8; 20];
         sink.put(b"Content-Length: ");
-        sink.put(decimal(length, &mut digits));
+        sink.put(decimal(length as u64, &mut digits));
         sink.put(b"\r\n");
     }
     if let Some(origin) = framing.allow_origin {
@@ -550,18 +541,4 @@ impl<S: HeadSink> fmt::Write for HeadText<'_, S> {
         self.0.put(text.as_bytes());
         Ok(())
     }
-}
-
-/// Formats `value` in decimal into `digits`, returning the used tail.
-pub fn decimal(mut value: usize, digits: &mut [u8; 20]) -> &[u8] {
-    let mut start = digits.len();
-    loop {
-        start -= 1;
-        digits[start] = b'0' + (value % 10) as u8; // ok: start < 20 since usize has ≤ 20 digits
-        value /= 10;
-        if value == 0 {
-            break;
-        }
-    }
-    &digits[start..]
 }

@@ -10,7 +10,7 @@ use heapless::String;
 use super::bearer::{BearerError, bearer_token};
 use super::config::OAuthConfig;
 use super::token::{TokenInfo, TokenValidator, ValidationError};
-use crate::http::codec::{JsonEscaped, write_decimal};
+use crate::http::codec::{ByteCount, JsonEscaped, write_decimal, write_json_object};
 use crate::http::response::{JSON, WriteError};
 use crate::http::{Body, RenderedHeader, Request, Responder, Sent, Status};
 use crate::time::Clock;
@@ -151,7 +151,7 @@ impl<'a> Rejection<'a> {
             RejectionKind::InsufficientScope => Some("insufficient_scope"),
             RejectionKind::Unavailable(_) => return Ok(false),
         };
-        let mut length = Length(0);
+        let mut length = ByteCount::default();
         self.write_full_challenge(&mut length, error)?;
         if length.0 <= CHALLENGE_MAX {
             self.write_full_challenge(out, error)?;
@@ -221,11 +221,7 @@ impl<'a> Rejection<'a> {
                 "The access token could not be checked right now. Try again later.",
             ),
         };
-        out.write_str("{\"error\":\"")?;
-        JsonEscaped(error).write_to(out)?;
-        out.write_str("\",\"message\":\"")?;
-        JsonEscaped(message).write_to(out)?;
-        out.write_str("\"}")
+        write_json_object(out, &[("error", error), ("message", message)])
     }
 
     /// Writes the answer: status, challenge or `Retry-After`, and the JSON body. Both
@@ -254,16 +250,6 @@ impl<'a> Rejection<'a> {
         responder
             .send_with(status, JSON, &[], Some(header), Body::Render(&body))
             .await
-    }
-}
-
-/// Counts what is written.
-struct Length(usize);
-
-impl fmt::Write for Length {
-    fn write_str(&mut self, text: &str) -> fmt::Result {
-        self.0 += text.len();
-        Ok(())
     }
 }
 
