@@ -67,6 +67,28 @@ impl<'a> Value<'a> {
         Some(JsonStr { raw: inner })
     }
 
+    /// The decoded string, if this is a string that fits `N` bytes (and has no lone
+    /// surrogate).
+    pub fn to_bounded<const N: usize>(self) -> Option<heapless::String<N>> {
+        let mut out = heapless::String::new();
+        for decoded in self.as_str()?.chars() {
+            out.push(decoded.ok()?).ok()?;
+        }
+        Some(out)
+    }
+
+    /// A string alone, or the items of an array: for members that take either (`aud`,
+    /// metadata lists); `None` for other kinds.
+    pub fn one_or_many(self) -> Option<impl Iterator<Item = Value<'a>>> {
+        match self.kind() {
+            Kind::String | Kind::Array => {
+                let single = (self.kind() == Kind::String).then_some(self);
+                Some(single.into_iter().chain(self.elements()))
+            }
+            _ => None,
+        }
+    }
+
     /// The members of an object in order; empty for other kinds.
     pub fn members(self) -> Members<'a> {
         let open = self.kind() == Kind::Object;

@@ -14,7 +14,7 @@ use super::token::StrList;
 use super::token::ValidationError;
 use crate::http::client::{Outgoing, exchange};
 use crate::http::codec::JsonEscaped;
-use crate::mcp::json::{self, Kind, Value};
+use crate::mcp::json::{self, Kind};
 use crate::net::{Connect, Endpoint};
 
 /// Longest endpoint URL kept from discovery or settings.
@@ -146,9 +146,9 @@ fn parse_metadata(body: &[u8]) -> Result<ProviderMetadata, DiscoveryError> {
         };
         let null = value.kind() == Kind::Null;
         match slot(&mut metadata) {
-            Slot::Issuer(issuer) => *issuer = decoded(value).ok_or(bad)?,
+            Slot::Issuer(issuer) => *issuer = value.to_bounded().ok_or(bad)?,
             Slot::Url(_) if null => {}
-            Slot::Url(url) => *url = Some(decoded(value).ok_or(bad)?),
+            Slot::Url(url) => *url = Some(value.to_bounded().ok_or(bad)?),
             #[cfg(feature = "as-mirror")]
             Slot::List(_) if null => {}
             #[cfg(feature = "as-mirror")]
@@ -161,26 +161,11 @@ fn parse_metadata(body: &[u8]) -> Result<ProviderMetadata, DiscoveryError> {
     Ok(metadata)
 }
 
-/// A JSON string, decoded into a bounded string (`None` if it is not a string or too long).
-fn decoded<const N: usize>(value: Value<'_>) -> Option<String<N>> {
-    let mut out = String::new();
-    for decoded in value.as_str()?.chars() {
-        out.push(decoded.ok()?).ok()?;
-    }
-    Some(out)
-}
-
 /// A string or an array of strings; items that do not fit are dropped.
 #[cfg(feature = "as-mirror")]
-fn read_list(value: Value<'_>, list: &mut dyn ListSlot) -> Option<()> {
-    let single = [value];
-    let items = match value.kind() {
-        Kind::String => single.iter().copied().chain(value.elements()),
-        Kind::Array => [].iter().copied().chain(value.elements()),
-        _ => return None,
-    };
+fn read_list(value: json::Value<'_>, list: &mut dyn ListSlot) -> Option<()> {
     let mut buf = [0u8; 128];
-    for item in items {
+    for item in value.one_or_many()? {
         match item.as_str()?.decode_into(&mut buf) {
             Some(text) => {
                 list.push(text);

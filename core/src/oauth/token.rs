@@ -292,13 +292,7 @@ fn boolean(value: Value<'_>) -> Result<bool, ValidationError> {
 
 /// A JSON string decoded into a bounded string.
 fn bounded<const N: usize>(value: Value<'_>) -> Result<String<N>, ValidationError> {
-    let text = value.as_str().ok_or(ValidationError::BadAnswer)?;
-    let mut out = String::new();
-    for decoded in text.chars() {
-        let c = decoded.map_err(|_| ValidationError::BadAnswer)?;
-        out.push(c).map_err(|_| ValidationError::BadAnswer)?;
-    }
-    Ok(out)
+    value.to_bounded().ok_or(ValidationError::BadAnswer)
 }
 
 fn unsigned(value: Value<'_>) -> Result<u64, ValidationError> {
@@ -311,13 +305,7 @@ fn unsigned(value: Value<'_>) -> Result<u64, ValidationError> {
 /// `aud`: one string or an array of strings.
 fn audiences(value: Value<'_>) -> Result<WordList<AUDIENCES, AUDIENCE_MAX>, ValidationError> {
     let mut list = WordList::default();
-    let single = [value];
-    let items = match value.kind() {
-        Kind::String => single.iter().copied().chain(value.elements()),
-        Kind::Array => [].iter().copied().chain(value.elements()),
-        _ => return Err(ValidationError::BadAnswer),
-    };
-    for item in items {
+    for item in value.one_or_many().ok_or(ValidationError::BadAnswer)? {
         let item: String<AUDIENCE_MAX> = bounded(item)?;
         if !list.push(&item) {
             return Err(ValidationError::BadAnswer);
