@@ -41,6 +41,10 @@ pub type Memory = SocketMemory<2048, 2048, CORE_RX, CORE_TX>;
 /// trip, plenty on a LAN for answers of a few KiB.
 #[cfg(feature = "nucleo-h743zi2")]
 pub type Memory = SocketMemory<1024, 1024, CORE_RX, CORE_TX>;
+/// Every socket's memory, lent to the server by the board.
+pub static MEMORY: ConstStaticCell<[Memory; SOCKETS]> =
+    ConstStaticCell::new([const { Memory::new() }; SOCKETS]);
+
 /// Connections to the provider open at once (introspection, token exchange, discovery);
 /// one more is refused and answered 503 like an unreachable provider.
 pub const OUTBOUND: usize = 2;
@@ -57,6 +61,11 @@ const PROVIDER_BUFFER: usize = 3072;
 
 pub type Mx = CriticalSectionRawMutex;
 pub type Clock = &'static EmbassyClock<Mx>;
+/// One TLS session per slot at a time, as many as the outbound connections; the board
+/// runs a worker per slot.
+#[cfg(feature = "tls")]
+pub static TLS_SLOTS: [push_advisor_embassy::TlsSlot; OUTBOUND] =
+    [const { push_advisor_embassy::TlsSlot::new() }; OUTBOUND];
 pub type Connector = TcpConnector<'static, OUTBOUND, 1024, 1024>;
 type Validator =
     CachingValidator<Mx, DiscoveredIntrospector<'static, Mx, Connector>, Clock, CACHE_ENTRIES>;
@@ -157,11 +166,10 @@ pub fn start(
         &CLOCK,
         CachePolicy::from_config(oauth),
     ));
-    let config = AppConfig {
-        oauth: *oauth,
-        mcp_resource: &urls.mcp,
-        mcp_resource_metadata_url: &urls.mcp_resource_metadata,
-        mcp: McpConfig {
+    let config = AppConfig::new(
+        *oauth,
+        urls,
+        McpConfig {
             name: "push-advisor-device",
             title: "Push Advisor (device)",
             version: env!("CARGO_PKG_VERSION"),
@@ -169,8 +177,7 @@ pub fn start(
             max_message_bytes: MCP_MESSAGE_MAX,
             allowed_origins: &[],
         },
-        mcp_lazy_auth: false,
-    };
+    );
     let app = APP.init(PushAdvisor::new(
         config, &CLOCK, rng, &METADATA, validator, connector, buffers,
     ));

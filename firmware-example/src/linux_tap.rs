@@ -19,7 +19,7 @@ use embassy_executor::Spawner;
 use embassy_net::{Config, Ipv4Cidr, Runner, StackResources, StaticConfigV4};
 use embassy_net_tuntap::TunTapDevice;
 use push_advisor_embassy::{DropUnmatchedTcp, serve_sockets};
-use static_cell::{ConstStaticCell, StaticCell};
+use static_cell::StaticCell;
 
 use crate::app;
 
@@ -96,7 +96,7 @@ fn settings() -> Result<Settings, String> {
         ca_der,
         app: app::Settings {
             #[cfg(feature = "tls")]
-            tls_slots: &TLS_SLOTS,
+            tls_slots: &app::TLS_SLOTS,
             issuer: leak(issuer),
             client_id: leak(client_id),
             client_secret: leak(client_secret),
@@ -111,13 +111,6 @@ fn settings() -> Result<Settings, String> {
 }
 
 static RESOURCES: StaticCell<StackResources<{ app::STACK_SOCKETS }>> = StaticCell::new();
-static MEMORY: ConstStaticCell<[app::Memory; app::SOCKETS]> =
-    ConstStaticCell::new([const { app::Memory::new() }; app::SOCKETS]);
-
-/// One TLS session per slot at a time, as many as the app's outbound connections.
-#[cfg(feature = "tls")]
-static TLS_SLOTS: [push_advisor_embassy::TlsSlot; app::OUTBOUND] =
-    [const { push_advisor_embassy::TlsSlot::new() }; app::OUTBOUND];
 
 /// Carries the `https` sessions of one slot; its frame holds the record buffers.
 #[cfg(feature = "tls")]
@@ -181,7 +174,7 @@ pub async fn run(spawner: Spawner) {
     let (stack, runner) = embassy_net::new(device, config, resources, seed);
     app::spawn_once(spawner, net_task(runner));
     #[cfg(feature = "tls")]
-    for slot in &TLS_SLOTS {
+    for slot in &app::TLS_SLOTS {
         app::spawn_once(spawner, tls_worker(stack, slot, settings.ca_der));
     }
     let public_url = settings.app.public_url;
@@ -194,7 +187,7 @@ pub async fn run(spawner: Spawner) {
     };
     let config = app::server_config();
     let timeouts = app::timeouts();
-    let slots = MEMORY.take().each_mut().map(app::Memory::slot);
+    let slots = app::MEMORY.take().each_mut().map(app::Memory::slot);
     let _drop_unmatched = DropUnmatchedTcp::new(stack);
     log::info!(
         "serving on {}:{} with {} sockets as {public_url}",

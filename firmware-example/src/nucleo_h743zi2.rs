@@ -102,13 +102,6 @@ const PORT: u16 = 80;
 static PACKETS: ConstStaticCell<PacketQueue<4, 4>> = ConstStaticCell::new(PacketQueue::new());
 static RESOURCES: ConstStaticCell<StackResources<{ app::STACK_SOCKETS }>> =
     ConstStaticCell::new(StackResources::new());
-static MEMORY: ConstStaticCell<[app::Memory; app::SOCKETS]> =
-    ConstStaticCell::new([const { app::Memory::new() }; app::SOCKETS]);
-
-/// One TLS session per slot at a time, as many as the app's outbound connections.
-#[cfg(feature = "tls")]
-static TLS_SLOTS: [push_advisor_embassy::TlsSlot; app::OUTBOUND] =
-    [const { push_advisor_embassy::TlsSlot::new() }; app::OUTBOUND];
 
 /// A TLS worker's record buffers, in a static so the size report names them.
 #[cfg(feature = "tls")]
@@ -207,7 +200,7 @@ pub async fn run(spawner: Spawner) {
     let (stack, runner) = embassy_net::new(device, config, RESOURCES.take(), seed);
     app::spawn_once(spawner, net_task(runner));
     #[cfg(feature = "tls")]
-    for (slot, records) in TLS_SLOTS.iter().zip(TLS_RECORDS.take()) {
+    for (slot, records) in app::TLS_SLOTS.iter().zip(TLS_RECORDS.take()) {
         app::spawn_once(spawner, tls_worker(stack, slot, records, rng));
     }
     let settings = app::Settings {
@@ -217,7 +210,7 @@ pub async fn run(spawner: Spawner) {
         public_url: PUBLIC_URL,
         cache_ttl_seconds: PROVIDER.cache_ttl_seconds,
         #[cfg(feature = "tls")]
-        tls_slots: &TLS_SLOTS,
+        tls_slots: &app::TLS_SLOTS,
     };
     let Ok(service) = app::start(spawner, stack, settings, rng) else {
         panic!("PA_PUBLIC_URL is too long");
@@ -226,7 +219,7 @@ pub async fn run(spawner: Spawner) {
 
     let config = app::server_config();
     let timeouts = app::timeouts();
-    let slots = MEMORY.take().each_mut().map(app::Memory::slot);
+    let slots = app::MEMORY.take().each_mut().map(app::Memory::slot);
     let _drop_unmatched = DropUnmatchedTcp::new(stack);
     match serve_sockets(stack, PORT, service, &config, &timeouts, slots).await {}
 }

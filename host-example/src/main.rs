@@ -141,18 +141,19 @@ fn start(options: Options) -> Result<(), String> {
             .into_boxed_slice(),
     );
     let config = AppConfig {
-        oauth: *oauth,
-        mcp_resource: &urls.mcp,
-        mcp_resource_metadata_url: &urls.mcp_resource_metadata,
-        mcp: McpConfig {
-            name: "push-advisor",
-            title: "Push Advisor",
-            version: env!("CARGO_PKG_VERSION"),
-            instructions: "Tools to decide whether to deploy: can_i_push_to_prod (weekday rule), vibe_check (random), get_deploy_history (needs api:read).",
-            max_message_bytes: 8 * 1024,
-            allowed_origins,
-        },
         mcp_lazy_auth: options.mcp_lazy_auth,
+        ..AppConfig::new(
+            *oauth,
+            urls,
+            McpConfig {
+                name: "push-advisor",
+                title: "Push Advisor",
+                version: env!("CARGO_PKG_VERSION"),
+                instructions: "Tools to decide whether to deploy: can_i_push_to_prod (weekday rule), vibe_check (random), get_deploy_history (needs api:read).",
+                max_message_bytes: 8 * 1024,
+                allowed_origins,
+            },
+        )
     };
     let app: App = PushAdvisor::new(
         config,

@@ -106,6 +106,20 @@ pub struct AppConfig<'a> {
     pub mcp_lazy_auth: bool,
 }
 
+impl<'a> AppConfig<'a> {
+    /// The app's settings with the MCP endpoint's URLs taken from `urls`; lazy MCP
+    /// authorization off.
+    pub fn new(oauth: OAuthConfig<'a>, urls: &'a AppUrls, mcp: McpConfig<'a>) -> Self {
+        AppConfig {
+            oauth,
+            mcp_resource: &urls.mcp,
+            mcp_resource_metadata_url: &urls.mcp_resource_metadata,
+            mcp,
+            mcp_lazy_auth: false,
+        }
+    }
+}
+
 /// Every route the app answers. Constrained builds may leave out the login pages
 /// (feature `login`), the OpenAPI document (`openapi`) and the mirror of the
 /// provider's metadata (`as-mirror`).

@@ -358,18 +358,19 @@ pub mod app {
             CachePolicy::from_config(oauth),
         ));
         let config = AppConfig {
-            oauth: *oauth,
-            mcp_resource: &urls.mcp,
-            mcp_resource_metadata_url: &urls.mcp_resource_metadata,
-            mcp: McpConfig {
-                name: "push-advisor",
-                title: "Push Advisor",
-                version: "1.0.0",
-                instructions: "Ask whether it is safe to deploy.",
-                max_message_bytes: 4096,
-                allowed_origins: &["*"],
-            },
             mcp_lazy_auth: lazy,
+            ..AppConfig::new(
+                *oauth,
+                urls,
+                McpConfig {
+                    name: "push-advisor",
+                    title: "Push Advisor",
+                    version: "1.0.0",
+                    instructions: "Ask whether it is safe to deploy.",
+                    max_message_bytes: 4096,
+                    allowed_origins: &["*"],
+                },
+            )
         };
         let app = leak(PushAdvisor::new(
             config,
