@@ -237,19 +237,20 @@ async fn step<C: Write, S: Service, O: Observer>(
     })
 }
 
-/// Sends the engine's own answers: `{"error": message}`, or nothing when the message
-/// is empty (204).
-async fn send_error<W: Write>(
+/// Sends the engine's own answers: `{"error": message}`, or no body (the 204 preflight).
+async fn send_engine_answer<W: Write>(
     responder: Responder<'_, W>,
     status: Status,
     headers: &[(&str, &str)],
-    message: &str,
+    message: Option<&str>,
 ) -> Result<Sent, WriteError<W::Error>> {
-    let render = |out: &mut dyn core::fmt::Write| write_json_object(out, &[("error", message)]);
-    let (content_type, body) = if message.is_empty() {
-        ("", Body::Empty)
-    } else {
-        (JSON, Body::Render(&render))
+    let render = |out: &mut dyn core::fmt::Write| match message {
+        Some(message) => write_json_object(out, &[("error", message)]),
+        None => Ok(()),
+    };
+    let (content_type, body) = match message {
+        Some(_) => (JSON, Body::Render(&render)),
+        None => ("", Body::Empty),
     };
     responder.send(status, content_type, headers, body).await
 }
@@ -283,14 +284,18 @@ async fn dispatch<C: Write, S: Service>(
                 ("Access-Control-Max-Age", "600"),
             ];
             let allow = [("Allow", methods)];
-            let (status, headers, message): (Status, &[(&str, &str)], &str) = match found {
-                None => (Status::NOT_FOUND, &[], "Not found"),
+            let (status, headers, message): (Status, &[(&str, &str)], _) = match found {
+                None => (Status::NOT_FOUND, &[], Some("Not found")),
                 Some(_) if request.method == Method::Options => {
-                    (Status::NO_CONTENT, &preflight, "")
+                    (Status::NO_CONTENT, &preflight, None)
                 }
-                Some(_) => (Status::METHOD_NOT_ALLOWED, &allow, "Method not allowed"),
+                Some(_) => (
+                    Status::METHOD_NOT_ALLOWED,
+                    &allow,
+                    Some("Method not allowed"),
+                ),
             };
-            send_error(responder, status, headers, message).await
+            send_engine_answer(responder, status, headers, message).await
         }
     };
     match sent {
@@ -310,7 +315,9 @@ async fn dispatch<C: Write, S: Service>(
                 },
             );
             let message = "Response too large for the server's buffer";
-            match send_error(responder, Status::INTERNAL_SERVER_ERROR, &[], message).await {
+            match send_engine_answer(responder, Status::INTERNAL_SERVER_ERROR, &[], Some(message))
+                .await
+            {
                 Err(WriteError::Io(error)) => Err(IoError(error)),
                 _ => Ok(false),
             }
@@ -350,7 +357,7 @@ async fn refuse<C: Write, S: Service>(
         vary_origin: false,
     };
     let responder = Responder::new(conn, tx, framing);
-    let sent = send_error(responder, error.status(), &[], error.message()).await;
+    let sent = send_engine_answer(responder, error.status(), &[], Some(error.message())).await;
     if sent.is_ok() {
         service.refused(error);
     }
