@@ -103,19 +103,14 @@ where
     for<'c> <C::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
 {
     async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
-        let known = self.metadata.is_known();
-        let url = self
-            .metadata
-            .endpoint(|m| m.introspection_endpoint.as_ref());
-        match url {
-            Some(url) => {
-                Introspector::new(self.connect, url, self.config, self.buffers)
-                    .validate(token)
-                    .await
-            }
-            // Until discovery succeeds the provider counts as unreachable (503, not 401).
-            None if !known => Err(ValidationError::Unreachable),
-            None => Err(ValidationError::Misconfigured),
-        }
+        // Until discovery succeeds the provider counts as unreachable (503, not 401).
+        let metadata = self.metadata.get().ok_or(ValidationError::Unreachable)?;
+        let url = metadata
+            .introspection_endpoint
+            .as_ref()
+            .ok_or(ValidationError::Misconfigured)?;
+        Introspector::new(self.connect, url, self.config, self.buffers)
+            .validate(token)
+            .await
     }
 }
