@@ -33,9 +33,12 @@ cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 step "Core builds for microcontrollers (no_std, no alloc)"
+# Each crate alone, so a feature or dependency another crate would pull in cannot hide a gap.
 for target in thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imc-unknown-none-elf; do
-  cargo build --locked -p push-advisor-core --target "$target"
-  echo "push-advisor-core builds for $target"
+  for crate in push-advisor-http push-advisor-oauth push-advisor-mcp push-advisor-app; do
+    cargo build --locked -p "$crate" --target "$target"
+    echo "$crate builds for $target"
+  done
 done
 
 step "Firmware for the NUCLEO-H743ZI2 board (size report)"

@@ -8,16 +8,16 @@ use embassy_net::tcp::client::TcpClientState;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::mutex::Mutex;
 use embassy_time::{Duration, Timer};
-use push_advisor_core::ServerConfig;
-use push_advisor_core::app::{AppConfig, AppUrls, PushAdvisor};
-use push_advisor_core::mcp::McpConfig;
-use push_advisor_core::oauth::{
+use push_advisor_app::{AppConfig, AppUrls, PushAdvisor};
+use push_advisor_embassy::{EmbassyClock, SocketMemory, TcpConnector, Timeouts};
+use push_advisor_http::ServerConfig;
+use push_advisor_http::time::Clock as _;
+use push_advisor_mcp::McpConfig;
+use push_advisor_oauth::{
     BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
     DiscoveredIntrospector, DiscoveryError, OAuthConfig, ProviderBuffers, SharedMetadata,
     discover_dated,
 };
-use push_advisor_core::time::Clock as _;
-use push_advisor_embassy::{EmbassyClock, SocketMemory, TcpConnector, Timeouts};
 use static_cell::{ConstStaticCell, StaticCell};
 
 /// Listening sockets, so concurrent connections: 4, or `PA_SOCKETS` at build time

@@ -2,9 +2,9 @@
 //! login codes) and status; one per refused request (status and reason). Headers are never logged, so tokens stay out.
 
 use embedded_io_async::Write;
-use push_advisor_core::http::response::WriteError;
-use push_advisor_core::http::{MethodSet, Request, RequestError, Responder, Sent};
-use push_advisor_core::server::Service;
+use push_advisor_http::response::WriteError;
+use push_advisor_http::server::Service;
+use push_advisor_http::{MethodSet, Request, RequestError, Responder, Sent};
 use tracing::info;
 
 /// Wraps a service with the access log.

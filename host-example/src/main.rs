@@ -11,11 +11,11 @@ use std::time::Duration;
 
 use clap::Parser;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-use push_advisor_core::app::{AppConfig, AppUrls, PushAdvisor};
-use push_advisor_core::mcp::McpConfig;
-use push_advisor_core::net::Endpoint;
-use push_advisor_core::oauth::guard::DEMO_TOKEN_WARNING;
-use push_advisor_core::oauth::{
+use push_advisor_app::{AppConfig, AppUrls, PushAdvisor};
+use push_advisor_http::net::Endpoint;
+use push_advisor_mcp::McpConfig;
+use push_advisor_oauth::guard::DEMO_TOKEN_WARNING;
+use push_advisor_oauth::{
     BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
     DiscoveredIntrospector, Endpoints, OAuthConfig, ProviderBuffers, SharedMetadata,
 };

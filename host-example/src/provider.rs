@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use push_advisor_core::net::{Connect, Endpoint};
-use push_advisor_core::oauth::{OAuthConfig, SharedMetadata, discover};
+use push_advisor_http::net::{Connect, Endpoint};
+use push_advisor_oauth::{OAuthConfig, SharedMetadata, discover};
 use push_advisor_tokio::{ConnectError, Connection, Connector};
 use tracing::{info, warn};
 

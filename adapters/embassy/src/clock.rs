@@ -6,7 +6,7 @@ use core::cell::Cell;
 use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_time::Instant;
-use push_advisor_core::time::Clock;
+use push_advisor_http::time::Clock;
 
 /// `monotonic_ms` from `embassy_time::Instant`; `unix_seconds` is `None` until set.
 pub struct EmbassyClock<M: RawMutex> {
@@ -68,7 +68,7 @@ impl<M: RawMutex> Clock for EmbassyClock<M> {
 
 /// Unix seconds of an HTTP `Date` value (IMF-fixdate); the core's parser.
 pub fn parse_http_date(value: &str) -> Option<u64> {
-    push_advisor_core::http::client::parse_http_date(value.as_bytes())
+    push_advisor_http::client::parse_http_date(value.as_bytes())
 }
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use embassy_net::tcp::client::{TcpClient, TcpClientState, TcpConnection};
 use embassy_time::{Duration, with_timeout};
 use embedded_io_async::{ErrorType, Read, Write};
 use embedded_nal_async::TcpConnect;
-use push_advisor_core::net::{Connect, Endpoint, Reusable};
+use push_advisor_http::net::{Connect, Endpoint, Reusable};
 
 use crate::connection::ConnectionError;
 

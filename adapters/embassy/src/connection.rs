@@ -6,7 +6,7 @@ use core::cell::Cell;
 use embassy_net::tcp::TcpSocket;
 use embassy_time::{Instant, with_deadline, with_timeout};
 use embedded_io_async::{ErrorKind, ErrorType, Read, Write};
-use push_advisor_core::server::Phase;
+use push_advisor_http::server::Phase;
 
 use crate::server::Timeouts;
 

@@ -1,4 +1,4 @@
-//! Binds `push-advisor-core` to embassy-net (smoltcp) on microcontrollers:
+//! Binds the Push Advisor core crates to embassy-net (smoltcp) on microcontrollers:
 //! N listening sockets serving a core `Service` with timeouts, an outbound
 //! connector for the core's HTTP client, and a clock that learns wall time late.
 //!

@@ -10,8 +10,8 @@ use embassy_net::Stack;
 use embassy_net::raw::{IpProtocol, IpVersion, RawSocket};
 use embassy_net::tcp::{State, TcpSocket};
 use embassy_time::{Duration, Timer, with_timeout};
-use push_advisor_core::server::{Ended, IoError, Phase, serve_observed};
-use push_advisor_core::{Buffers, ServerConfig, Service};
+use push_advisor_http::server::{Ended, IoError, Phase, serve_observed};
+use push_advisor_http::{Buffers, ServerConfig, Service};
 
 use crate::connection::{ConnectionError, TimedSocket};
 

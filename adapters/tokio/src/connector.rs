@@ -1,4 +1,4 @@
-//! Outbound connections for the core's HTTP client (`push_advisor_core::net::Connect`):
+//! Outbound connections for the core's HTTP client (`push_advisor_http::net::Connect`):
 //! TCP with connect/read/write timeouts, HTTPS through rustls (ring provider), and a small
 //! pool of idle keep-alive connections per (host, port, tls).
 
@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use embedded_io_adapters::tokio_1::FromTokio;
 use embedded_io_async::{Read, Write};
-use push_advisor_core::net::{Connect, Endpoint, Reusable};
+use push_advisor_http::net::{Connect, Endpoint, Reusable};
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};

@@ -3,7 +3,7 @@
 
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use push_advisor_core::time::Clock;
+use push_advisor_http::time::Clock;
 
 /// The operating system's RNG (`getrandom`), usable as `rand_core::RngCore` (0.6).
 pub use rand_core::OsRng;

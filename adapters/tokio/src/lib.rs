@@ -1,4 +1,4 @@
-//! Tokio host adapter for `push-advisor-core`: the accept loop with phase-aware
+//! Tokio host adapter for the Push Advisor core crates: the accept loop with phase-aware
 //! timeouts, a connection cap and graceful shutdown (`server`), the outbound TCP/TLS
 //! connector with a keep-alive pool (`connector`), and host time and randomness (`host`).
 #![forbid(unsafe_code)]

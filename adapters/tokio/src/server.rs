@@ -18,8 +18,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use push_advisor_core::http::Limits;
-use push_advisor_core::server::{self, Buffers, Ended, IoError, Phase, ServerConfig, Service};
+use push_advisor_http::Limits;
+use push_advisor_http::server::{self, Buffers, Ended, IoError, Phase, ServerConfig, Service};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{mpsc, oneshot, watch};

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use embedded_io_async::{Read, Write};
-use push_advisor_core::net::{Connect, Endpoint, Reusable};
+use push_advisor_http::net::{Connect, Endpoint, Reusable};
 use push_advisor_tokio::{ConnectErrorKind, Connection, Connector, ConnectorOptions, TlsRoots};
 use rcgen::{
     BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair, KeyUsagePurpose,

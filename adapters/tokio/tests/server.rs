@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use embedded_io_async::Write;
-use push_advisor_core::http::response::JSON;
-use push_advisor_core::http::response::WriteError;
-use push_advisor_core::http::{Body, MethodSet, Request, Responder, Sent, Status};
-use push_advisor_core::server::Service;
+use push_advisor_http::response::JSON;
+use push_advisor_http::response::WriteError;
+use push_advisor_http::server::Service;
+use push_advisor_http::{Body, MethodSet, Request, Responder, Sent, Status};
 use push_advisor_tokio::{ServeStats, ServerOptions, run};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

@@ -1,0 +1,712 @@
+//! A minimal, bounded HTTP/1.1 client for talking to the authorization server:
+//! writes one request from a lent buffer, reads the response into another lent
+//! buffer (Content-Length, chunked or close-delimited), and tells the connection
+//! whether it may be reused.
+
+use core::fmt::{self, Write as _};
+
+use embedded_io_async::{Read, Write};
+
+use super::codec::{ByteCount, SliceSink, eq_ignore_case, header_list, write_decimal};
+use crate::net::{Endpoint, Reusable};
+
+/// Header slots for a provider's response; more headers than this is refused.
+const RESPONSE_HEADER_SLOTS: usize = 32;
+/// Bytes of chunked-body trailers skipped before the response is refused.
+const MAX_TRAILER_BYTES: usize = 1024;
+
+/// Renders a form body into a writer.
+pub type FormRenderer<'a> = &'a (dyn Fn(&mut dyn fmt::Write) -> fmt::Result + Sync);
+
+/// One outgoing request. A `form` body is rendered twice (measure, then write) and
+/// must produce the same bytes each time.
+#[derive(Clone, Copy)]
+pub struct Outgoing<'a> {
+    pub method: &'a str,
+    pub endpoint: &'a Endpoint<'a>,
+    /// Extra headers; values must not contain CR or LF.
+    pub headers: &'a [(&'a str, &'a str)],
+    /// An `Authorization` header value (client credentials), if any.
+    pub authorization: Option<&'a str>,
+    /// An `application/x-www-form-urlencoded` body.
+    pub form: Option<FormRenderer<'a>>,
+    /// Ask the server to keep the connection open for another request.
+    pub keep_alive: bool,
+}
+
+impl fmt::Debug for Outgoing<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Outgoing")
+            .field("method", &self.method)
+            .field("endpoint", &self.endpoint)
+            .field("has_form", &self.form.is_some())
+            .field("keep_alive", &self.keep_alive)
+            .finish()
+    }
+}
+
+/// Why an exchange failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClientError<E> {
+    Io(E),
+    /// The request does not fit the transmit buffer.
+    RequestTooLarge,
+    /// A header value or the path holds bytes that would break the request.
+    InvalidRequest,
+    /// The response does not fit the receive buffer.
+    ResponseTooLarge,
+    /// The response breaks HTTP/1.1.
+    Malformed,
+    /// The peer closed the connection before the response was complete.
+    Truncated,
+}
+
+/// A complete response, borrowing the receive buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Response<'b> {
+    pub status: u16,
+    pub body: &'b [u8],
+    /// The `Date` header as Unix seconds, so a device without a clock can learn the time.
+    pub date: Option<u64>,
+    /// Whether the connection was marked reusable.
+    pub reusable: bool,
+    head: &'b [u8],
+}
+
+impl<'b> Response<'b> {
+    /// The first value of a header (names compare case-insensitively).
+    pub fn header(&self, name: &str) -> Option<&'b [u8]> {
+        self.head
+            .split(|&b| b == b'\n')
+            .skip(1)
+            .filter_map(|line| {
+                let line = line.strip_suffix(b"\r").unwrap_or(line);
+                let colon = line.iter().position(|&b| b == b':')?;
+                Some((line.get(..colon)?, line.get(colon + 1..)?))
+            })
+            .find(|(key, _)| key.eq_ignore_ascii_case(name.as_bytes()))
+            .map(|(_, value)| value.trim_ascii())
+    }
+}
+
+/// Sends `request` on `conn` and reads the response, both in one `buffer`: the request
+/// is written at its front and the response head and decoded body fill the rest.
+pub async fn exchange<'b, C: Read + Write + Reusable>(
+    conn: &mut C,
+    request: &Outgoing<'_>,
+    buffer: &'b mut [u8],
+) -> Result<Response<'b>, ClientError<C::Error>> {
+    let written = write_request(request, buffer)?;
+    transmit(conn, written, buffer).await
+}
+
+/// A request `write_request` put at the front of a buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Written {
+    pub len: usize,
+    head_request: bool,
+    keep_alive: bool,
+}
+
+/// Sends a request already written by `write_request` at the front of `buffer` and
+/// reads the response into the rest. Lets a caller refuse a request that does not fit
+/// before opening any connection.
+pub async fn transmit<'b, C: Read + Write + Reusable>(
+    conn: &mut C,
+    written: Written,
+    buffer: &'b mut [u8],
+) -> Result<Response<'b>, ClientError<C::Error>> {
+    let (tx, rx) = buffer.split_at_mut(written.len.min(buffer.len()));
+    conn.write_all(tx).await.map_err(ClientError::Io)?;
+    conn.flush().await.map_err(ClientError::Io)?;
+    read_response(conn, rx, written.head_request, written.keep_alive).await
+}
+
+/// Why a request could not be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unwritable {
+    /// It does not fit the transmit buffer.
+    TooLarge,
+    /// A header value or the path holds bytes that would break the request.
+    Invalid,
+}
+
+impl<E> From<Unwritable> for ClientError<E> {
+    fn from(refused: Unwritable) -> Self {
+        match refused {
+            Unwritable::TooLarge => ClientError::RequestTooLarge,
+            Unwritable::Invalid => ClientError::InvalidRequest,
+        }
+    }
+}
+
+/// Writes the request head and body at the front of `tx`.
+#[inline(never)] // a call, not a copy inlined into async callers: less flash
+pub fn write_request(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<Written, Unwritable> {
+    let endpoint = request.endpoint;
+    let safe = |text: &str| !text.bytes().any(|b| b.is_ascii_control() || b == b' ');
+    let header_safe = |text: &str| !text.bytes().any(|b| b == b'\r' || b == b'\n' || b == 0);
+    if !safe(request.method)
+        || !safe(endpoint.path)
+        || !safe(endpoint.host)
+        || !request
+            .headers
+            .iter()
+            .all(|(name, value)| safe(name) && !name.contains(':') && header_safe(value))
+    {
+        return Err(Unwritable::Invalid);
+    }
+    let body_len = request.form.map_or(0, |render| {
+        let mut count = ByteCount::default();
+        let _ = render(&mut count);
+        count.0
+    });
+    let mut out = SliceSink::new(tx);
+    let written = (|| -> fmt::Result {
+        out.write_str(request.method)?;
+        out.write_str(" ")?;
+        out.write_str(endpoint.path)?;
+        out.write_str(" HTTP/1.1\r\nHost: ")?;
+        if endpoint.host.contains(':') {
+            out.write_str("[")?;
+            out.write_str(endpoint.host)?;
+            out.write_str("]")?;
+        } else {
+            out.write_str(endpoint.host)?;
+        }
+        let default_port = if endpoint.tls { 443 } else { 80 };
+        if endpoint.port != default_port {
+            out.write_str(":")?;
+            write_decimal(&mut out, endpoint.port.into())?;
+        }
+        out.write_str("\r\nAccept: application/json\r\n")?;
+        if !request.keep_alive {
+            out.write_str("Connection: close\r\n")?;
+        }
+        let authorization = request.authorization.map(|value| ("Authorization", value));
+        for (name, value) in authorization.iter().chain(request.headers) {
+            out.write_str(name)?;
+            out.write_str(": ")?;
+            out.write_str(value)?;
+            out.write_str("\r\n")?;
+        }
+        if let Some(render) = request.form {
+            out.write_str("Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ")?;
+            write_decimal(&mut out, body_len as u64)?;
+            out.write_str("\r\n\r\n")?;
+            render(&mut out)?;
+        } else {
+            out.write_str("\r\n")?;
+        }
+        Ok(())
+    })();
+    written.map_err(|_| Unwritable::TooLarge)?;
+    Ok(Written {
+        len: out.len(),
+        head_request: request.method.eq_ignore_ascii_case("HEAD"),
+        keep_alive: request.keep_alive,
+    })
+}
+
+/// How the response body is delimited.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum BodyFraming {
+    None,
+    Length(usize),
+    Chunked,
+    UntilClose,
+}
+
+/// What the response head says, copied out so the buffer can be read into again.
+struct HeadFacts {
+    status: u16,
+    head_len: usize,
+    framing: BodyFraming,
+    persistent: bool,
+}
+
+async fn read_response<'b, C: Read + Write + Reusable>(
+    conn: &mut C,
+    rx: &'b mut [u8],
+    head_request: bool,
+    asked_keep_alive: bool,
+) -> Result<Response<'b>, ClientError<C::Error>> {
+    let mut filled = 0;
+    let facts = loop {
+        match parse_head(rx.get(..filled).unwrap_or(&[]), head_request)? {
+            Some(facts) if (100..200).contains(&facts.status) => {
+                // Interim responses (100 Continue, 103 Early Hints) precede the real one.
+                rx.copy_within(facts.head_len..filled, 0);
+                filled -= facts.head_len;
+            }
+            Some(facts) => break facts,
+            None => {
+                if !fill(conn, rx, &mut filled).await? {
+                    return Err(ClientError::Truncated);
+                }
+            }
+        }
+    };
+    let start = facts.head_len;
+    let (body_end, exact) = match facts.framing {
+        BodyFraming::None => (start, filled == start),
+        BodyFraming::Length(length) => {
+            let end = start
+                .checked_add(length)
+                .ok_or(ClientError::ResponseTooLarge)?;
+            if end > rx.len() {
+                return Err(ClientError::ResponseTooLarge);
+            }
+            while filled < end {
+                if !fill(conn, rx, &mut filled).await? {
+                    return Err(ClientError::Truncated);
+                }
+            }
+            (end, filled == end)
+        }
+        BodyFraming::Chunked => dechunk(conn, rx, start, &mut filled).await?,
+        BodyFraming::UntilClose => {
+            while fill(conn, rx, &mut filled).await? {}
+            (filled, false)
+        }
+    };
+    let reusable = exact && asked_keep_alive && facts.persistent;
+    if reusable {
+        conn.mark_reusable();
+    }
+    let rx: &'b [u8] = rx;
+    let head = rx.get(..start).unwrap_or(&[]);
+    let mut response = Response {
+        status: facts.status,
+        body: rx.get(start..body_end).unwrap_or(&[]),
+        date: None,
+        reusable,
+        head,
+    };
+    response.date = response.header("date").and_then(parse_http_date);
+    Ok(response)
+}
+
+/// Reads more bytes after `filled`; `false` at end of stream.
+async fn fill<C: Read>(
+    conn: &mut C,
+    rx: &mut [u8],
+    filled: &mut usize,
+) -> Result<bool, ClientError<C::Error>> {
+    let room = rx.get_mut(*filled..).unwrap_or(&mut []);
+    if room.is_empty() {
+        return Err(ClientError::ResponseTooLarge);
+    }
+    let read = conn.read(room).await.map_err(ClientError::Io)?;
+    *filled += read;
+    Ok(read > 0)
+}
+
+fn parse_head<E>(buf: &[u8], head_request: bool) -> Result<Option<HeadFacts>, ClientError<E>> {
+    let mut slots = [httparse::EMPTY_HEADER; RESPONSE_HEADER_SLOTS];
+    let mut response = httparse::Response::new(&mut slots);
+    let head_len = match response.parse(buf) {
+        Ok(httparse::Status::Complete(length)) => length,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(_) => return Err(ClientError::Malformed),
+    };
+    let (Some(status), Some(minor)) = (response.code, response.version) else {
+        return Err(ClientError::Malformed);
+    };
+    let mut content_length: Option<usize> = None;
+    let mut chunked = false;
+    let mut other_coding = false;
+    let mut close = false;
+    let mut keep_alive = false;
+    for header in response.headers.iter() {
+        if header.name.eq_ignore_ascii_case("content-length") {
+            let length = parse_decimal(header.value.trim_ascii()).ok_or(ClientError::Malformed)?;
+            if content_length.is_some_and(|seen| seen != length) {
+                return Err(ClientError::Malformed);
+            }
+            content_length = Some(length);
+        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
+            for coding in header_list(header.value) {
+                // Only a final `chunked` frames the body (RFC 9112 §6.3).
+                chunked = eq_ignore_case(coding, "chunked");
+                other_coding |= !chunked;
+            }
+        } else if header.name.eq_ignore_ascii_case("connection") {
+            for option in header_list(header.value) {
+                close |= eq_ignore_case(option, "close");
+                keep_alive |= eq_ignore_case(option, "keep-alive");
+            }
+        }
+    }
+    let framing = if head_request || status == 204 || status == 304 || (100..200).contains(&status)
+    {
+        BodyFraming::None
+    } else if chunked && !other_coding {
+        BodyFraming::Chunked
+    } else if chunked || other_coding {
+        // Codings we cannot undo (gzip...) are never requested; refuse them.
+        return Err(ClientError::Malformed);
+    } else if let Some(length) = content_length {
+        BodyFraming::Length(length)
+    } else {
+        BodyFraming::UntilClose
+    };
+    Ok(Some(HeadFacts {
+        status,
+        head_len,
+        framing,
+        persistent: !close && (minor == 1 || keep_alive),
+    }))
+}
+
+/// Decodes a chunked body in place after `start`, reading as needed. Returns the end
+/// of the decoded body and whether nothing followed the message.
+async fn dechunk<C: Read>(
+    conn: &mut C,
+    rx: &mut [u8],
+    start: usize,
+    filled: &mut usize,
+) -> Result<(usize, bool), ClientError<C::Error>> {
+    enum State {
+        Size,
+        Data(u64),
+        DataEnd,
+        Trailer,
+    }
+    let mut state = State::Size;
+    let mut trailer_bytes = 0;
+    let mut read_at = start;
+    let mut write_at = start;
+    loop {
+        let pending = rx.get(read_at..*filled).unwrap_or(&[]);
+        let progressed = match state {
+            State::Size => match httparse::parse_chunk_size(pending) {
+                Ok(httparse::Status::Complete((used, 0))) => {
+                    read_at += used;
+                    state = State::Trailer;
+                    true
+                }
+                Ok(httparse::Status::Complete((used, size))) => {
+                    read_at += used;
+                    state = State::Data(size);
+                    true
+                }
+                Ok(httparse::Status::Partial) => false,
+                Err(_) => return Err(ClientError::Malformed),
+            },
+            State::Data(remaining) => {
+                let take = usize::try_from(remaining)
+                    .unwrap_or(usize::MAX)
+                    .min(pending.len());
+                // In bounds: read_at + take <= filled <= rx.len(), and write_at <= read_at.
+                rx.copy_within(read_at..read_at + take, write_at);
+                read_at += take;
+                write_at += take;
+                let left = remaining - take as u64;
+                state = if left == 0 {
+                    State::DataEnd
+                } else {
+                    State::Data(left)
+                };
+                take > 0
+            }
+            State::DataEnd => match pending {
+                [b'\r', b'\n', ..] => {
+                    read_at += 2;
+                    state = State::Size;
+                    true
+                }
+                [] | [b'\r'] => false,
+                _ => return Err(ClientError::Malformed),
+            },
+            State::Trailer => match pending.windows(2).position(|w| w == b"\r\n") {
+                Some(0) => {
+                    read_at += 2;
+                    return Ok((write_at, read_at == *filled));
+                }
+                Some(line) => {
+                    // Trailers are skipped, but only so many: compaction would
+                    // otherwise let an endless trailer section run forever.
+                    trailer_bytes += line + 2;
+                    if trailer_bytes > MAX_TRAILER_BYTES {
+                        return Err(ClientError::ResponseTooLarge);
+                    }
+                    read_at += line + 2;
+                    true
+                }
+                None => false,
+            },
+        };
+        if !progressed {
+            // Reclaim the space of chunk framing already consumed before reading more.
+            if *filled == rx.len() && read_at > write_at {
+                rx.copy_within(read_at..*filled, write_at);
+                *filled -= read_at - write_at;
+                read_at = write_at;
+            }
+            if !fill(conn, rx, filled).await? {
+                return Err(ClientError::Truncated);
+            }
+        }
+    }
+}
+
+fn parse_decimal(digits: &[u8]) -> Option<usize> {
+    if digits.is_empty() || digits.len() > 12 {
+        return None;
+    }
+    digits.iter().try_fold(0usize, |acc, &d| {
+        d.is_ascii_digit().then(|| acc * 10 + usize::from(d - b'0'))
+    })
+}
+
+/// Parses an RFC 9110 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to Unix seconds.
+pub fn parse_http_date(value: &[u8]) -> Option<u64> {
+    let text = core::str::from_utf8(value).ok()?;
+    // Byte searches here and below: a `&str` pattern pulls in the two-way searcher.
+    let (_, rest) = text.split_once(',')?;
+    let rest = rest.strip_prefix(' ')?;
+    let mut parts = rest.split(' ');
+    let day: u64 = parts.next()?.parse().ok()?;
+    let month = parts.next()?;
+    let year: u64 = parts.next()?.parse().ok()?;
+    let time = parts.next()?;
+    if parts.next()? != "GMT" || parts.next().is_some() {
+        return None;
+    }
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = MONTHS.iter().position(|name| *name == month)? as u64 + 1;
+    let mut clock = time.split(':');
+    let hour: u64 = clock.next()?.parse().ok()?;
+    let minute: u64 = clock.next()?.parse().ok()?;
+    let second: u64 = clock.next()?.parse().ok()?;
+    if clock.next().is_some()
+        || !(1970..=9999).contains(&year)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    // Days from civil date (proleptic Gregorian), shifted so March starts the year.
+    let (y, m) = if month <= 2 {
+        (year - 1, month + 9)
+    } else {
+        (year, month - 3)
+    };
+    let era = y / 400;
+    let year_of_era = y % 400;
+    let day_of_year = (153 * m + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    let days = (era * 146_097 + day_of_era).checked_sub(719_468)?;
+    Some(days * 86_400 + hour * 3600 + minute * 60 + second)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::FakeConnection;
+    use embassy_futures::block_on;
+
+    fn get<'a>(endpoint: &'a Endpoint<'a>) -> Outgoing<'a> {
+        Outgoing {
+            method: "GET",
+            endpoint,
+            headers: &[],
+            authorization: None,
+            form: None,
+            keep_alive: true,
+        }
+    }
+
+    #[test]
+    fn writes_request_with_host_port_and_form() {
+        let endpoint = Endpoint::parse("http://127.0.0.1:9000/token/introspection").unwrap();
+        let form = |out: &mut dyn fmt::Write| out.write_str("a=1&b=2");
+        let request = Outgoing {
+            method: "POST",
+            endpoint: &endpoint,
+            headers: &[],
+            authorization: Some("Basic eDp5"),
+            form: Some(&form),
+            keep_alive: false,
+        };
+        let mut conn = FakeConnection::new(&[b"HTTP/1.1 204 No Content\r\n\r\n"]);
+        let mut buffer = [0u8; 1024];
+        let response = block_on(exchange(&mut conn, &request, &mut buffer)).unwrap();
+        assert_eq!(response.status, 204);
+        assert_eq!(
+            conn.written(),
+            b"POST /token/introspection HTTP/1.1\r\nHost: 127.0.0.1:9000\r\nAccept: application/json\r\nConnection: close\r\nAuthorization: Basic eDp5\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: 7\r\n\r\na=1&b=2"
+        );
+        assert!(!conn.reused());
+    }
+
+    #[test]
+    fn refuses_header_injection_and_small_buffers() {
+        let endpoint = Endpoint::parse("http://[::1]/x").unwrap();
+        let mut request = get(&endpoint);
+        request.headers = &[("X", "a\r\nInjected: 1")];
+        let mut conn = FakeConnection::new(&[]);
+        let mut buffer = [0u8; 512];
+        let result = block_on(exchange(&mut conn, &request, &mut buffer));
+        assert_eq!(result.unwrap_err(), ClientError::InvalidRequest);
+        request.headers = &[];
+        let mut tiny = [0u8; 16];
+        let result = block_on(exchange(&mut conn, &request, &mut tiny));
+        assert_eq!(result.unwrap_err(), ClientError::RequestTooLarge);
+        assert!(conn.written().is_empty());
+        let mut conn = FakeConnection::new(&[b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"]);
+        block_on(exchange(&mut conn, &request, &mut buffer)).unwrap();
+        assert!(
+            conn.written()
+                .starts_with(b"GET /x HTTP/1.1\r\nHost: [::1]\r\n")
+        );
+    }
+
+    #[test]
+    fn reads_content_length_across_reads_and_marks_reusable() {
+        let endpoint = Endpoint::parse("http://a/").unwrap();
+        let mut conn = FakeConnection::new(&[
+            b"HTTP/1.1 200 OK\r\nDate: Tue, 13 Aug 2024 15:30:00 GMT\r\nCont",
+            b"ent-Length: 5\r\n\r\nhe",
+            b"llo",
+        ]);
+        let mut buffer = [0u8; 512];
+        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer)).unwrap();
+        assert_eq!(response.body, b"hello");
+        assert_eq!(response.date, Some(1_723_563_000));
+        assert_eq!(response.header("content-length"), Some(&b"5"[..]));
+        assert!(response.reusable && conn.reused());
+    }
+
+    #[test]
+    fn connection_close_and_close_delimited_are_not_reused() {
+        let endpoint = Endpoint::parse("http://a/").unwrap();
+        let mut buffer = [0u8; 512];
+        let mut conn = FakeConnection::new(&[
+            b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 2\r\n\r\nok",
+        ]);
+        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer)).unwrap();
+        assert_eq!((response.body, response.reusable), (&b"ok"[..], false));
+        let mut conn = FakeConnection::new(&[b"HTTP/1.0 200 OK\r\n\r\nuntil", b" close"]);
+        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer)).unwrap();
+        assert_eq!(
+            (response.body, response.reusable),
+            (&b"until close"[..], false)
+        );
+        assert!(!conn.reused());
+    }
+
+    #[test]
+    fn decodes_chunked_bodies_split_anywhere() {
+        let endpoint = Endpoint::parse("http://a/").unwrap();
+        let whole: &[u8] = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\n{\"ac\r\nB;ext=1\r\ntive\":false\r\n1\r\n}\r\n0\r\nX-Trailer: y\r\n\r\n";
+        for split in 1..whole.len() {
+            let (first, second) = whole.split_at(split);
+            let mut conn = FakeConnection::new(&[first, second]);
+            let mut buffer = [0u8; 512];
+            let response = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer)).unwrap();
+            assert_eq!(response.body, b"{\"active\":false}", "split at {split}");
+            assert!(response.reusable);
+        }
+    }
+
+    #[test]
+    fn chunk_framing_does_not_count_against_the_buffer() {
+        let endpoint = Endpoint::parse("http://a/").unwrap();
+        let mut chunks: heapless::Vec<&[u8], 64> = heapless::Vec::new();
+        chunks
+            .push(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+            .unwrap();
+        for _ in 0..40 {
+            chunks.push(b"1\r\nx\r\n").unwrap();
+        }
+        chunks.push(b"0\r\n\r\n").unwrap();
+        let mut conn = FakeConnection::new(&chunks);
+        let mut buffer = [0u8; 160];
+        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer)).unwrap();
+        assert_eq!(response.body, [b'x'; 40]);
+    }
+
+    #[test]
+    fn refuses_bad_responses() {
+        let endpoint = Endpoint::parse("http://a/").unwrap();
+        let cases: [(&[u8], ClientError<embedded_io::ErrorKind>); 6] = [
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nshort",
+                ClientError::Truncated,
+            ),
+            (b"garbage\r\n\r\n", ClientError::Malformed),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n",
+                ClientError::Malformed,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\n\r\n",
+                ClientError::Malformed,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+                ClientError::Malformed,
+            ),
+            (
+                b"HTTP/1.1 200 OK\r\nContent-Length: 900\r\n\r\n",
+                ClientError::ResponseTooLarge,
+            ),
+        ];
+        for (reply, expected) in cases {
+            let mut conn = FakeConnection::new(&[reply]);
+            let mut buffer = [0u8; 512];
+            let result = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer));
+            assert_eq!(result.unwrap_err(), expected);
+        }
+    }
+
+    #[test]
+    fn endless_trailers_are_refused() {
+        let endpoint = Endpoint::parse("http://a/").unwrap();
+        let mut chunks: heapless::Vec<&[u8], 128> = heapless::Vec::new();
+        chunks
+            .push(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n")
+            .unwrap();
+        for _ in 0..100 {
+            chunks.push(b"X-Trailer: aaaaaaaaaaaaaaaaaaaa\r\n").unwrap();
+        }
+        let mut conn = FakeConnection::new(&chunks);
+        let mut buffer = [0u8; 192];
+        let result = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer));
+        assert_eq!(result.unwrap_err(), ClientError::ResponseTooLarge);
+    }
+
+    #[test]
+    fn skips_interim_responses() {
+        let endpoint = Endpoint::parse("http://a/").unwrap();
+        let mut conn = FakeConnection::new(&[
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 500 Internal Server Error\r\nContent-Length: 1\r\n\r\nx",
+        ]);
+        let mut buffer = [0u8; 512];
+        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer)).unwrap();
+        assert_eq!((response.status, response.body), (500, &b"x"[..]));
+    }
+
+    #[test]
+    fn parses_http_dates() {
+        assert_eq!(parse_http_date(b"Thu, 01 Jan 1970 00:00:00 GMT"), Some(0));
+        assert_eq!(
+            parse_http_date(b"Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(784_111_777)
+        );
+        assert_eq!(
+            parse_http_date(b"Sat, 29 Feb 2020 12:00:00 GMT"),
+            Some(1_582_977_600)
+        );
+        assert_eq!(parse_http_date(b"Sun, 06 Nov 1994 08:49:37 UTC"), None);
+        assert_eq!(parse_http_date(b"Sunday, 06-Nov-94 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date(b"Sun, 99 Nov 1994 08:49:37 GMT"), None);
+        assert_eq!(parse_http_date(b""), None);
+    }
+}

@@ -1,0 +1,550 @@
+//! Response writing: the status line and headers are built in the lent transmit
+//! buffer and streamed with the body to an `embedded_io_async::Write`; bodies that do
+//! not fit the buffer are rendered again window by window, so nothing must fit at once.
+
+use core::fmt;
+use embedded_io_async::Write;
+use serde::Serialize;
+
+use super::codec::{ByteCount, SliceSink, decimal};
+
+/// An HTTP status with its complete status line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Status {
+    pub code: u16,
+    line: &'static str,
+}
+
+macro_rules! statuses {
+    ($($name:ident = $code:literal $reason:literal;)*) => {
+        impl Status {
+            $(pub const $name: Status = Status { code: $code, line: concat!("HTTP/1.1 ", $code, " ", $reason, "\r\n") };)*
+        }
+    };
+}
+
+statuses! {
+    CONTINUE = 100 "Continue";
+    OK = 200 "OK";
+    ACCEPTED = 202 "Accepted";
+    NO_CONTENT = 204 "No Content";
+    FOUND = 302 "Found";
+    BAD_REQUEST = 400 "Bad Request";
+    UNAUTHORIZED = 401 "Unauthorized";
+    FORBIDDEN = 403 "Forbidden";
+    NOT_FOUND = 404 "Not Found";
+    METHOD_NOT_ALLOWED = 405 "Method Not Allowed";
+    NOT_ACCEPTABLE = 406 "Not Acceptable";
+    LENGTH_REQUIRED = 411 "Length Required";
+    CONTENT_TOO_LARGE = 413 "Content Too Large";
+    URI_TOO_LONG = 414 "URI Too Long";
+    UNSUPPORTED_MEDIA_TYPE = 415 "Unsupported Media Type";
+    HEADERS_TOO_LARGE = 431 "Request Header Fields Too Large";
+    INTERNAL_SERVER_ERROR = 500 "Internal Server Error";
+    BAD_GATEWAY = 502 "Bad Gateway";
+    NOT_IMPLEMENTED = 501 "Not Implemented";
+    SERVICE_UNAVAILABLE = 503 "Service Unavailable";
+    VERSION_NOT_SUPPORTED = 505 "HTTP Version Not Supported";
+}
+
+impl Status {
+    pub const fn line(self) -> &'static str {
+        self.line
+    }
+}
+
+/// One extra response header.
+pub type Header<'a> = (&'a str, &'a str);
+
+pub const JSON: &str = "application/json";
+pub const HTML: &str = "text/html; charset=utf-8";
+
+/// A header whose value a closure writes straight into the head (a challenge built from
+/// configuration, say), so no buffer holds it while the response is written. Like a
+/// `Render` body it is called more than once and must write the same bytes each time.
+#[derive(Clone, Copy)]
+pub struct RenderedHeader<'a> {
+    pub name: &'a str,
+    pub value: &'a dyn Fn(&mut dyn fmt::Write) -> fmt::Result,
+}
+
+impl fmt::Debug for RenderedHeader<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RenderedHeader")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// A response body. `Render` is called once to measure and then once per transmit
+/// window, so it must write the same bytes every time.
+pub enum Body<'a> {
+    Empty,
+    Bytes(&'a [u8]),
+    Render(&'a dyn Fn(&mut dyn fmt::Write) -> fmt::Result),
+}
+
+impl fmt::Debug for Body<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Body::Empty => f.write_str("Empty"),
+            Body::Bytes(bytes) => write!(f, "Bytes({})", bytes.len()),
+            Body::Render(_) => f.write_str("Render"),
+        }
+    }
+}
+
+/// Proof that a response was sent; handlers return it so none forgets to answer.
+#[derive(Debug)]
+pub struct Sent {
+    pub(crate) keep_alive: bool,
+    status: u16,
+}
+
+impl Sent {
+    /// The status code that was sent (for access logs).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+}
+
+/// Why a response could not be written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteError<E> {
+    Io(E),
+    /// The headers (or a JSON body) do not fit the transmit buffer.
+    BufferTooSmall,
+}
+
+/// Connection-level facts every response carries.
+#[derive(Debug, Clone, Copy)]
+pub struct Framing<'a> {
+    /// Answer a HEAD: headers only.
+    pub head_only: bool,
+    /// Keep the connection open after this response.
+    pub keep_alive: bool,
+    /// `Access-Control-Allow-Origin`, if the origin is allowed.
+    pub allow_origin: Option<&'a str>,
+    /// Add `Vary: Origin` (the answer depends on the origin).
+    pub vary_origin: bool,
+}
+
+/// Writes exactly one response to the connection.
+pub struct Responder<'a, W> {
+    conn: &'a mut W,
+    buf: &'a mut [u8],
+    framing: Framing<'a>,
+}
+
+impl<W> fmt::Debug for Responder<'_, W> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Responder")
+            .field("framing", &self.framing)
+            .finish()
+    }
+}
+
+impl<'a, W: Write> Responder<'a, W> {
+    /// A responder writing to `conn` through the transmit buffer `buf`; the connection
+    /// loop makes one per request, other HTTP stacks may make their own.
+    pub fn new(conn: &'a mut W, buf: &'a mut [u8], framing: Framing<'a>) -> Self {
+        Responder { conn, buf, framing }
+    }
+
+    /// Marks the connection to close after this response.
+    pub fn close_after(mut self) -> Self {
+        self.framing.keep_alive = false;
+        self
+    }
+
+    pub fn is_head(&self) -> bool {
+        self.framing.head_only
+    }
+
+    /// Sends a response with the given content type (ignored for `Body::Empty` when empty).
+    pub async fn send(
+        self,
+        status: Status,
+        content_type: &str,
+        headers: &[Header<'_>],
+        body: Body<'_>,
+    ) -> Result<Sent, WriteError<W::Error>> {
+        self.send_with(status, content_type, headers, None, body)
+            .await
+    }
+
+    /// Sends a response with one more header, whose value is rendered into the head.
+    pub async fn send_with(
+        mut self,
+        status: Status,
+        content_type: &str,
+        headers: &[Header<'_>],
+        rendered: Option<RenderedHeader<'_>>,
+        body: Body<'_>,
+    ) -> Result<Sent, WriteError<W::Error>> {
+        let headers = HeadExtras { headers, rendered };
+        if let Body::Render(render) = body {
+            if let Some(sent) = self
+                .send_rendered_at_once(status, content_type, &headers, render)
+                .await
+            {
+                return sent;
+            }
+        }
+        let length = match &body {
+            Body::Empty => 0,
+            Body::Bytes(bytes) => bytes.len(),
+            Body::Render(render) => measure(*render),
+        };
+        let Responder { conn, buf, framing } = self;
+        let head_len = write_head(buf, &framing, status, content_type, &headers, length)?;
+        let send_body = !framing.head_only && status.code != 204 && status.code != 304;
+        if !send_body {
+            conn.write_all(buf.get(..head_len).unwrap_or(&[]))
+                .await
+                .map_err(WriteError::Io)?;
+        } else {
+            match body {
+                Body::Empty => conn
+                    .write_all(buf.get(..head_len).unwrap_or(&[]))
+                    .await
+                    .map_err(WriteError::Io)?,
+                Body::Bytes(bytes) => write_bytes(conn, buf, head_len, bytes).await?,
+                Body::Render(render) => write_rendered(conn, buf, head_len, length, render).await?,
+            }
+        }
+        Ok(Sent {
+            keep_alive: framing.keep_alive,
+            status: status.code,
+        })
+    }
+
+    /// Renders a body once, behind room for the head, when it fits the transmit buffer;
+    /// `None` (nothing written) when it does not, so the caller renders window by window.
+    async fn send_rendered_at_once(
+        &mut self,
+        status: Status,
+        content_type: &str,
+        headers: &HeadExtras<'_>,
+        render: &dyn Fn(&mut dyn fmt::Write) -> fmt::Result,
+    ) -> Option<Result<Sent, WriteError<W::Error>>> {
+        let framing = self.framing;
+        let reserve = head_reserve(&framing, status, content_type, headers);
+        let mut sink = SliceSink::new(self.buf.get_mut(reserve..)?);
+        render(&mut sink).ok()?;
+        let body_len = sink.len();
+        let start = head_before::<W::Error>(
+            self.buf,
+            reserve,
+            &framing,
+            status,
+            content_type,
+            headers,
+            body_len,
+        )
+        .ok()?;
+        let send_body = !framing.head_only && status.code != 204 && status.code != 304;
+        let end = if send_body {
+            reserve + body_len
+        } else {
+            reserve
+        };
+        let written = self
+            .conn
+            .write_all(self.buf.get(start..end).unwrap_or(&[]))
+            .await;
+        Some(match written {
+            Ok(()) => Ok(Sent {
+                keep_alive: framing.keep_alive,
+                status: status.code,
+            }),
+            Err(error) => Err(WriteError::Io(error)),
+        })
+    }
+
+    /// Sends a JSON body serialized with `serde-json-core` into the transmit buffer.
+    pub async fn json<T: Serialize + ?Sized>(
+        self,
+        status: Status,
+        headers: &[Header<'_>],
+        value: &T,
+    ) -> Result<Sent, WriteError<W::Error>> {
+        let Responder { conn, buf, framing } = self;
+        let headers = &HeadExtras {
+            headers,
+            rendered: None,
+        };
+        let reserve = head_reserve(&framing, status, JSON, headers);
+        let room = buf.get_mut(reserve..).ok_or(WriteError::BufferTooSmall)?;
+        let body_len =
+            serde_json_core::to_slice(value, room).map_err(|_| WriteError::BufferTooSmall)?;
+        let start = head_before(buf, reserve, &framing, status, JSON, headers, body_len)?;
+        let end = if framing.head_only {
+            reserve
+        } else {
+            reserve + body_len
+        };
+        conn.write_all(buf.get(start..end).unwrap_or(&[]))
+            .await
+            .map_err(WriteError::Io)?;
+        Ok(Sent {
+            keep_alive: framing.keep_alive,
+            status: status.code,
+        })
+    }
+}
+
+async fn write_bytes<W: Write>(
+    conn: &mut W,
+    buf: &mut [u8],
+    head_len: usize,
+    bytes: &[u8],
+) -> Result<(), WriteError<W::Error>> {
+    let room = buf.len().saturating_sub(head_len);
+    if bytes.len() <= room {
+        let end = head_len + bytes.len();
+        if let Some(slot) = buf.get_mut(head_len..end) {
+            slot.copy_from_slice(bytes);
+        }
+        conn.write_all(buf.get(..end).unwrap_or(&[]))
+            .await
+            .map_err(WriteError::Io)
+    } else {
+        conn.write_all(buf.get(..head_len).unwrap_or(&[]))
+            .await
+            .map_err(WriteError::Io)?;
+        conn.write_all(bytes).await.map_err(WriteError::Io)
+    }
+}
+
+async fn write_rendered<W: Write>(
+    conn: &mut W,
+    buf: &mut [u8],
+    head_len: usize,
+    length: usize,
+    render: &dyn Fn(&mut dyn fmt::Write) -> fmt::Result,
+) -> Result<(), WriteError<W::Error>> {
+    let mut start = head_len;
+    let mut written = 0;
+    while written < length || start > 0 {
+        let window = buf.get_mut(start..).unwrap_or(&mut []);
+        let mut sink = WindowSink {
+            out: window,
+            skip: written,
+            filled: 0,
+            seen: 0,
+        };
+        // A render error only means the window is full.
+        let _ = render(&mut sink);
+        let filled = sink.filled;
+        if filled == 0 && start == 0 {
+            break;
+        }
+        written += filled;
+        conn.write_all(buf.get(..start + filled).unwrap_or(&[]))
+            .await
+            .map_err(WriteError::Io)?;
+        start = 0;
+    }
+    Ok(())
+}
+
+fn measure(render: &dyn Fn(&mut dyn fmt::Write) -> fmt::Result) -> usize {
+    let mut count = ByteCount::default();
+    let _ = render(&mut count);
+    count.0
+}
+
+/// Keeps the bytes of a rendering that fall in `[skip, skip + out.len())`.
+struct WindowSink<'o> {
+    out: &'o mut [u8],
+    skip: usize,
+    filled: usize,
+    seen: usize,
+}
+
+impl fmt::Write for WindowSink<'_> {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        let bytes = s.as_bytes();
+        let start = self.skip.saturating_sub(self.seen).min(bytes.len());
+        self.seen += bytes.len();
+        let wanted = bytes.get(start..).unwrap_or(&[]);
+        let room = self.out.len() - self.filled;
+        let take = wanted.len().min(room);
+        if let (Some(dst), Some(src)) = (
+            self.out.get_mut(self.filled..self.filled + take),
+            wanted.get(..take),
+        ) {
+            dst.copy_from_slice(src);
+        }
+        self.filled += take;
+        if take < wanted.len() {
+            Err(fmt::Error)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// Appends bytes to a slice, remembering overflow instead of panicking.
+struct SliceWriter<'o> {
+    out: &'o mut [u8],
+    len: usize,
+    overflow: bool,
+}
+
+impl SliceWriter<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        match self.out.get_mut(self.len..self.len + bytes.len()) {
+            Some(dst) => {
+                dst.copy_from_slice(bytes);
+                self.len += bytes.len();
+            }
+            None => self.overflow = true,
+        }
+    }
+}
+
+trait HeadSink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl HeadSink for SliceWriter<'_> {
+    fn put(&mut self, bytes: &[u8]) {
+        SliceWriter::put(self, bytes)
+    }
+}
+
+impl HeadSink for usize {
+    fn put(&mut self, bytes: &[u8]) {
+        *self += bytes.len();
+    }
+}
+
+/// Room for the longest head these headers can make (the longest Content-Length).
+fn head_reserve(
+    framing: &Framing<'_>,
+    status: Status,
+    content_type: &str,
+    headers: &HeadExtras<'_>,
+) -> usize {
+    head_length(framing, status, content_type, headers, usize::MAX)
+}
+
+/// Writes the head so that it ends exactly at `body_start`, where the body already is,
+/// and returns where it begins: the body is never moved.
+fn head_before<E>(
+    buf: &mut [u8],
+    body_start: usize,
+    framing: &Framing<'_>,
+    status: Status,
+    content_type: &str,
+    headers: &HeadExtras<'_>,
+    body_len: usize,
+) -> Result<usize, WriteError<E>> {
+    let head_len = head_length(framing, status, content_type, headers, body_len);
+    let start = body_start
+        .checked_sub(head_len)
+        .ok_or(WriteError::BufferTooSmall)?;
+    let slot = buf
+        .get_mut(start..body_start)
+        .ok_or(WriteError::BufferTooSmall)?;
+    write_head(slot, framing, status, content_type, headers, body_len)?;
+    Ok(start)
+}
+
+fn head_length(
+    framing: &Framing<'_>,
+    status: Status,
+    content_type: &str,
+    headers: &HeadExtras<'_>,
+    length: usize,
+) -> usize {
+    let mut count = 0usize;
+    emit_head(&mut count, framing, status, content_type, headers, length);
+    count
+}
+
+fn write_head<E>(
+    buf: &mut [u8],
+    framing: &Framing<'_>,
+    status: Status,
+    content_type: &str,
+    headers: &HeadExtras<'_>,
+    length: usize,
+) -> Result<usize, WriteError<E>> {
+    let mut writer = SliceWriter {
+        out: buf,
+        len: 0,
+        overflow: false,
+    };
+    emit_head(&mut writer, framing, status, content_type, headers, length);
+    if writer.overflow {
+        Err(WriteError::BufferTooSmall)
+    } else {
+        Ok(writer.len)
+    }
+}
+
+fn emit_head(
+    sink: &mut impl HeadSink,
+    framing: &Framing<'_>,
+    status: Status,
+    content_type: &str,
+    headers: &HeadExtras<'_>,
+    length: usize,
+) {
+    sink.put(status.line.as_bytes());
+    if !content_type.is_empty() && status.code != 204 {
+        sink.put(b"Content-Type: ");
+        sink.put(content_type.as_bytes());
+        sink.put(b"\r\n");
+    }
+    if status.code != 204 {
+        let mut digits = [0u8; 20];
+        sink.put(b"Content-Length: ");
+        sink.put(decimal(length as u64, &mut digits));
+        sink.put(b"\r\n");
+    }
+    if let Some(origin) = framing.allow_origin {
+        sink.put(b"Access-Control-Allow-Origin: ");
+        sink.put(origin.as_bytes());
+        sink.put(b"\r\nAccess-Control-Expose-Headers: WWW-Authenticate\r\n");
+    }
+    if framing.vary_origin {
+        sink.put(b"Vary: Origin\r\n");
+    }
+    if !framing.keep_alive {
+        sink.put(b"Connection: close\r\n");
+    }
+    for (name, value) in headers.headers {
+        sink.put(name.as_bytes());
+        sink.put(b": ");
+        sink.put(value.as_bytes());
+        sink.put(b"\r\n");
+    }
+    if let Some(header) = headers.rendered {
+        sink.put(header.name.as_bytes());
+        sink.put(b": ");
+        // Head sinks never fail; a renderer's own error just ends its value early.
+        let _ = (header.value)(&mut HeadText(sink));
+        sink.put(b"\r\n");
+    }
+    sink.put(b"\r\n");
+}
+
+/// The headers a handler adds to the engine's own.
+struct HeadExtras<'h> {
+    headers: &'h [Header<'h>],
+    rendered: Option<RenderedHeader<'h>>,
+}
+
+/// Lets a header renderer write into a head sink.
+struct HeadText<'s, S>(&'s mut S);
+
+impl<S: HeadSink> fmt::Write for HeadText<'_, S> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.0.put(text.as_bytes());
+        Ok(())
+    }
+}

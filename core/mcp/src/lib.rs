@@ -1,0 +1,392 @@
+//! A stateless MCP server over Streamable HTTP: one POST carries one JSON-RPC message,
+//! answered with one `application/json` object (or 202 for notifications). No session
+//! is issued and no SSE stream is offered, so GET and DELETE get 405.
+//!
+//! The application describes its tools with a [`ToolSet`], and decides access with an
+//! [`Authorize`] hook: before a well-formed request is executed, [`handle`] tells the
+//! hook what it needs ([`Access::Session`] for the handshake, listing, pings,
+//! notifications and public tools; [`Access::Tool`] with the scope a protected tool
+//! demands). The hook grants access (with what the tool may know of the caller) or
+//! refuses it, and then answers its own refusal, e.g. 401/403 with a `WWW-Authenticate`
+//! challenge. Messages that are not JSON-RPC at all (-32700, -32600)
+//! and transport refusals are answered without consulting it: they run no method.
+//!
+//! Results need no heap and no buffer: a tool returns a [`ToolOutput`], which renders its
+//! structured JSON on demand, and the envelope renders it twice (raw as
+//! `structuredContent`, escaped as the text block) while it streams into the transmit
+//! buffer.
+#![no_std]
+#![forbid(unsafe_code)]
+#![warn(missing_debug_implementations)]
+
+pub mod rpc;
+pub mod transport;
+
+use core::fmt;
+
+use embedded_io_async::Write;
+
+use http::json;
+use push_advisor_http as http;
+
+use crate::http::response::{JSON, WriteError};
+use crate::http::{Body, Header, MethodSet, Request, Responder, Sent, Status};
+
+use json::{Kind, Value};
+use rpc::{INVALID_PARAMS, METHOD_NOT_FOUND, Message, Reply, SERVER_ERROR};
+use transport::Refusal;
+
+/// Protocol versions spoken, newest first.
+pub const PROTOCOL_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
+/// Offered when the client asks for a version this server does not speak.
+pub const LATEST_PROTOCOL_VERSION: &str = "2025-11-25";
+
+/// The methods the MCP route should declare: the engine then answers GET, HEAD and
+/// DELETE with 405 and `Allow: POST, OPTIONS`, and CORS preflights itself.
+pub const ROUTE_METHODS: MethodSet = MethodSet::POST;
+
+/// `inputSchema` for a tool without arguments.
+pub const NO_ARGUMENTS: &str = r#"{"type":"object","additionalProperties":false}"#;
+
+/// What the server says about itself, and its limits.
+#[derive(Debug, Clone, Copy)]
+pub struct McpConfig<'a> {
+    /// `serverInfo.name`, `.title` and `.version`.
+    pub name: &'a str,
+    pub title: &'a str,
+    pub version: &'a str,
+    /// `instructions` in the initialize result; omitted when empty.
+    pub instructions: &'a str,
+    /// Largest JSON-RPC message accepted (413 above it); the engine's body limit
+    /// applies first.
+    pub max_message_bytes: usize,
+    /// Origins allowed to call (same rule as `ServerConfig::allowed_origins`, `"*"`
+    /// allows any); a request with another `Origin` gets 403.
+    pub allowed_origins: &'a [&'a str],
+}
+
+/// One tool as `tools/list` shows it. Schemas are JSON text rendered as is.
+#[derive(Debug, Clone, Copy)]
+pub struct Tool {
+    pub name: &'static str,
+    pub title: &'static str,
+    pub description: &'static str,
+    /// A JSON Schema object; [`NO_ARGUMENTS`] for a tool without arguments.
+    pub input_schema: &'static str,
+    /// A JSON Schema the structured result conforms to.
+    pub output_schema: Option<&'static str>,
+    /// `annotations.readOnlyHint`.
+    pub read_only: bool,
+    /// When false, a call with a non-empty `arguments` object gets an `isError`
+    /// result explaining that the tool takes none.
+    pub takes_arguments: bool,
+    /// The OAuth scope the tool needs, or `None` for a public tool.
+    pub scope: Option<&'static str>,
+}
+
+/// One invocation, as the tool sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct ToolCall<'a, G> {
+    /// Position of the tool in [`ToolSet::tools`].
+    pub index: usize,
+    pub tool: &'a Tool,
+    /// The `arguments` object, absent when the client sent none (or `null`).
+    pub arguments: Option<Value<'a>>,
+    /// The HTTP request, for headers such as `Authorization`.
+    pub request: &'a Request<'a>,
+    /// What the access hook granted (for instance the token's facts).
+    pub grant: &'a G,
+}
+
+/// A tool's structured result. `render_json` writes one JSON value and is called
+/// several times (measure, then once per transmit window), so it must write the same
+/// bytes every time.
+pub trait ToolOutput {
+    fn render_json(&self, out: &mut dyn fmt::Write) -> fmt::Result;
+}
+
+impl fmt::Debug for dyn ToolOutput + '_ {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ToolOutput")
+    }
+}
+
+/// What a tool produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolOutcome<O> {
+    /// The structured result.
+    Json(O),
+    /// A failure message for the model (`isError: true`).
+    Failed(&'static str),
+}
+
+/// The application's tools.
+#[allow(async_fn_in_trait)]
+pub trait ToolSet<G> {
+    /// A result, which may borrow from the call (its arguments, its grant).
+    type Output<'a>: ToolOutput
+    where
+        Self: 'a,
+        G: 'a;
+
+    fn tools(&self) -> &[Tool];
+
+    /// Runs a tool; access was already granted and arguments checked as far as
+    /// `Tool::takes_arguments` says.
+    async fn call<'a>(&'a self, call: ToolCall<'a, G>) -> ToolOutcome<Self::Output<'a>>;
+}
+
+/// What executing a request needs from the caller's access policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// initialize, ping, tools/list, notifications and client responses, public tools,
+    /// and requests that end in a JSON-RPC error (unknown method or tool, bad params).
+    Session,
+    /// A protected tool and the scope it requires.
+    Tool {
+        name: &'static str,
+        scope: &'static str,
+    },
+}
+
+/// The access-policy hook (the OAuth guard, or [`Unprotected`]). The decision and the
+/// answer to a refusal are separate steps, so the responder stays with [`handle`].
+#[allow(async_fn_in_trait)]
+pub trait Authorize {
+    /// What a granted request carries to its tool.
+    type Grant;
+    /// Why a request was refused, kept small: it is held while the refusal is written.
+    type Refusal;
+
+    async fn authorize(
+        &self,
+        request: &Request<'_>,
+        access: Access,
+    ) -> Result<Self::Grant, Self::Refusal>;
+
+    /// Answers a refused request (401, 403, 503, ...).
+    async fn refuse<W: Write>(
+        &self,
+        refusal: Self::Refusal,
+        response: Responder<'_, W>,
+    ) -> Result<Sent, WriteError<W::Error>>;
+}
+
+/// Lets every request through (for servers without protected tools, and tests).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Unprotected;
+
+impl Authorize for Unprotected {
+    type Grant = ();
+    type Refusal = core::convert::Infallible;
+
+    async fn authorize(&self, _: &Request<'_>, _: Access) -> Result<(), Self::Refusal> {
+        Ok(())
+    }
+
+    async fn refuse<W: Write>(
+        &self,
+        refusal: Self::Refusal,
+        _: Responder<'_, W>,
+    ) -> Result<Sent, WriteError<W::Error>> {
+        match refusal {}
+    }
+}
+
+/// Answers one request to the MCP endpoint (the envelope is streamed, so the transmit
+/// buffer need not hold a whole result).
+pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
+    request: &Request<'_>,
+    response: Responder<'_, W>,
+    tools: &T,
+    authorize: &A,
+    config: &McpConfig<'_>,
+) -> Result<Sent, WriteError<W::Error>> {
+    let list = tools.tools();
+    let grant;
+    let outcome;
+    // One envelope write and one access decision for every path: each await in here is
+    // a slot in the connection's future.
+    let (status, id, reply, headers): (Status, Option<&str>, Option<Reply<'_>>, &[Header<'_>]) = 'answer: {
+        if let Err(refusal) = transport::check(request, config) {
+            let allow: &[Header<'_>] = match refusal {
+                Refusal::MethodNotAllowed => &[("Allow", "POST, OPTIONS")],
+                _ => &[],
+            };
+            let reply = Reply::Error {
+                code: SERVER_ERROR,
+                message: refusal.message(),
+                subject: None,
+            };
+            break 'answer (refusal.status(), None, Some(reply), allow);
+        }
+        let (id, plan) = match rpc::classify(request.body) {
+            Err(rejected) => {
+                let reply = Reply::Error {
+                    code: rejected.code,
+                    message: rejected.message,
+                    subject: None,
+                };
+                break 'answer (Status::BAD_REQUEST, rejected.id, Some(reply), &[]);
+            }
+            Ok(Message::Acknowledge) => (None, None),
+            Ok(Message::Request { id, method, params }) => {
+                (Some(id), Some(plan(method, params, list)))
+            }
+        };
+        let access = match plan {
+            Some(Plan::Call {
+                tool:
+                    Tool {
+                        name,
+                        scope: Some(scope),
+                        ..
+                    },
+                ..
+            }) => Access::Tool { name, scope },
+            _ => Access::Session,
+        };
+        grant = match authorize.authorize(request, access).await {
+            Ok(grant) => grant,
+            Err(refusal) => return authorize.refuse(refusal, response).await,
+        };
+        let reply = match plan {
+            // A notification or a client's response: accepted, nothing to answer.
+            None => break 'answer (Status::ACCEPTED, None, None, &[]),
+            Some(Plan::Reply(reply)) => reply,
+            Some(Plan::Call {
+                index,
+                tool,
+                arguments,
+            }) => {
+                outcome = run_tool(tools, request, &grant, index, tool, arguments).await;
+                match &outcome {
+                    ToolOutcome::Json(output) => Reply::ToolResult { output },
+                    ToolOutcome::Failed(text) => Reply::ToolFailed { text },
+                }
+            }
+        };
+        (Status::OK, id, Some(reply), &[])
+    };
+    let render = |out: &mut dyn fmt::Write| match &reply {
+        Some(reply) => rpc::render(out, id, reply, list, config),
+        None => Ok(()),
+    };
+    let (content_type, body) = match reply {
+        Some(_) => (JSON, Body::Render(&render)),
+        None => ("", Body::Empty),
+    };
+    response.send(status, content_type, headers, body).await
+}
+
+/// A request resolved against the tools, before access is decided.
+enum Plan<'a> {
+    Reply(Reply<'a>),
+    Call {
+        index: usize,
+        tool: &'a Tool,
+        arguments: Option<Value<'a>>,
+    },
+}
+
+fn invalid_params(message: &'static str) -> Plan<'static> {
+    Plan::Reply(Reply::Error {
+        code: INVALID_PARAMS,
+        message,
+        subject: None,
+    })
+}
+
+#[inline(never)] // a call, not a copy inlined into async callers: less flash
+fn plan<'a>(method: json::JsonStr<'a>, params: Option<Value<'a>>, tools: &'a [Tool]) -> Plan<'a> {
+    let params = match params {
+        Some(params) if params.kind() == Kind::Object => Some(params),
+        None => None,
+        Some(_) => return invalid_params("Invalid params: params must be an object"),
+    };
+    let param = |key| match params.map(|params| params.get(key)) {
+        Some(Ok(value)) => Ok(value),
+        Some(Err(_)) => Err(invalid_params("Invalid params: a member is given twice")),
+        None => Ok(None),
+    };
+    if method.eq_str("initialize") {
+        let requested = match param("protocolVersion") {
+            Ok(requested) => requested.and_then(Value::as_str),
+            Err(plan) => return plan,
+        };
+        let Some(requested) = requested else {
+            return invalid_params("Invalid params: protocolVersion (a string) is required");
+        };
+        let version = PROTOCOL_VERSIONS
+            .iter()
+            .copied()
+            .find(|version| requested.eq_str(version))
+            .unwrap_or(LATEST_PROTOCOL_VERSION);
+        Plan::Reply(Reply::Initialize { version })
+    } else if method.eq_str("ping") {
+        Plan::Reply(Reply::Empty)
+    } else if method.eq_str("tools/list") {
+        Plan::Reply(Reply::ToolList)
+    } else if method.eq_str("tools/call") {
+        let (name, arguments) = match (param("name"), param("arguments")) {
+            (Ok(name), Ok(arguments)) => (name, arguments),
+            (Err(plan), _) | (_, Err(plan)) => return plan,
+        };
+        let Some(name) = name.and_then(Value::as_str) else {
+            return invalid_params("Invalid params: name (a string) is required");
+        };
+        let Some((index, tool)) = tools
+            .iter()
+            .enumerate()
+            .find(|(_, tool)| name.eq_str(tool.name))
+        else {
+            return Plan::Reply(Reply::Error {
+                code: INVALID_PARAMS,
+                message: "Unknown tool",
+                subject: Some(name),
+            });
+        };
+        let arguments = match arguments {
+            Some(arguments) if arguments.kind() == Kind::Object => Some(arguments),
+            Some(arguments) if arguments.kind() == Kind::Null => None,
+            None => None,
+            Some(_) => return invalid_params("Invalid params: arguments must be an object"),
+        };
+        Plan::Call {
+            index,
+            tool,
+            arguments,
+        }
+    } else {
+        Plan::Reply(Reply::Error {
+            code: METHOD_NOT_FOUND,
+            message: "Method not found",
+            subject: Some(method),
+        })
+    }
+}
+
+async fn run_tool<'a, G, T: ToolSet<G>>(
+    tools: &'a T,
+    request: &'a Request<'a>,
+    grant: &'a G,
+    index: usize,
+    tool: &'a Tool,
+    arguments: Option<Value<'a>>,
+) -> ToolOutcome<T::Output<'a>> {
+    if !tool.takes_arguments
+        && arguments.is_some_and(|arguments| arguments.members().next().is_some())
+    {
+        return ToolOutcome::Failed(
+            "This tool takes no arguments: call it with an empty arguments object {} or none.",
+        );
+    }
+    let call = ToolCall {
+        index,
+        tool,
+        arguments,
+        request,
+        grant,
+    };
+    tools.call(call).await
+}

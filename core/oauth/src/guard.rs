@@ -1,0 +1,734 @@
+//! The access decision for a protected route: extract the bearer token, validate it,
+//! apply the policy (active, token type, audience, issuer, expiry, scope) and, when
+//! refused, a ready-to-send RFC 6750 / RFC 9728 answer (401, 403, 400 or 503).
+
+use core::fmt;
+
+use embedded_io_async::Write;
+use heapless::String;
+
+use super::bearer::{BearerError, bearer_token};
+use super::config::OAuthConfig;
+use super::token::{TokenInfo, TokenValidator, ValidationError};
+use crate::http::codec::{ByteCount, JsonEscaped, write_decimal, write_json_object};
+use crate::http::response::{JSON, WriteError};
+use crate::http::time::Clock;
+use crate::http::{Body, RenderedHeader, Request, Responder, Sent, Status};
+
+/// What adapters should log at start-up when `demo_tokens` is on.
+pub const DEMO_TOKEN_WARNING: &str = "WARNING: demo tokens are ENABLED: any `Bearer demo_token_<user>` is accepted with api:read and api:write WITHOUT asking the provider. Never enable this in production.";
+
+/// The scopes a demo token grants when demo tokens are enabled.
+pub const DEMO_SCOPES: &str = "api:read api:write";
+const DEMO_PREFIX: &str = "demo_token_";
+
+/// Why a token was found invalid (for logs and tests; never contains the token).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenProblem {
+    Inactive,
+    Malformed,
+    Expired,
+    WrongAudience,
+    WrongIssuer,
+    WrongTokenType,
+}
+
+/// What went wrong, in the order the checks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectionKind {
+    /// 400 `invalid_request`.
+    InvalidRequest(BearerError),
+    /// 401 without an error code: no credentials sent.
+    MissingToken,
+    /// 401 `invalid_token`.
+    InvalidToken(TokenProblem),
+    /// 403 `insufficient_scope`.
+    InsufficientScope,
+    /// 503: the provider could not answer; the token may well be good.
+    Unavailable(ValidationError),
+}
+
+impl RejectionKind {
+    /// What a validator's failure means for the request: the token's fault (401) or the
+    /// provider's (503).
+    pub fn from_validation(error: ValidationError) -> RejectionKind {
+        match error {
+            ValidationError::Inactive => RejectionKind::InvalidToken(TokenProblem::Inactive),
+            ValidationError::Malformed => RejectionKind::InvalidToken(TokenProblem::Malformed),
+            other => RejectionKind::Unavailable(other),
+        }
+    }
+}
+
+/// A decision against a token, with the scopes it had (for `insufficient_scope`).
+struct Refusal {
+    kind: RejectionKind,
+    granted: GrantedScopes,
+}
+
+/// Which of this resource's `scopes_supported` (the first 16) a token had: all a
+/// step-up challenge needs to name, in two bytes rather than a copy of the token's scope.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct GrantedScopes(u16);
+
+impl GrantedScopes {
+    pub fn of(config: &OAuthConfig<'_>, scope: &str) -> GrantedScopes {
+        let mut bits = 0u16;
+        for granted in scope.split(' ') {
+            if let Some(index) = config.scopes_supported.iter().position(|s| *s == granted) {
+                bits |= 1u16.checked_shl(index as u32).unwrap_or(0);
+            }
+        }
+        GrantedScopes(bits)
+    }
+
+    /// The granted scopes, in `scopes_supported` order.
+    fn names<'c>(self, config: &OAuthConfig<'c>) -> impl Iterator<Item = &'c str> {
+        config
+            .scopes_supported
+            .iter()
+            .take(16)
+            .enumerate()
+            .filter(move |(index, _)| self.0 & (1 << index) != 0)
+            .map(|(_, scope)| *scope)
+    }
+}
+
+/// A refused request with everything needed to answer it.
+#[derive(Debug, Clone)]
+pub struct Rejection<'a> {
+    pub kind: RejectionKind,
+    config: &'a OAuthConfig<'a>,
+    required_scope: &'a str,
+    /// Scopes the token has, for `insufficient_scope` challenges.
+    granted: GrantedScopes,
+}
+
+/// Longest `WWW-Authenticate` value `challenge` returns.
+const CHALLENGE_MAX: usize = 512;
+
+impl<'a> Rejection<'a> {
+    pub fn new(kind: RejectionKind, config: &'a OAuthConfig<'a>, required_scope: &'a str) -> Self {
+        Rejection {
+            kind,
+            config,
+            required_scope,
+            granted: GrantedScopes::default(),
+        }
+    }
+
+    /// Remembers which of this resource's scopes the token had.
+    pub fn with_granted(mut self, granted: GrantedScopes) -> Self {
+        self.granted = granted;
+        self
+    }
+
+    pub fn status(&self) -> Status {
+        match self.kind {
+            RejectionKind::InvalidRequest(_) => Status::BAD_REQUEST,
+            RejectionKind::MissingToken | RejectionKind::InvalidToken(_) => Status::UNAUTHORIZED,
+            RejectionKind::InsufficientScope => Status::FORBIDDEN,
+            RejectionKind::Unavailable(_) => Status::SERVICE_UNAVAILABLE,
+        }
+    }
+
+    /// The `WWW-Authenticate` value, or `None` for 503 (not an authentication failure).
+    pub fn challenge(&self) -> Option<String<CHALLENGE_MAX>> {
+        let mut value = String::new();
+        if self.write_challenge(&mut value).ok()? {
+            return Some(value);
+        }
+        None
+    }
+
+    /// Writes the `WWW-Authenticate` value; `Ok(false)` (nothing written) for 503.
+    /// Settings that would make it longer than `CHALLENGE_MAX` give a bare challenge.
+    pub fn write_challenge(&self, out: &mut dyn fmt::Write) -> Result<bool, fmt::Error> {
+        let error = match self.kind {
+            RejectionKind::InvalidRequest(_) => Some("invalid_request"),
+            RejectionKind::MissingToken => None,
+            RejectionKind::InvalidToken(_) => Some("invalid_token"),
+            RejectionKind::InsufficientScope => Some("insufficient_scope"),
+            RejectionKind::Unavailable(_) => return Ok(false),
+        };
+        let mut length = ByteCount::default();
+        self.write_full_challenge(&mut length, error)?;
+        if length.0 <= CHALLENGE_MAX {
+            self.write_full_challenge(out, error)?;
+        } else {
+            out.write_str("Bearer")?;
+            if let Some(error) = error {
+                out.write_str(" error=\"")?;
+                out.write_str(error)?;
+                out.write_str("\"")?;
+            }
+        }
+        Ok(true)
+    }
+
+    fn write_full_challenge(&self, out: &mut dyn fmt::Write, error: Option<&str>) -> fmt::Result {
+        let scope = self.config.challenge_scope.unwrap_or(self.required_scope);
+        let granted = match self.kind {
+            RejectionKind::InsufficientScope => self.granted,
+            _ => GrantedScopes::default(),
+        };
+        out.write_str("Bearer realm=\"")?;
+        write_quoted(out, self.config.realm)?;
+        if let Some(error) = error {
+            out.write_str("\", error=\"")?;
+            out.write_str(error)?;
+        }
+        if !self.config.resource_metadata_url.is_empty() {
+            out.write_str("\", resource_metadata=\"")?;
+            write_quoted(out, self.config.resource_metadata_url)?;
+        }
+        out.write_str("\"")?;
+        let mut names = granted
+            .names(self.config)
+            .chain(Some(scope))
+            .filter(|s| !s.is_empty());
+        if let Some(first) = names.next() {
+            out.write_str(", scope=\"")?;
+            write_quoted(out, first)?;
+            for name in names {
+                out.write_str(" ")?;
+                write_quoted(out, name)?;
+            }
+            out.write_str("\"")?;
+        }
+        Ok(())
+    }
+
+    /// Writes the JSON body (the original API's error objects).
+    #[inline(never)] // a call, not a copy inlined into async callers: less flash
+    fn write_body(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        let (error, message) = match self.kind {
+            RejectionKind::MissingToken | RejectionKind::InvalidToken(_) => {
+                out.write_str("{\"error\":\"Authentication required\",\"message\":\"This endpoint requires a valid OAuth token.\",\"required_scopes\":[\"")?;
+                JsonEscaped(self.required_scope).write_to(out)?;
+                return out.write_str("\"]}");
+            }
+            RejectionKind::InsufficientScope => {
+                out.write_str(
+                    "{\"error\":\"Insufficient permissions\",\"message\":\"This endpoint requires ",
+                )?;
+                JsonEscaped(self.required_scope).write_to(out)?;
+                return out.write_str(" scope.\"}");
+            }
+            RejectionKind::InvalidRequest(problem) => ("invalid_request", problem.message()),
+            RejectionKind::Unavailable(_) => (
+                "Authorization server unavailable",
+                "The access token could not be checked right now. Try again later.",
+            ),
+        };
+        write_json_object(out, &[("error", error), ("message", message)])
+    }
+
+    /// Writes the answer: status, challenge or `Retry-After`, and the JSON body. Both
+    /// are rendered into the transmit buffer, so nothing is held while it is written.
+    pub async fn send<W: Write>(
+        &self,
+        responder: Responder<'_, W>,
+    ) -> Result<Sent, WriteError<W::Error>> {
+        let status = self.status();
+        let challenge = |out: &mut dyn fmt::Write| self.write_challenge(out).map(|_| ());
+        let retry_after =
+            |out: &mut dyn fmt::Write| write_decimal(out, self.config.retry_after_seconds.into());
+        let header = RenderedHeader {
+            name: if status == Status::SERVICE_UNAVAILABLE {
+                "Retry-After"
+            } else {
+                "WWW-Authenticate"
+            },
+            value: if status == Status::SERVICE_UNAVAILABLE {
+                &retry_after
+            } else {
+                &challenge
+            },
+        };
+        let body = |out: &mut dyn fmt::Write| self.write_body(out);
+        responder
+            .send_with(status, JSON, &[], Some(header), Body::Render(&body))
+            .await
+    }
+}
+
+/// Writes text for the inside of an RFC 9110 quoted-string.
+fn write_quoted(out: &mut dyn fmt::Write, text: &str) -> fmt::Result {
+    for ch in text.chars() {
+        match ch {
+            '"' | '\\' => {
+                out.write_char('\\')?;
+                out.write_char(ch)?;
+            }
+            c if c.is_control() => {}
+            c => out.write_char(c)?,
+        }
+    }
+    Ok(())
+}
+
+/// Protects routes: one per server, shared by all connections.
+#[derive(Debug)]
+pub struct Guard<'c, V, K> {
+    config: &'c OAuthConfig<'c>,
+    validator: V,
+    clock: K,
+}
+
+impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
+    /// Cheap enough to build per request; adapters log `DEMO_TOKEN_WARNING` at start-up
+    /// when `config.demo_tokens` is on.
+    pub fn new(config: &'c OAuthConfig<'c>, validator: V, clock: K) -> Self {
+        Guard {
+            config,
+            validator,
+            clock,
+        }
+    }
+
+    pub fn config(&self) -> &'c OAuthConfig<'c> {
+        self.config
+    }
+
+    pub fn validator(&self) -> &V {
+        &self.validator
+    }
+
+    /// Decides whether `request` may use a route that needs `required_scope`
+    /// (empty: any valid token).
+    pub async fn check<'s>(
+        &'s self,
+        request: &Request<'_>,
+        required_scope: &'s str,
+    ) -> Result<TokenInfo, Rejection<'s>> {
+        self.check_with(request, required_scope, TokenInfo::clone)
+            .await
+    }
+
+    /// `check`, keeping only what `pick` takes from the token's facts: a cached answer
+    /// is then looked at in place instead of copied (the hot path of protected routes).
+    pub async fn check_with<T>(
+        &self,
+        request: &Request<'_>,
+        required_scope: &'c str,
+        pick: impl FnOnce(&TokenInfo) -> T,
+    ) -> Result<T, Rejection<'c>> {
+        let reject = |kind| Rejection::new(kind, self.config, required_scope);
+        let token = match bearer_token(request) {
+            Ok(Some(token)) => token,
+            Ok(None) => return Err(reject(RejectionKind::MissingToken)),
+            Err(problem) => return Err(reject(RejectionKind::InvalidRequest(problem))),
+        };
+        if token.len() > self.config.max_token_len {
+            return Err(reject(RejectionKind::InvalidToken(TokenProblem::Malformed)));
+        }
+        let scope_then_pick = |info: &TokenInfo| {
+            if required_scope.is_empty() || info.has_scope(required_scope) {
+                Ok(pick(info))
+            } else {
+                // The challenge names what was granted plus what is missing, so a client
+                // stepping up keeps the scopes it had (MCP authorization, step-up).
+                Err(Refusal {
+                    kind: RejectionKind::InsufficientScope,
+                    granted: GrantedScopes::of(self.config, &info.scope),
+                })
+            }
+        };
+        // `if let` (edition 2024) drops the demo answer before the `else` awaits, so the
+        // 1 KiB `TokenInfo` is not kept in the future across the provider call.
+        let decided = if let Some(info) = self.demo_token(token) {
+            Ok(scope_then_pick(&info))
+        } else {
+            let decide = |info: &TokenInfo| match self.policy(info) {
+                Ok(()) => scope_then_pick(info),
+                Err(problem) => Err(Refusal {
+                    kind: RejectionKind::InvalidToken(problem),
+                    granted: GrantedScopes::default(),
+                }),
+            };
+            self.validator.inspect(token, decide).await
+        };
+        match decided {
+            Ok(Ok(value)) => Ok(value),
+            Ok(Err(refusal)) => Err(reject(refusal.kind).with_granted(refusal.granted)),
+            Err(error) => Err(reject(RejectionKind::from_validation(error))),
+        }
+    }
+
+    /// The same decision for a token already taken from a request.
+    pub async fn check_token(
+        &self,
+        token: &str,
+        required_scope: &str,
+    ) -> Result<TokenInfo, RejectionKind> {
+        if token.len() > self.config.max_token_len {
+            return Err(RejectionKind::InvalidToken(TokenProblem::Malformed));
+        }
+        if let Some(info) = self.demo_token(token) {
+            return self.require_scope(info, required_scope);
+        }
+        let info = self
+            .validator
+            .validate(token)
+            .await
+            .map_err(RejectionKind::from_validation)?;
+        self.policy(&info).map_err(RejectionKind::InvalidToken)?;
+        self.require_scope(info, required_scope)
+    }
+
+    /// Checks what a validator said against this resource's policy.
+    pub fn policy(&self, info: &TokenInfo) -> Result<(), TokenProblem> {
+        let config = self.config;
+        if !info.active {
+            return Err(TokenProblem::Inactive);
+        }
+        if info
+            .token_type
+            .as_deref()
+            .is_some_and(|kind| !kind.eq_ignore_ascii_case("bearer"))
+        {
+            return Err(TokenProblem::WrongTokenType);
+        }
+        if config.check_audience
+            && !info
+                .audiences
+                .iter()
+                .any(|aud| config.accepts_audience(aud))
+        {
+            return Err(TokenProblem::WrongAudience);
+        }
+        if info
+            .issuer
+            .as_deref()
+            .is_some_and(|issuer| !config.issuer.is_empty() && issuer != config.issuer)
+        {
+            return Err(TokenProblem::WrongIssuer);
+        }
+        // Without wall time the cache's lifetime (capped by `exp` against the provider's
+        // `Date`) and the provider's own `active` bound the token's life.
+        if let (Some(exp), Some(now)) = (info.exp, self.clock.unix_seconds()) {
+            if exp <= now {
+                return Err(TokenProblem::Expired);
+            }
+        }
+        Ok(())
+    }
+
+    fn require_scope(
+        &self,
+        info: TokenInfo,
+        required_scope: &str,
+    ) -> Result<TokenInfo, RejectionKind> {
+        if required_scope.is_empty() || info.has_scope(required_scope) {
+            Ok(info)
+        } else {
+            Err(RejectionKind::InsufficientScope)
+        }
+    }
+
+    #[inline(never)] // a call, not a copy inlined into async callers: less flash
+    fn demo_token(&self, token: &str) -> Option<TokenInfo> {
+        if !self.config.demo_tokens {
+            return None;
+        }
+        let user = token.strip_prefix(DEMO_PREFIX)?;
+        (!user.is_empty()).then(|| TokenInfo::new(user, DEMO_SCOPES))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use super::*;
+    use crate::testing::{FakeClock, FixedValidator, capture_response, with_request};
+    use crate::token::parse_introspection;
+    use embassy_futures::block_on;
+    use std::string::String as StdString;
+
+    const NOW: u64 = 1_723_563_100;
+
+    fn config() -> OAuthConfig<'static> {
+        crate::testing::config()
+    }
+
+    fn answer(json: &str) -> Result<TokenInfo, ValidationError> {
+        parse_introspection(json.as_bytes(), None)
+    }
+
+    fn alice(aud: &str, scope: &str) -> Result<TokenInfo, ValidationError> {
+        answer(&std::format!(
+            r#"{{"active":true,"client_id":"push-advisor","exp":1723566600,"iat":1723563000,"iss":"http://127.0.0.1:9000","aud":{aud},"scope":"{scope}","token_type":"Bearer","sub":"alice"}}"#
+        ))
+    }
+
+    const WITH_TOKEN: &str =
+        "GET /deploy-history HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer opaque-token\r\n\r\n";
+
+    /// Runs the guard on `raw` and returns the outcome and, if refused, the wire answer.
+    fn run(
+        config: &OAuthConfig<'_>,
+        validator: &FixedValidator,
+        raw: &str,
+    ) -> (Result<TokenInfo, RejectionKind>, Option<StdString>) {
+        let clock = FakeClock::at(Some(NOW));
+        let guard = Guard::new(config, validator, &clock);
+        with_request(raw.as_bytes(), |request| {
+            match block_on(guard.check(request, "api:read")) {
+                Ok(info) => (Ok(info), None),
+                Err(rejection) => {
+                    let wire = capture_response(async |responder| rejection.send(responder).await);
+                    (Err(rejection.kind), Some(wire))
+                }
+            }
+        })
+    }
+
+    fn header<'w>(wire: &'w str, name: &str) -> Option<&'w str> {
+        wire.split("\r\n")
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(": "))
+    }
+
+    fn body(wire: &str) -> &str {
+        wire.split_once("\r\n\r\n").unwrap().1
+    }
+
+    #[test]
+    fn valid_token_passes_with_either_audience_shape() {
+        let config = config();
+        for aud in [
+            r#""http://127.0.0.1:8787""#,
+            r#"["https://x.example","http://127.0.0.1:8787"]"#,
+        ] {
+            let validator = FixedValidator::new(alice(aud, "api:read api:write"));
+            let (outcome, _) = run(&config, &validator, WITH_TOKEN);
+            assert_eq!(outcome.unwrap().subject(), Some("alice"));
+            assert_eq!(validator.calls.get(), 1);
+        }
+    }
+
+    #[test]
+    fn no_token_is_401_without_error() {
+        let validator = FixedValidator::new(alice(r#""x""#, "api:read"));
+        let (outcome, wire) = run(
+            &config(),
+            &validator,
+            "GET /deploy-history HTTP/1.1\r\nHost: a\r\n\r\n",
+        );
+        assert_eq!(outcome.unwrap_err(), RejectionKind::MissingToken);
+        let wire = wire.unwrap();
+        assert!(wire.starts_with("HTTP/1.1 401 Unauthorized\r\n"));
+        assert_eq!(
+            header(&wire, "WWW-Authenticate"),
+            Some(
+                r#"Bearer realm="Push Advisor API", resource_metadata="http://127.0.0.1:8787/.well-known/oauth-protected-resource", scope="api:read""#
+            )
+        );
+        assert_eq!(
+            body(&wire),
+            r#"{"error":"Authentication required","message":"This endpoint requires a valid OAuth token.","required_scopes":["api:read"]}"#
+        );
+        assert_eq!(validator.calls.get(), 0);
+    }
+
+    #[test]
+    fn bad_tokens_are_401_invalid_token() {
+        let config = config();
+        let cases = [
+            (answer(r#"{"active":false}"#), TokenProblem::Inactive),
+            (
+                alice(r#""http://127.0.0.1:9999""#, "api:read"),
+                TokenProblem::WrongAudience,
+            ),
+            (
+                answer(r#"{"active":true,"scope":"api:read"}"#),
+                TokenProblem::WrongAudience,
+            ),
+            (
+                answer(
+                    r#"{"active":true,"aud":"http://127.0.0.1:8787","scope":"api:read","exp":1723563100}"#,
+                ),
+                TokenProblem::Expired,
+            ),
+            (
+                answer(
+                    r#"{"active":true,"aud":"http://127.0.0.1:8787","scope":"api:read","iss":"http://evil"}"#,
+                ),
+                TokenProblem::WrongIssuer,
+            ),
+            (
+                answer(
+                    r#"{"active":true,"aud":"http://127.0.0.1:8787","scope":"api:read","token_type":"refresh_token"}"#,
+                ),
+                TokenProblem::WrongTokenType,
+            ),
+        ];
+        for (reply, problem) in cases {
+            let validator = FixedValidator::new(reply);
+            let (outcome, wire) = run(&config, &validator, WITH_TOKEN);
+            assert_eq!(outcome.unwrap_err(), RejectionKind::InvalidToken(problem));
+            let wire = wire.unwrap();
+            assert!(
+                wire.starts_with("HTTP/1.1 401 Unauthorized\r\n"),
+                "{problem:?}"
+            );
+            assert_eq!(
+                header(&wire, "WWW-Authenticate"),
+                Some(
+                    r#"Bearer realm="Push Advisor API", error="invalid_token", resource_metadata="http://127.0.0.1:8787/.well-known/oauth-protected-resource", scope="api:read""#
+                )
+            );
+            assert!(body(&wire).starts_with(r#"{"error":"Authentication required""#));
+        }
+    }
+
+    #[test]
+    fn audience_check_can_be_switched_off_or_widened() {
+        let mut config = config();
+        let foreign = || alice(r#""http://127.0.0.1:9999""#, "api:read");
+        config.check_audience = false;
+        assert!(
+            run(&config, &FixedValidator::new(foreign()), WITH_TOKEN)
+                .0
+                .is_ok()
+        );
+        config.check_audience = true;
+        config.audiences = &["http://127.0.0.1:9999"];
+        assert!(
+            run(&config, &FixedValidator::new(foreign()), WITH_TOKEN)
+                .0
+                .is_ok()
+        );
+        let own = alice(r#""http://127.0.0.1:8787""#, "api:read");
+        assert!(
+            run(&config, &FixedValidator::new(own), WITH_TOKEN)
+                .0
+                .is_err()
+        );
+    }
+
+    /// The challenge names the granted scopes this resource knows (not `openid`, which
+    /// is not its scope) plus the required one, so a client stepping up keeps them.
+    #[test]
+    fn missing_scope_is_403_insufficient_scope() {
+        let validator =
+            FixedValidator::new(alice(r#""http://127.0.0.1:8787""#, "api:write openid"));
+        let (outcome, wire) = run(&config(), &validator, WITH_TOKEN);
+        assert_eq!(outcome.unwrap_err(), RejectionKind::InsufficientScope);
+        let wire = wire.unwrap();
+        assert!(wire.starts_with("HTTP/1.1 403 Forbidden\r\n"));
+        assert_eq!(
+            header(&wire, "WWW-Authenticate"),
+            Some(
+                r#"Bearer realm="Push Advisor API", error="insufficient_scope", resource_metadata="http://127.0.0.1:8787/.well-known/oauth-protected-resource", scope="api:write api:read""#
+            )
+        );
+        assert_eq!(
+            body(&wire),
+            r#"{"error":"Insufficient permissions","message":"This endpoint requires api:read scope."}"#
+        );
+    }
+
+    #[test]
+    fn provider_trouble_is_503_never_401() {
+        for error in [
+            ValidationError::Unreachable,
+            ValidationError::Timeout,
+            ValidationError::BadAnswer,
+            ValidationError::Misconfigured,
+        ] {
+            let validator = FixedValidator::new(Err(error));
+            let (outcome, wire) = run(&config(), &validator, WITH_TOKEN);
+            assert_eq!(outcome.unwrap_err(), RejectionKind::Unavailable(error));
+            let wire = wire.unwrap();
+            assert!(wire.starts_with("HTTP/1.1 503 Service Unavailable\r\n"));
+            assert_eq!(header(&wire, "Retry-After"), Some("5"));
+            assert_eq!(header(&wire, "WWW-Authenticate"), None);
+            assert!(body(&wire).starts_with(r#"{"error":"Authorization server unavailable""#));
+        }
+    }
+
+    #[test]
+    fn malformed_credentials_are_400_invalid_request() {
+        let validator = FixedValidator::new(alice(r#""http://127.0.0.1:8787""#, "api:read"));
+        let raw = "GET /deploy-history HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer a\r\nAuthorization: Bearer b\r\n\r\n";
+        let (outcome, wire) = run(&config(), &validator, raw);
+        assert_eq!(
+            outcome.unwrap_err(),
+            RejectionKind::InvalidRequest(BearerError::RepeatedHeader)
+        );
+        let wire = wire.unwrap();
+        assert!(wire.starts_with("HTTP/1.1 400 Bad Request\r\n"));
+        assert!(
+            header(&wire, "WWW-Authenticate")
+                .unwrap()
+                .contains(r#"error="invalid_request""#)
+        );
+        assert_eq!(validator.calls.get(), 0);
+    }
+
+    #[test]
+    fn over_long_tokens_are_refused_without_asking() {
+        let mut config = config();
+        config.max_token_len = 8;
+        let validator = FixedValidator::new(alice(r#""http://127.0.0.1:8787""#, "api:read"));
+        let (outcome, _) = run(&config, &validator, WITH_TOKEN);
+        assert_eq!(
+            outcome.unwrap_err(),
+            RejectionKind::InvalidToken(TokenProblem::Malformed)
+        );
+        assert_eq!(validator.calls.get(), 0);
+    }
+
+    #[test]
+    fn demo_tokens_are_refused_by_default() {
+        let raw = "GET /deploy-history HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer demo_token_mallory\r\n\r\n";
+        let validator = FixedValidator::new(answer(r#"{"active":false}"#));
+        let (outcome, _) = run(&config(), &validator, raw);
+        assert_eq!(
+            outcome.unwrap_err(),
+            RejectionKind::InvalidToken(TokenProblem::Inactive)
+        );
+        // The provider was asked, as for any other token.
+        assert_eq!(validator.calls.get(), 1);
+    }
+
+    #[test]
+    fn demo_tokens_work_only_when_enabled() {
+        let mut config = config();
+        config.demo_tokens = true;
+        let validator = FixedValidator::new(answer(r#"{"active":false}"#));
+        let raw = "GET /deploy-history HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer demo_token_bob\r\n\r\n";
+        let info = run(&config, &validator, raw).0.unwrap();
+        assert_eq!(info.subject(), Some("bob"));
+        assert!(info.has_scope("api:read") && info.has_scope("api:write"));
+        assert_eq!(validator.calls.get(), 0);
+        let raw =
+            "GET /deploy-history HTTP/1.1\r\nHost: a\r\nAuthorization: Bearer demo_token_\r\n\r\n";
+        assert!(run(&config, &validator, raw).0.is_err());
+    }
+
+    #[test]
+    fn challenge_settings_are_quoted_and_bounded() {
+        let mut config = config();
+        config.realm = "a \"quoted\" \\ realm";
+        config.challenge_scope = Some("api:read api:write");
+        let rejection = Rejection::new(RejectionKind::MissingToken, &config, "api:read");
+        assert_eq!(
+            rejection.challenge().unwrap().as_str(),
+            r#"Bearer realm="a \"quoted\" \\ realm", resource_metadata="http://127.0.0.1:8787/.well-known/oauth-protected-resource", scope="api:read api:write""#
+        );
+        let long = "x".repeat(600);
+        config.realm = &long;
+        let rejection = Rejection::new(
+            RejectionKind::InvalidToken(TokenProblem::Expired),
+            &config,
+            "api:read",
+        );
+        assert_eq!(
+            rejection.challenge().unwrap().as_str(),
+            r#"Bearer error="invalid_token""#
+        );
+    }
+}
