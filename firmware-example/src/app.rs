@@ -70,6 +70,8 @@ pub type Connector = TcpConnector<'static, OUTBOUND, 1024, 1024>;
 type Validator =
     CachingValidator<Mx, DiscoveredIntrospector<'static, Mx, Connector>, Clock, CACHE_ENTRIES>;
 /// The application this firmware serves, with the board's random number generator.
+/// The provider metadata this build reads, in the room it needs.
+pub type Metadata = SharedMetadata<{ push_advisor_app::METADATA_TEXT }>;
 pub type App = PushAdvisor<'static, Mx, Clock, crate::board::Rng, Validator, Connector>;
 
 /// The device's clock; wall time is unknown until the provider's `Date` is read.
@@ -116,7 +118,7 @@ pub fn start(
     static OAUTH: StaticCell<OAuthConfig<'static>> = StaticCell::new();
     static OUTBOUND_STATE: StaticCell<TcpClientState<OUTBOUND, 1024, 1024>> = StaticCell::new();
     static CONNECTOR: StaticCell<Connector> = StaticCell::new();
-    static METADATA: SharedMetadata = SharedMetadata::new();
+    static METADATA: Metadata = SharedMetadata::new();
     static BUFFER_MEMORY: ConstStaticCell<[[u8; PROVIDER_BUFFER]; OUTBOUND]> =
         ConstStaticCell::new([[0; PROVIDER_BUFFER]; OUTBOUND]);
     static BUFFER_SLOTS: StaticCell<[BufferSlot<'static, Mx>; OUTBOUND]> = StaticCell::new();
@@ -136,7 +138,7 @@ pub fn start(
         redirect_uri: &urls.redirect,
         cache_max_lifetime_ms: settings.cache_ttl_seconds * 1000,
         negative_lifetime_ms: settings.cache_ttl_seconds.min(5) * 1000,
-        ..OAuthConfig::new(
+        ..push_advisor_app::oauth_config(
             public_url,
             &urls.resource_metadata,
             settings.issuer.trim_end_matches('/'),
@@ -209,7 +211,7 @@ async fn provider_task(
     stack: Stack<'static>,
     connector: &'static Connector,
     oauth: &'static OAuthConfig<'static>,
-    metadata: &'static SharedMetadata,
+    metadata: &'static Metadata,
     buffers: &'static ProviderBuffers<'static, Mx>,
 ) {
     let mut delay = Duration::from_millis(250);

@@ -119,7 +119,7 @@ fn start(options: Options) -> Result<(), String> {
     })
     .map_err(|e| format!("cannot set up the provider connection: {e}"))?;
     let connector = leak(LoggedConnector(connector));
-    let metadata: &'static SharedMetadata = leak(SharedMetadata::new());
+    let metadata: &'static provider::Metadata = leak(SharedMetadata::new());
     let clock = HostClock::new();
     // Calls to the provider borrow these; more calls at once wait for one to finish.
     let slots: Vec<BufferSlot<'static, Mx>> = (0..PROVIDER_CALLS)
@@ -224,6 +224,6 @@ fn oauth_config(
         negative_lifetime_ms: options.negative_cache_ttl.min(options.cache_ttl) * 1000,
         provider_timeout_ms: options.provider_timeout_ms,
         demo_tokens: options.demo_tokens,
-        ..OAuthConfig::new(resource, &urls.resource_metadata, issuer, client)
+        ..push_advisor_app::oauth_config(resource, &urls.resource_metadata, issuer, client)
     }
 }

@@ -5,6 +5,9 @@ use std::time::Duration;
 
 use push_advisor_http::net::{Connect, Endpoint};
 use push_advisor_oauth::{OAuthConfig, SharedMetadata, discover};
+
+/// The provider metadata the app reads, in the room it needs.
+pub type Metadata = SharedMetadata<{ push_advisor_app::METADATA_TEXT }>;
 use push_advisor_tokio::{ConnectError, Connection, Connector};
 use tracing::{info, warn};
 
@@ -29,16 +32,17 @@ impl Connect for LoggedConnector {
 pub async fn discover_until_known(
     connector: &LoggedConnector,
     config: &OAuthConfig<'_>,
-    metadata: &SharedMetadata,
+    metadata: &Metadata,
 ) {
     let mut delay = Duration::from_millis(250);
     let mut rx = vec![0u8; 16 * 1024];
     loop {
         match discover(connector, config, &mut rx).await {
             Ok(found) => {
+                let view = found.view();
                 info!(
-                    issuer = %found.issuer,
-                    introspection = found.introspection_endpoint.as_deref().unwrap_or("none"),
+                    issuer = view.issuer(),
+                    introspection = view.introspection_endpoint().unwrap_or("none"),
                     "provider discovered"
                 );
                 metadata.set(found);

@@ -17,6 +17,7 @@ pub mod openapi;
 mod page;
 #[cfg(feature = "login")]
 pub mod pages;
+pub mod scopes;
 pub mod tools;
 
 use core::cell::RefCell;
@@ -45,8 +46,8 @@ use crate::oauth::metadata::URL_MAX;
 #[cfg(feature = "login")]
 use crate::oauth::{AuthorizationUrl, ExchangeError, LoginStore, exchange_code};
 use crate::oauth::{
-    Guard, OAuthConfig, ProviderBuffers, SharedMetadata, TokenValidator,
-    protected_resource_document,
+    ClientCredentials, Guard, Member, Members, MetadataSource, OAuthConfig, ProviderBuffers,
+    TokenValidator, protected_resource_document,
 };
 use content::{PushVerdict, Vibe};
 #[cfg(feature = "openapi")]
@@ -64,6 +65,50 @@ const PROVIDER_UNKNOWN: Page<'static> = Page::Unavailable {
     error: "Authorization server unavailable",
     message: "The OAuth provider has not been reached yet; try again shortly.",
 };
+
+/// The name people see for this API (RFC 9728 `resource_name`, the challenges' realm).
+pub const RESOURCE_NAME: &str = "Push Advisor API";
+
+/// The members of the provider's metadata this build reads: what validation needs,
+/// the login and OpenAPI endpoints when those routes are built, everything for the
+/// mirror.
+pub const METADATA_MEMBERS: Members = if cfg!(feature = "as-mirror") {
+    Members::ALL
+} else if cfg!(any(feature = "login", feature = "openapi")) {
+    Members::VALIDATION
+        .with(Member::AuthorizationEndpoint)
+        .with(Member::TokenEndpoint)
+} else {
+    Members::VALIDATION
+};
+
+/// Bytes of provider metadata text this build keeps (`SharedMetadata<METADATA_TEXT>`):
+/// room for `METADATA_MEMBERS`.
+pub const METADATA_TEXT: usize = if cfg!(feature = "as-mirror") {
+    oauth::metadata::METADATA_TEXT
+} else if cfg!(any(feature = "login", feature = "openapi")) {
+    768
+} else {
+    384
+};
+
+/// OAuth settings for Push Advisor: safe defaults around the values every deployment
+/// sets, with the app's name, scopes and metadata needs.
+pub fn oauth_config<'a>(
+    resource: &'a str,
+    resource_metadata_url: &'a str,
+    issuer: &'a str,
+    client: ClientCredentials<'a>,
+) -> OAuthConfig<'a> {
+    OAuthConfig {
+        resource_name: RESOURCE_NAME,
+        realm: RESOURCE_NAME,
+        scopes_supported: &scopes::ALL,
+        login_scope: scopes::LOGIN,
+        metadata_members: METADATA_MEMBERS,
+        ..OAuthConfig::new(resource, resource_metadata_url, issuer, client)
+    }
+}
 
 /// Pending logins kept at once; older ones are dropped first.
 #[cfg(feature = "login")]
@@ -207,7 +252,7 @@ pub struct PushAdvisor<'a, M: RawMutex, K, R, V, X> {
         not(any(feature = "login", feature = "openapi", feature = "as-mirror")),
         allow(dead_code)
     )]
-    provider: &'a SharedMetadata,
+    provider: &'a dyn MetadataSource,
     validator: &'a V,
     #[cfg_attr(not(feature = "login"), allow(dead_code))]
     connect: &'a X,
@@ -240,7 +285,7 @@ where
         config: AppConfig<'a>,
         clock: K,
         rng: R,
-        provider: &'a SharedMetadata,
+        provider: &'a dyn MetadataSource,
         validator: &'a V,
         connect: &'a X,
         buffers: &'a ProviderBuffers<'a, M>,
@@ -295,10 +340,10 @@ where
 
     #[cfg(feature = "openapi")]
     fn openapi_page(&self) -> Page<'_> {
-        let endpoints = self.provider.get().and_then(|metadata| {
+        let endpoints = self.provider.metadata().and_then(|metadata| {
             Some((
-                metadata.authorization_endpoint.as_ref()?,
-                metadata.token_endpoint.as_ref()?,
+                metadata.authorization_endpoint()?,
+                metadata.token_endpoint()?,
             ))
         });
         match endpoints {
@@ -315,7 +360,7 @@ where
         // Only the principal is taken from the token's facts (in place when cached).
         match self
             .guard()
-            .check_with(request, "api:read", tools::principal)
+            .check_with(request, scopes::READ, tools::principal)
             .await
         {
             Ok(user) => Page::History(user),
@@ -327,7 +372,8 @@ where
     async fn login<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
         let endpoint = self
             .provider
-            .endpoint(|m| m.authorization_endpoint.as_ref());
+            .metadata()
+            .and_then(|m| m.authorization_endpoint());
         let mut url: String<1024> = String::new();
         let authorize_url = match &endpoint {
             Some(endpoint) if !response.is_head() => {
@@ -404,7 +450,7 @@ where
                 .error_page(response, Status::BAD_REQUEST, message, None)
                 .await;
         };
-        let Some(token_endpoint) = self.provider.endpoint(|m| m.token_endpoint.as_ref()) else {
+        let Some(token_endpoint) = self.provider.metadata().and_then(|m| m.token_endpoint()) else {
             return self
                 .error_page(
                     response,
@@ -567,7 +613,7 @@ where
             Route::Token => return self.token_page(request, response).await,
             // Rendered from the shared metadata window by window, not copied.
             #[cfg(feature = "as-mirror")]
-            Route::AuthorizationServerMetadata => match self.provider.get() {
+            Route::AuthorizationServerMetadata => match self.provider.metadata() {
                 Some(metadata) => Page::Mirror(metadata),
                 None => PROVIDER_UNKNOWN,
             },
@@ -625,7 +671,8 @@ mod tests {
         let oauth: &'static OAuthConfig<'static> = leak(oauth);
         let clock: &'static FakeClock = std::boxed::Box::leak(std::boxed::Box::default());
         let connector = &*std::boxed::Box::leak(std::boxed::Box::new(FakeConnector::replying(&[])));
-        let metadata: &'static SharedMetadata = std::boxed::Box::leak(std::boxed::Box::default());
+        let metadata: &'static crate::oauth::SharedMetadata =
+            std::boxed::Box::leak(std::boxed::Box::default());
         let introspector = DiscoveredIntrospector::new(metadata, connector, oauth, buffers());
         let validator: &'static CachingValidator<Mx, _, _, 4> =
             std::boxed::Box::leak(std::boxed::Box::new(CachingValidator::new(

@@ -14,7 +14,7 @@ use crate::http::codec::write_json_object;
 use crate::http::response::{JSON, WriteError};
 use crate::http::{Body, Header, Responder, Sent, Status};
 #[cfg(feature = "as-mirror")]
-use crate::oauth::ProviderMetadata;
+use crate::oauth::MetadataView;
 use crate::oauth::{ProtectedResourceDocument, Rejection};
 
 pub(super) const NO_STORE: Header<'static> = ("Cache-Control", "no-store");
@@ -40,7 +40,7 @@ pub(super) enum Page<'x> {
     OpenApi(OpenApiParams<'x>),
     /// The provider's metadata as this server mirrors it.
     #[cfg(feature = "as-mirror")]
-    Mirror(&'x ProviderMetadata),
+    Mirror(MetadataView<'x>),
 }
 
 impl Page<'_> {

@@ -19,6 +19,7 @@ pub enum BearerError {
 }
 
 impl BearerError {
+    /// What the client should change, for the 400 body.
     pub fn message(self) -> &'static str {
         match self {
             BearerError::RepeatedHeader => "Send exactly one Authorization header.",
@@ -57,12 +58,21 @@ pub fn bearer_token<'r>(request: &Request<'r>) -> Result<Option<&'r str>, Bearer
     {
         return Err(BearerError::TokenInBody);
     }
-    // One pass over the headers: the first value, and whether there is a second.
-    let mut authorization = request.header_values("authorization");
-    let Some(value) = authorization.next() else {
+    bearer_from_authorization(request.header_values("authorization"))
+}
+
+/// The bearer token in a request's `Authorization` header values, for any HTTP stack:
+/// `Ok(None)` when there is none or it uses another scheme (such as Basic). Tokens in
+/// the URL or a form body are the caller's to refuse (`bearer_token` does both).
+pub fn bearer_from_authorization<'h>(
+    values: impl IntoIterator<Item = &'h [u8]>,
+) -> Result<Option<&'h str>, BearerError> {
+    // One pass over the values: the first, and whether there is a second.
+    let mut values = values.into_iter();
+    let Some(value) = values.next() else {
         return Ok(None);
     };
-    if authorization.next().is_some() {
+    if values.next().is_some() {
         return Err(BearerError::RepeatedHeader);
     }
     let value = core::str::from_utf8(value).map_err(|_| BearerError::MalformedToken)?;

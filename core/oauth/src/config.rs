@@ -3,6 +3,8 @@
 
 use core::fmt;
 
+use crate::metadata::Members;
+
 /// How the client authenticates to the provider's token and introspection endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientAuth {
@@ -59,8 +61,9 @@ pub struct OAuthConfig<'a> {
     pub check_audience: bool,
     /// Where the protected-resource metadata is served (used in `WWW-Authenticate`).
     pub resource_metadata_url: &'a str,
+    /// PRM `resource_name`, shown to people; omitted when empty.
     pub resource_name: &'a str,
-    /// `realm` in challenges.
+    /// `realm` in challenges; omitted when empty.
     pub realm: &'a str,
     /// Scopes this resource understands (PRM `scopes_supported`).
     pub scopes_supported: &'a [&'a str],
@@ -70,10 +73,12 @@ pub struct OAuthConfig<'a> {
     pub issuer: &'a str,
     /// Endpoints set by hand (override discovery).
     pub endpoints: Endpoints<'a>,
+    /// The members of the provider's metadata discovery keeps (the issuer always).
+    pub metadata_members: Members,
     pub client: ClientCredentials<'a>,
     /// The login flow's redirect target (this server's `/token` page).
     pub redirect_uri: &'a str,
-    /// Scopes the login flow asks for.
+    /// Scopes the login flow asks for (space-separated); empty asks for none.
     pub login_scope: &'a str,
     /// How long a started login may take to come back.
     pub login_lifetime_ms: u64,
@@ -106,15 +111,16 @@ impl<'a> OAuthConfig<'a> {
             resource_alias: "",
             check_audience: true,
             resource_metadata_url,
-            resource_name: "Push Advisor API",
-            realm: "Push Advisor API",
-            scopes_supported: &["api:read", "api:write"],
+            resource_name: "",
+            realm: "",
+            scopes_supported: &[],
             challenge_scope: None,
             issuer,
             endpoints: Endpoints::default(),
+            metadata_members: Members::ALL,
             client,
             redirect_uri: "",
-            login_scope: "api:read api:write",
+            login_scope: "",
             login_lifetime_ms: 10 * 60 * 1000,
             cache_max_lifetime_ms: 60 * 1000,
             negative_lifetime_ms: 5 * 1000,
@@ -127,11 +133,20 @@ impl<'a> OAuthConfig<'a> {
 
     /// Whether `audience` names this resource.
     pub fn accepts_audience(&self, audience: &str) -> bool {
+        self.accepted_audience(audience).is_some()
+    }
+
+    /// The configured audience `audience` matches, if it names this resource.
+    pub fn accepted_audience(&self, audience: &str) -> Option<&'a str> {
         if self.audiences.is_empty() {
-            audience == self.resource
-                || (!self.resource_alias.is_empty() && audience == self.resource_alias)
+            [self.resource, self.resource_alias]
+                .into_iter()
+                .find(|accepted| !accepted.is_empty() && *accepted == audience)
         } else {
-            self.audiences.contains(&audience)
+            self.audiences
+                .iter()
+                .copied()
+                .find(|accepted| *accepted == audience)
         }
     }
 }

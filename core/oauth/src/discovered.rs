@@ -4,22 +4,28 @@
 
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_sync::once_lock::OnceLock;
-use heapless::String;
 
 use super::buffers::ProviderBuffers;
 use super::config::OAuthConfig;
 use super::introspection::Introspector;
-use super::metadata::{ProviderMetadata, URL_MAX};
+use super::metadata::{METADATA_TEXT, MetadataView, ProviderMetadata};
 use super::token::{TokenInfo, TokenValidator, ValidationError};
 use crate::http::net::Connect;
 
-/// The provider's metadata once discovery has succeeded. It is set once and then only
-/// read, so connections borrow endpoints in place instead of copying them.
-pub struct SharedMetadata {
-    cell: OnceLock<ProviderMetadata>,
+/// Where readers find the provider's metadata once it is known, whatever capacity it
+/// is kept in.
+pub trait MetadataSource: Sync {
+    /// The metadata, or `None` while undiscovered.
+    fn metadata(&self) -> Option<MetadataView<'_>>;
 }
 
-impl core::fmt::Debug for SharedMetadata {
+/// The provider's metadata once discovery has succeeded. It is set once and then only
+/// read, so connections borrow endpoints in place instead of copying them.
+pub struct SharedMetadata<const TEXT: usize = METADATA_TEXT> {
+    cell: OnceLock<ProviderMetadata<TEXT>>,
+}
+
+impl<const TEXT: usize> core::fmt::Debug for SharedMetadata<TEXT> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SharedMetadata")
             .field("known", &self.is_known())
@@ -27,16 +33,14 @@ impl core::fmt::Debug for SharedMetadata {
     }
 }
 
-impl Default for SharedMetadata {
+impl<const TEXT: usize> Default for SharedMetadata<TEXT> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-/// An endpoint URL in the shared metadata.
-pub type EndpointUrl = String<URL_MAX>;
-
-impl SharedMetadata {
+impl<const TEXT: usize> SharedMetadata<TEXT> {
+    /// Nothing known yet.
     pub const fn new() -> Self {
         SharedMetadata {
             cell: OnceLock::new(),
@@ -44,31 +48,25 @@ impl SharedMetadata {
     }
 
     /// Publishes the discovered metadata; `false` (and no change) if it was already set.
-    pub fn set(&self, metadata: ProviderMetadata) -> bool {
+    pub fn set(&self, metadata: ProviderMetadata<TEXT>) -> bool {
         self.cell.init(metadata).is_ok()
     }
 
+    /// Whether discovery has succeeded.
     pub fn is_known(&self) -> bool {
         self.cell.is_set()
     }
+}
 
-    /// The metadata, or `None` while undiscovered.
-    pub fn get(&self) -> Option<&ProviderMetadata> {
-        self.cell.try_get()
-    }
-
-    /// One endpoint of the metadata, if discovered and advertised.
-    pub fn endpoint(
-        &self,
-        pick: impl FnOnce(&ProviderMetadata) -> Option<&EndpointUrl>,
-    ) -> Option<&EndpointUrl> {
-        self.get().and_then(pick)
+impl<const TEXT: usize> MetadataSource for SharedMetadata<TEXT> {
+    fn metadata(&self) -> Option<MetadataView<'_>> {
+        self.cell.try_get().map(ProviderMetadata::view)
     }
 }
 
 /// Introspects at the discovered (or configured) introspection endpoint.
 pub struct DiscoveredIntrospector<'a, M: RawMutex, C> {
-    metadata: &'a SharedMetadata,
+    metadata: &'a dyn MetadataSource,
     connect: &'a C,
     config: &'a OAuthConfig<'a>,
     buffers: &'a ProviderBuffers<'a, M>,
@@ -77,14 +75,14 @@ pub struct DiscoveredIntrospector<'a, M: RawMutex, C> {
 impl<M: RawMutex, C> core::fmt::Debug for DiscoveredIntrospector<'_, M, C> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("DiscoveredIntrospector")
-            .field("metadata", self.metadata)
+            .field("known", &self.metadata.metadata().is_some())
             .finish_non_exhaustive()
     }
 }
 
 impl<'a, M: RawMutex, C> DiscoveredIntrospector<'a, M, C> {
     pub fn new(
-        metadata: &'a SharedMetadata,
+        metadata: &'a dyn MetadataSource,
         connect: &'a C,
         config: &'a OAuthConfig<'a>,
         buffers: &'a ProviderBuffers<'a, M>,
@@ -104,10 +102,12 @@ where
 {
     async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
         // Until discovery succeeds the provider counts as unreachable (503, not 401).
-        let metadata = self.metadata.get().ok_or(ValidationError::Unreachable)?;
+        let metadata = self
+            .metadata
+            .metadata()
+            .ok_or(ValidationError::Unreachable)?;
         let url = metadata
-            .introspection_endpoint
-            .as_ref()
+            .introspection_endpoint()
             .ok_or(ValidationError::Misconfigured)?;
         Introspector::new(self.connect, url, self.config, self.buffers)
             .validate(token)

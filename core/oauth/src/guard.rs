@@ -7,29 +7,55 @@ use core::fmt;
 use embedded_io_async::Write;
 use heapless::String;
 
-use super::bearer::{BearerError, bearer_token};
+use super::bearer::{BearerError, bearer_from_authorization, bearer_token};
 use super::config::OAuthConfig;
-use super::token::{TokenInfo, TokenValidator, ValidationError};
-use crate::http::codec::{ByteCount, JsonEscaped, write_decimal, write_json_object};
+use super::token::{CLIENT_ID_MAX, SUBJECT_MAX, TokenInfo, TokenValidator, ValidationError};
+use crate::http::codec::{ByteCount, JsonEscaped, SliceSink, write_decimal, write_json_object};
 use crate::http::response::{JSON, WriteError};
 use crate::http::time::Clock;
 use crate::http::{Body, RenderedHeader, Request, Responder, Sent, Status};
 
 /// What adapters should log at start-up when `demo_tokens` is on.
-pub const DEMO_TOKEN_WARNING: &str = "WARNING: demo tokens are ENABLED: any `Bearer demo_token_<user>` is accepted with api:read and api:write WITHOUT asking the provider. Never enable this in production.";
+pub const DEMO_TOKEN_WARNING: &str = "WARNING: demo tokens are ENABLED: any `Bearer demo_token_<user>` is accepted with every supported scope WITHOUT asking the provider. Never enable this in production.";
 
-/// The scopes a demo token grants when demo tokens are enabled.
-pub const DEMO_SCOPES: &str = "api:read api:write";
 const DEMO_PREFIX: &str = "demo_token_";
+
+/// Longest principal a [`Grant`] carries: a subject or a client id.
+pub const PRINCIPAL_MAX: usize = if SUBJECT_MAX > CLIENT_ID_MAX {
+    SUBJECT_MAX
+} else {
+    CLIENT_ID_MAX
+};
+
+/// Who a token acts for: its subject, or its client id for client-credentials tokens.
+pub type Principal = String<PRINCIPAL_MAX>;
+
+/// What an accepted token grants, as much as a protected handler needs and small
+/// enough to hold across a handler's work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Grant<'c> {
+    /// `sub`, else `client_id`; `None` if the token names neither.
+    pub principal: Option<Principal>,
+    /// Which of the configured `scopes_supported` the token has.
+    pub scopes: GrantedScopes,
+    /// The configured audience the token named (`None` when audience checks are off).
+    pub audience: Option<&'c str>,
+}
 
 /// Why a token was found invalid (for logs and tests; never contains the token).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenProblem {
+    /// The provider says the token is not active.
     Inactive,
+    /// The token is refused unread (too long, bad characters).
     Malformed,
+    /// `exp` has passed.
     Expired,
+    /// `aud` does not name this resource.
     WrongAudience,
+    /// `iss` names another provider.
     WrongIssuer,
+    /// `token_type` is not `Bearer`.
     WrongTokenType,
 }
 
@@ -60,18 +86,13 @@ impl RejectionKind {
     }
 }
 
-/// A decision against a token, with the scopes it had (for `insufficient_scope`).
-struct Refusal {
-    kind: RejectionKind,
-    granted: GrantedScopes,
-}
-
 /// Which of this resource's `scopes_supported` (the first 16) a token had: all a
 /// step-up challenge needs to name, in two bytes rather than a copy of the token's scope.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct GrantedScopes(u16);
 
 impl GrantedScopes {
+    /// The configured scopes named in a space-separated `scope`.
     pub fn of(config: &OAuthConfig<'_>, scope: &str) -> GrantedScopes {
         let mut bits = 0u16;
         for granted in scope.split(' ') {
@@ -82,8 +103,13 @@ impl GrantedScopes {
         GrantedScopes(bits)
     }
 
+    /// Whether the scope at `index` of `scopes_supported` is granted.
+    pub fn contains_index(self, index: usize) -> bool {
+        index < 16 && self.0 & (1 << index) != 0
+    }
+
     /// The granted scopes, in `scopes_supported` order.
-    fn names<'c>(self, config: &OAuthConfig<'c>) -> impl Iterator<Item = &'c str> {
+    pub fn names<'c>(self, config: &OAuthConfig<'c>) -> impl Iterator<Item = &'c str> {
         config
             .scopes_supported
             .iter()
@@ -94,9 +120,13 @@ impl GrantedScopes {
     }
 }
 
-/// A refused request with everything needed to answer it.
+/// A refused request with everything needed to answer it: its status, the
+/// `WWW-Authenticate` (or `Retry-After`) header and a JSON body, written by
+/// [`Rejection::send`] or rendered into buffers by [`Rejection::render`] for any HTTP
+/// stack.
 #[derive(Debug, Clone)]
 pub struct Rejection<'a> {
+    /// Why the request was refused.
     pub kind: RejectionKind,
     config: &'a OAuthConfig<'a>,
     required_scope: &'a str,
@@ -107,7 +137,21 @@ pub struct Rejection<'a> {
 /// Longest `WWW-Authenticate` value `challenge` returns.
 const CHALLENGE_MAX: usize = 512;
 
+/// A rejection rendered into caller-supplied buffers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RenderedRejection<'b> {
+    /// 400, 401, 403 or 503.
+    pub status: u16,
+    /// `WWW-Authenticate`, or `Retry-After` for 503.
+    pub header_name: &'static str,
+    /// That header's value.
+    pub header_value: &'b str,
+    /// The JSON body (`application/json`).
+    pub body: &'b str,
+}
+
 impl<'a> Rejection<'a> {
+    /// A rejection of a request to a route that needs `required_scope`.
     pub fn new(kind: RejectionKind, config: &'a OAuthConfig<'a>, required_scope: &'a str) -> Self {
         Rejection {
             kind,
@@ -123,6 +167,7 @@ impl<'a> Rejection<'a> {
         self
     }
 
+    /// The answer's status.
     pub fn status(&self) -> Status {
         match self.kind {
             RejectionKind::InvalidRequest(_) => Status::BAD_REQUEST,
@@ -172,23 +217,33 @@ impl<'a> Rejection<'a> {
             RejectionKind::InsufficientScope => self.granted,
             _ => GrantedScopes::default(),
         };
-        out.write_str("Bearer realm=\"")?;
-        write_quoted(out, self.config.realm)?;
+        // Parameters are separated by ", "; the first follows "Bearer ".
+        let mut separator = " ";
+        let mut param = |out: &mut dyn fmt::Write, name: &str, value: &str| {
+            out.write_str(separator)?;
+            separator = ", ";
+            out.write_str(name)?;
+            out.write_str("=\"")?;
+            write_quoted(out, value)?;
+            out.write_str("\"")
+        };
+        out.write_str("Bearer")?;
+        if !self.config.realm.is_empty() {
+            param(out, "realm", self.config.realm)?;
+        }
         if let Some(error) = error {
-            out.write_str("\", error=\"")?;
-            out.write_str(error)?;
+            param(out, "error", error)?;
         }
         if !self.config.resource_metadata_url.is_empty() {
-            out.write_str("\", resource_metadata=\"")?;
-            write_quoted(out, self.config.resource_metadata_url)?;
+            param(out, "resource_metadata", self.config.resource_metadata_url)?;
         }
-        out.write_str("\"")?;
         let mut names = granted
             .names(self.config)
             .chain(Some(scope))
             .filter(|s| !s.is_empty());
         if let Some(first) = names.next() {
-            out.write_str(", scope=\"")?;
+            out.write_str(separator)?;
+            out.write_str("scope=\"")?;
             write_quoted(out, first)?;
             for name in names {
                 out.write_str(" ")?;
@@ -199,9 +254,44 @@ impl<'a> Rejection<'a> {
         Ok(())
     }
 
+    /// The header the answer carries: `WWW-Authenticate`, or `Retry-After` for 503.
+    pub fn header_name(&self) -> &'static str {
+        if self.status() == Status::SERVICE_UNAVAILABLE {
+            "Retry-After"
+        } else {
+            "WWW-Authenticate"
+        }
+    }
+
+    /// Writes the value of [`Rejection::header_name`].
+    pub fn write_header_value(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+        if self.status() == Status::SERVICE_UNAVAILABLE {
+            write_decimal(out, self.config.retry_after_seconds.into())
+        } else {
+            self.write_challenge(out).map(|_| ())
+        }
+    }
+
+    /// Renders the answer into `header` and `body`; `None` if either is too small
+    /// (512 and 256 bytes always suffice).
+    pub fn render<'b>(
+        &self,
+        header: &'b mut [u8],
+        body: &'b mut [u8],
+    ) -> Option<RenderedRejection<'b>> {
+        let header_value = render_into(header, |out| self.write_header_value(out))?;
+        let body = render_into(body, |out| self.write_body(out))?;
+        Some(RenderedRejection {
+            status: self.status().code,
+            header_name: self.header_name(),
+            header_value,
+            body,
+        })
+    }
+
     /// Writes the JSON body (the original API's error objects).
     #[inline(never)] // a call, not a copy inlined into async callers: less flash
-    fn write_body(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+    pub fn write_body(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         let (error, message) = match self.kind {
             RejectionKind::MissingToken | RejectionKind::InvalidToken(_) => {
                 out.write_str("{\"error\":\"Authentication required\",\"message\":\"This endpoint requires a valid OAuth token.\",\"required_scopes\":[\"")?;
@@ -231,26 +321,27 @@ impl<'a> Rejection<'a> {
         responder: Responder<'_, W>,
     ) -> Result<Sent, WriteError<W::Error>> {
         let status = self.status();
-        let challenge = |out: &mut dyn fmt::Write| self.write_challenge(out).map(|_| ());
-        let retry_after =
-            |out: &mut dyn fmt::Write| write_decimal(out, self.config.retry_after_seconds.into());
+        let value = |out: &mut dyn fmt::Write| self.write_header_value(out);
         let header = RenderedHeader {
-            name: if status == Status::SERVICE_UNAVAILABLE {
-                "Retry-After"
-            } else {
-                "WWW-Authenticate"
-            },
-            value: if status == Status::SERVICE_UNAVAILABLE {
-                &retry_after
-            } else {
-                &challenge
-            },
+            name: self.header_name(),
+            value: &value,
         };
         let body = |out: &mut dyn fmt::Write| self.write_body(out);
         responder
             .send_with(status, JSON, &[], Some(header), Body::Render(&body))
             .await
     }
+}
+
+/// Renders `write` into `buf` as text; `None` if it does not fit.
+fn render_into(
+    buf: &mut [u8],
+    write: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result,
+) -> Option<&str> {
+    let mut sink = SliceSink::new(buf);
+    write(&mut sink).ok()?;
+    let len = sink.len();
+    core::str::from_utf8(buf.get(..len)?).ok()
 }
 
 /// Writes text for the inside of an RFC 9110 quoted-string.
@@ -287,10 +378,12 @@ impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
         }
     }
 
+    /// The settings it applies.
     pub fn config(&self) -> &'c OAuthConfig<'c> {
         self.config
     }
 
+    /// The validator it asks.
     pub fn validator(&self) -> &V {
         &self.validator
     }
@@ -314,8 +407,48 @@ impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
         required_scope: &'c str,
         pick: impl FnOnce(&TokenInfo) -> T,
     ) -> Result<T, Rejection<'c>> {
+        self.decide(bearer_token(request), required_scope, pick)
+            .await
+    }
+
+    /// The check for any HTTP stack: given the request's `Authorization` header values
+    /// (none, one, or the repeated ones) and the scope the route needs (empty: any valid
+    /// token), the grant or a rejection that renders its own answer.
+    pub async fn check_authorization<'h>(
+        &self,
+        authorization: impl IntoIterator<Item = &'h [u8]>,
+        required_scope: &'c str,
+    ) -> Result<Grant<'c>, Rejection<'c>> {
+        let config = self.config;
+        let grant = |info: &TokenInfo| Grant {
+            principal: info.principal().and_then(|p| Principal::try_from(p).ok()),
+            scopes: GrantedScopes::of(config, &info.scope),
+            audience: config
+                .check_audience
+                .then(|| {
+                    info.audiences
+                        .iter()
+                        .find_map(|aud| config.accepted_audience(aud))
+                })
+                .flatten(),
+        };
+        self.decide(
+            bearer_from_authorization(authorization),
+            required_scope,
+            grant,
+        )
+        .await
+    }
+
+    /// The decision once the bearer token is taken from the request.
+    async fn decide<T>(
+        &self,
+        bearer: Result<Option<&str>, BearerError>,
+        required_scope: &'c str,
+        pick: impl FnOnce(&TokenInfo) -> T,
+    ) -> Result<T, Rejection<'c>> {
         let reject = |kind| Rejection::new(kind, self.config, required_scope);
-        let token = match bearer_token(request) {
+        let token = match bearer {
             Ok(Some(token)) => token,
             Ok(None) => return Err(reject(RejectionKind::MissingToken)),
             Err(problem) => return Err(reject(RejectionKind::InvalidRequest(problem))),
@@ -329,10 +462,10 @@ impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
             } else {
                 // The challenge names what was granted plus what is missing, so a client
                 // stepping up keeps the scopes it had (MCP authorization, step-up).
-                Err(Refusal {
-                    kind: RejectionKind::InsufficientScope,
-                    granted: GrantedScopes::of(self.config, &info.scope),
-                })
+                Err((
+                    RejectionKind::InsufficientScope,
+                    GrantedScopes::of(self.config, &info.scope),
+                ))
             }
         };
         // `if let` (edition 2024) drops the demo answer before the `else` awaits, so the
@@ -342,39 +475,18 @@ impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
         } else {
             let decide = |info: &TokenInfo| match self.policy(info) {
                 Ok(()) => scope_then_pick(info),
-                Err(problem) => Err(Refusal {
-                    kind: RejectionKind::InvalidToken(problem),
-                    granted: GrantedScopes::default(),
-                }),
+                Err(problem) => Err((
+                    RejectionKind::InvalidToken(problem),
+                    GrantedScopes::default(),
+                )),
             };
             self.validator.inspect(token, decide).await
         };
         match decided {
             Ok(Ok(value)) => Ok(value),
-            Ok(Err(refusal)) => Err(reject(refusal.kind).with_granted(refusal.granted)),
+            Ok(Err((kind, granted))) => Err(reject(kind).with_granted(granted)),
             Err(error) => Err(reject(RejectionKind::from_validation(error))),
         }
-    }
-
-    /// The same decision for a token already taken from a request.
-    pub async fn check_token(
-        &self,
-        token: &str,
-        required_scope: &str,
-    ) -> Result<TokenInfo, RejectionKind> {
-        if token.len() > self.config.max_token_len {
-            return Err(RejectionKind::InvalidToken(TokenProblem::Malformed));
-        }
-        if let Some(info) = self.demo_token(token) {
-            return self.require_scope(info, required_scope);
-        }
-        let info = self
-            .validator
-            .validate(token)
-            .await
-            .map_err(RejectionKind::from_validation)?;
-        self.policy(&info).map_err(RejectionKind::InvalidToken)?;
-        self.require_scope(info, required_scope)
     }
 
     /// Checks what a validator said against this resource's policy.
@@ -415,25 +527,25 @@ impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
         Ok(())
     }
 
-    fn require_scope(
-        &self,
-        info: TokenInfo,
-        required_scope: &str,
-    ) -> Result<TokenInfo, RejectionKind> {
-        if required_scope.is_empty() || info.has_scope(required_scope) {
-            Ok(info)
-        } else {
-            Err(RejectionKind::InsufficientScope)
-        }
-    }
-
     #[inline(never)] // a call, not a copy inlined into async callers: less flash
     fn demo_token(&self, token: &str) -> Option<TokenInfo> {
         if !self.config.demo_tokens {
             return None;
         }
         let user = token.strip_prefix(DEMO_PREFIX)?;
-        (!user.is_empty()).then(|| TokenInfo::new(user, DEMO_SCOPES))
+        if user.is_empty() {
+            return None;
+        }
+        let mut info = TokenInfo::new(user, "");
+        for scope in self.config.scopes_supported {
+            let separator = if info.scope.is_empty() { "" } else { " " };
+            // A scope that does not fit is not granted.
+            let _ = info
+                .scope
+                .push_str(separator)
+                .and(info.scope.push_str(scope));
+        }
+        Some(info)
     }
 }
 

@@ -28,20 +28,23 @@ pub mod token;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
-pub use bearer::{BearerError, bearer_token};
+pub use bearer::{BearerError, bearer_from_authorization, bearer_token};
 pub use buffers::{BufferSlot, ProviderBuffers};
 pub use cache::{CachePolicy, CachingValidator};
 pub use config::{ClientAuth, ClientCredentials, Endpoints, OAuthConfig};
-pub use discovered::{DiscoveredIntrospector, SharedMetadata};
-pub use guard::{Guard, Rejection, RejectionKind, TokenProblem};
+pub use discovered::{DiscoveredIntrospector, MetadataSource, SharedMetadata};
+pub use guard::{
+    Grant, GrantedScopes, Guard, Principal, Rejection, RejectionKind, RenderedRejection,
+    TokenProblem,
+};
 pub use introspection::Introspector;
 #[cfg(feature = "login")]
 pub use login::{
     AuthorizationUrl, ExchangeError, Login, LoginError, LoginStore, TokenResponse, exchange_code,
 };
 pub use metadata::{
-    Discovered, DiscoveryError, ProtectedResourceDocument, ProviderMetadata, discover,
-    discover_dated, protected_resource_document,
+    Discovered, DiscoveryError, Member, Members, MetadataView, ProtectedResourceDocument,
+    ProviderMetadata, discover, discover_dated, protected_resource_document,
 };
 pub use token::{TokenInfo, TokenValidator, ValidationError};
 

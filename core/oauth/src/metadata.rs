@@ -9,7 +9,6 @@ use serde::Serialize;
 
 use super::config::{Endpoints, OAuthConfig};
 use super::provider::{status_error, transport_error};
-use super::token::StrList;
 use super::token::ValidationError;
 use crate::http::client::{Outgoing, exchange};
 use crate::http::codec::JsonEscaped;
@@ -19,134 +18,398 @@ use crate::http::net::{Connect, Endpoint};
 /// Longest endpoint URL kept from discovery or settings.
 pub const URL_MAX: usize = 192;
 
-type Url = String<URL_MAX>;
+/// Bytes of text a [`ProviderMetadata`] keeps by default: every URL and list of a
+/// typical provider. A device that keeps only what it validates with sets fewer.
+pub const METADATA_TEXT: usize = 1024;
 
-/// What this server uses from the provider's metadata. Lists keep their first
-/// entries when the provider sends more than fit. Without the routes that show them
-/// (features `login`, `openapi`, `as-mirror`) only the issuer and the introspection
-/// endpoint are kept, and the other members are skipped unread.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProviderMetadata {
-    pub issuer: Url,
-    pub authorization_endpoint: Option<Url>,
-    pub token_endpoint: Option<Url>,
-    pub introspection_endpoint: Option<Url>,
-    pub userinfo_endpoint: Option<Url>,
-    pub jwks_uri: Option<Url>,
-    pub registration_endpoint: Option<Url>,
-    pub revocation_endpoint: Option<Url>,
-    pub scopes_supported: StrList<16, 48>,
-    pub response_types_supported: StrList<8, 32>,
-    pub grant_types_supported: StrList<8, 64>,
-    pub code_challenge_methods_supported: StrList<4, 16>,
+/// A member of the provider's metadata (RFC 8414 §2) this crate can keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Member {
+    /// `issuer`: always kept.
+    Issuer,
+    /// `authorization_endpoint`.
+    AuthorizationEndpoint,
+    /// `token_endpoint`.
+    TokenEndpoint,
+    /// `introspection_endpoint`.
+    IntrospectionEndpoint,
+    /// `userinfo_endpoint`.
+    UserinfoEndpoint,
+    /// `jwks_uri`.
+    JwksUri,
+    /// `registration_endpoint`.
+    RegistrationEndpoint,
+    /// `revocation_endpoint`.
+    RevocationEndpoint,
+    /// `scopes_supported` (a list).
+    ScopesSupported,
+    /// `response_types_supported` (a list).
+    ResponseTypesSupported,
+    /// `grant_types_supported` (a list).
+    GrantTypesSupported,
+    /// `code_challenge_methods_supported` (a list).
+    CodeChallengeMethodsSupported,
 }
 
-/// Where a metadata member goes.
-enum Slot<'m> {
-    Issuer(&'m mut Url),
-    Url(&'m mut Option<Url>),
-    List(&'m mut dyn ListSlot),
-}
+const MEMBER_COUNT: usize = 12;
 
-/// The members read, by name; all others are skipped unread.
-type Member = (&'static str, fn(&mut ProviderMetadata) -> Slot<'_>);
+/// How many items of at most how many bytes a list member keeps.
+type ListBounds = Option<(u8, usize)>;
 
-const MEMBERS: &[Member] = &[
-    ("issuer", |m| Slot::Issuer(&mut m.issuer)),
-    ("introspection_endpoint", |m| {
-        Slot::Url(&mut m.introspection_endpoint)
-    }),
-    ("authorization_endpoint", |m| {
-        Slot::Url(&mut m.authorization_endpoint)
-    }),
-    ("token_endpoint", |m| Slot::Url(&mut m.token_endpoint)),
-    ("userinfo_endpoint", |m| Slot::Url(&mut m.userinfo_endpoint)),
-    ("jwks_uri", |m| Slot::Url(&mut m.jwks_uri)),
-    ("registration_endpoint", |m| {
-        Slot::Url(&mut m.registration_endpoint)
-    }),
-    ("revocation_endpoint", |m| {
-        Slot::Url(&mut m.revocation_endpoint)
-    }),
-    ("scopes_supported", |m| Slot::List(&mut m.scopes_supported)),
-    ("response_types_supported", |m| {
-        Slot::List(&mut m.response_types_supported)
-    }),
-    ("grant_types_supported", |m| {
-        Slot::List(&mut m.grant_types_supported)
-    }),
-    ("code_challenge_methods_supported", |m| {
-        Slot::List(&mut m.code_challenge_methods_supported)
-    }),
+/// Every member in declaration order, with its name in the document and, for a list,
+/// its bounds.
+const MEMBERS: [(Member, &str, ListBounds); MEMBER_COUNT] = [
+    (Member::Issuer, "issuer", None),
+    (
+        Member::AuthorizationEndpoint,
+        "authorization_endpoint",
+        None,
+    ),
+    (Member::TokenEndpoint, "token_endpoint", None),
+    (
+        Member::IntrospectionEndpoint,
+        "introspection_endpoint",
+        None,
+    ),
+    (Member::UserinfoEndpoint, "userinfo_endpoint", None),
+    (Member::JwksUri, "jwks_uri", None),
+    (Member::RegistrationEndpoint, "registration_endpoint", None),
+    (Member::RevocationEndpoint, "revocation_endpoint", None),
+    (Member::ScopesSupported, "scopes_supported", Some((16, 48))),
+    (
+        Member::ResponseTypesSupported,
+        "response_types_supported",
+        Some((8, 32)),
+    ),
+    (
+        Member::GrantTypesSupported,
+        "grant_types_supported",
+        Some((8, 64)),
+    ),
+    (
+        Member::CodeChallengeMethodsSupported,
+        "code_challenge_methods_supported",
+        Some((4, 16)),
+    ),
 ];
 
-/// A bounded list of strings, whatever its bounds.
-trait ListSlot {
-    fn push(&mut self, item: &str) -> bool;
-    fn mark_overflowed(&mut self);
-}
-
-impl<const N: usize, const L: usize> ListSlot for StrList<N, L> {
-    fn push(&mut self, item: &str) -> bool {
-        StrList::push(self, item)
-    }
-
-    fn mark_overflowed(&mut self) {
-        self.overflowed = true;
+impl Member {
+    fn bit(self) -> u16 {
+        1 << self as u8
     }
 }
 
-/// Reads a metadata document with the bounded JSON scanner: the members this server
-/// uses, each at most once; unknown members are skipped; a URL that does not fit is an
-/// error, list items that do not fit are dropped (`overflowed`).
-fn parse_metadata(body: &[u8]) -> Result<ProviderMetadata, DiscoveryError> {
+/// A set of metadata members: which ones discovery keeps (`OAuthConfig::metadata_members`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Members(u16);
+
+impl Members {
+    /// Every member this crate knows (what a mirror of the document needs).
+    pub const ALL: Members = Members((1 << MEMBER_COUNT) - 1);
+    /// What token validation needs: the issuer, introspection and JWKS endpoints.
+    pub const VALIDATION: Members = Members(
+        (1 << Member::Issuer as u8)
+            | (1 << Member::IntrospectionEndpoint as u8)
+            | (1 << Member::JwksUri as u8),
+    );
+
+    /// This set with `member` added.
+    pub const fn with(self, member: Member) -> Members {
+        Members(self.0 | 1 << member as u8)
+    }
+
+    /// Whether `member` is in the set.
+    pub fn contains(self, member: Member) -> bool {
+        self.0 & member.bit() != 0
+    }
+}
+
+/// Where a kept member's text lies in the metadata's text, and for a list how many
+/// items it has (items are separated by `\n`, which no kept item contains).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Span {
+    start: u16,
+    end: u16,
+    items: u8,
+    present: bool,
+    overflowed: bool,
+}
+
+/// What this server uses from the provider's metadata: the members of
+/// `OAuthConfig::metadata_members`, their text packed into `TEXT` bytes. List items
+/// beyond a list's bounds or the room left are dropped (the list is then marked
+/// `overflowed`); a URL that does not fit is an error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderMetadata<const TEXT: usize = METADATA_TEXT> {
+    text: String<TEXT>,
+    spans: [Span; MEMBER_COUNT],
+}
+
+impl<const TEXT: usize> Default for ProviderMetadata<TEXT> {
+    fn default() -> Self {
+        ProviderMetadata {
+            text: String::new(),
+            spans: [Span::default(); MEMBER_COUNT],
+        }
+    }
+}
+
+impl<const TEXT: usize> ProviderMetadata<TEXT> {
+    /// Metadata from settings alone, for providers that publish none.
+    pub fn from_config(config: &OAuthConfig<'_>) -> Result<Self, DiscoveryError> {
+        let mut metadata = ProviderMetadata::default();
+        metadata
+            .set_url(Member::Issuer, config.issuer)
+            .ok_or(DiscoveryError::Misconfigured)?;
+        metadata.apply_overrides(&config.endpoints)?;
+        Ok(metadata)
+    }
+
+    /// Replaces discovered endpoints with the ones set by hand.
+    pub fn apply_overrides(&mut self, endpoints: &Endpoints<'_>) -> Result<(), DiscoveryError> {
+        let pairs = [
+            (Member::AuthorizationEndpoint, endpoints.authorization),
+            (Member::TokenEndpoint, endpoints.token),
+            (Member::IntrospectionEndpoint, endpoints.introspection),
+            (Member::UserinfoEndpoint, endpoints.userinfo),
+            (Member::JwksUri, endpoints.jwks),
+            (Member::RegistrationEndpoint, endpoints.registration),
+            (Member::RevocationEndpoint, endpoints.revocation),
+        ];
+        for (member, configured) in pairs {
+            if let Some(url) = configured {
+                self.set_url(member, url)
+                    .ok_or(DiscoveryError::Misconfigured)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Keeps `url` as `member` (replacing an earlier value's span; its old text stays
+    /// as dead bytes, which happens only for the few settings made by hand).
+    pub fn set_url(&mut self, member: Member, url: &str) -> Option<()> {
+        if url.len() > URL_MAX || url.contains('\n') {
+            return None;
+        }
+        let start = self.text.len();
+        self.text.push_str(url).ok()?;
+        *self.spans.get_mut(member as usize)? = Span {
+            start: u16::try_from(start).ok()?,
+            end: u16::try_from(self.text.len()).ok()?,
+            items: 1,
+            present: true,
+            overflowed: false,
+        };
+        Some(())
+    }
+
+    /// A view of the metadata that does not depend on its capacity.
+    pub fn view(&self) -> MetadataView<'_> {
+        MetadataView {
+            text: &self.text,
+            spans: &self.spans,
+        }
+    }
+
+    /// Reads a list's items into the text; `None` when the value is not a string or an
+    /// array of strings.
+    fn read_list(&mut self, member: Member, value: json::Value<'_>) -> Option<()> {
+        let (max_items, max_len) = MEMBERS.get(member as usize)?.2?;
+        let mut span = Span {
+            start: u16::try_from(self.text.len()).ok()?,
+            present: true,
+            ..Span::default()
+        };
+        let mut buf = [0u8; 64];
+        for item in value.one_or_many()? {
+            let text = item.as_str()?.decode_into(&mut buf);
+            let separator = if span.items == 0 { "" } else { "\n" };
+            let fits = text.filter(|text| {
+                span.items < max_items
+                    && text.len() <= max_len
+                    && !text.contains('\n')
+                    && self.text.len() + separator.len() + text.len() <= TEXT
+            });
+            match fits {
+                Some(text) => {
+                    // Cannot fail: the room was checked above.
+                    let _ = self.text.push_str(separator);
+                    let _ = self.text.push_str(text);
+                    span.items += 1;
+                }
+                None => span.overflowed = true,
+            }
+        }
+        span.end = u16::try_from(self.text.len()).ok()?;
+        *self.spans.get_mut(member as usize)? = span;
+        Some(())
+    }
+}
+
+/// Borrowed provider metadata, whatever the capacity it is kept in: the accessors
+/// every reader uses.
+#[derive(Debug, Clone, Copy)]
+pub struct MetadataView<'m> {
+    text: &'m str,
+    spans: &'m [Span; MEMBER_COUNT],
+}
+
+impl<'m> MetadataView<'m> {
+    fn raw(self, member: Member) -> Option<(&'m str, Span)> {
+        let span = *self.spans.get(member as usize)?;
+        if !span.present {
+            return None;
+        }
+        Some((self.text.get(span.start.into()..span.end.into())?, span))
+    }
+
+    /// The issuer identifier.
+    pub fn issuer(self) -> &'m str {
+        self.url(Member::Issuer).unwrap_or("")
+    }
+
+    /// A URL member, if kept and advertised.
+    pub fn url(self, member: Member) -> Option<&'m str> {
+        self.raw(member).map(|(text, _)| text)
+    }
+
+    /// `authorization_endpoint`.
+    pub fn authorization_endpoint(self) -> Option<&'m str> {
+        self.url(Member::AuthorizationEndpoint)
+    }
+
+    /// `token_endpoint`.
+    pub fn token_endpoint(self) -> Option<&'m str> {
+        self.url(Member::TokenEndpoint)
+    }
+
+    /// `introspection_endpoint`.
+    pub fn introspection_endpoint(self) -> Option<&'m str> {
+        self.url(Member::IntrospectionEndpoint)
+    }
+
+    /// `userinfo_endpoint`.
+    pub fn userinfo_endpoint(self) -> Option<&'m str> {
+        self.url(Member::UserinfoEndpoint)
+    }
+
+    /// `jwks_uri`.
+    pub fn jwks_uri(self) -> Option<&'m str> {
+        self.url(Member::JwksUri)
+    }
+
+    /// The items of a list member kept (none if absent).
+    pub fn list(self, member: Member) -> ListItems<'m> {
+        let (text, span) = self.raw(member).unwrap_or(("", Span::default()));
+        ListItems {
+            rest: (span.items > 0).then_some(text),
+        }
+    }
+
+    /// Whether a list member had items that were dropped.
+    pub fn overflowed(self, member: Member) -> bool {
+        self.raw(member).is_some_and(|(_, span)| span.overflowed)
+    }
+
+    /// The document to serve at `/.well-known/oauth-authorization-server`.
+    pub fn document(self) -> AuthorizationServerDocument<'m> {
+        AuthorizationServerDocument {
+            issuer: self.issuer(),
+            authorization_endpoint: self.authorization_endpoint(),
+            token_endpoint: self.token_endpoint(),
+            introspection_endpoint: self.introspection_endpoint(),
+            userinfo_endpoint: self.userinfo_endpoint(),
+            jwks_uri: self.jwks_uri(),
+            registration_endpoint: self.url(Member::RegistrationEndpoint),
+            revocation_endpoint: self.url(Member::RevocationEndpoint),
+            scopes_supported: self.list(Member::ScopesSupported),
+            response_types_supported: self.list(Member::ResponseTypesSupported),
+            grant_types_supported: self.list(Member::GrantTypesSupported),
+            code_challenge_methods_supported: ["S256"],
+        }
+    }
+}
+
+/// The items of one list member.
+#[derive(Debug, Clone, Copy)]
+pub struct ListItems<'m> {
+    rest: Option<&'m str>,
+}
+
+impl<'m> Iterator for ListItems<'m> {
+    type Item = &'m str;
+
+    fn next(&mut self) -> Option<&'m str> {
+        let rest = self.rest?;
+        match rest.split_once('\n') {
+            Some((item, after)) => {
+                self.rest = Some(after);
+                Some(item)
+            }
+            None => {
+                self.rest = None;
+                Some(rest)
+            }
+        }
+    }
+}
+
+impl serde::Serialize for ListItems<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(*self)
+    }
+}
+
+/// Reads a metadata document with the bounded JSON scanner: the members `keep` names,
+/// each at most once (a member twice is refused whether kept or not); unknown members
+/// are skipped; a kept URL that does not fit is an error, list items that do not fit
+/// are dropped. URLs are kept before lists, so lists get only the room left.
+fn parse_metadata<const TEXT: usize>(
+    body: &[u8],
+    keep: Members,
+) -> Result<ProviderMetadata<TEXT>, DiscoveryError> {
     let bad = DiscoveryError::BadDocument;
     let text = core::str::from_utf8(body).map_err(|_| bad)?;
     let document = json::parse(text).map_err(|_| bad)?;
     if document.kind() != Kind::Object {
         return Err(bad);
     }
+    let keep = keep.with(Member::Issuer);
     let mut metadata = ProviderMetadata::default();
-    let mut seen = 0u32;
-    for (name, value) in document.members() {
-        let Some(index) = MEMBERS.iter().position(|(known, _)| name.eq_str(known)) else {
-            continue;
-        };
-        let bit = 1u32.checked_shl(index as u32).unwrap_or(0);
-        if seen & bit != 0 {
-            return Err(bad);
-        }
-        seen |= bit;
-        let Some((_, slot)) = MEMBERS.get(index) else {
-            continue;
-        };
-        let null = value.kind() == Kind::Null;
-        match slot(&mut metadata) {
-            Slot::Issuer(issuer) => *issuer = value.to_bounded().ok_or(bad)?,
-            Slot::Url(_) if null => {}
-            Slot::Url(url) => *url = Some(value.to_bounded().ok_or(bad)?),
-            Slot::List(_) if null => {}
-            Slot::List(list) => read_list(value, list).ok_or(bad)?,
+    let mut seen = 0u16;
+    for lists in [false, true] {
+        for (name, value) in document.members() {
+            let Some((member, _, list)) = MEMBERS.iter().find(|(_, known, _)| name.eq_str(known))
+            else {
+                continue;
+            };
+            if list.is_some() != lists {
+                continue;
+            }
+            if seen & member.bit() != 0 {
+                return Err(bad);
+            }
+            seen |= member.bit();
+            if value.kind() == Kind::Null && *member != Member::Issuer {
+                continue;
+            }
+            if !keep.contains(*member) {
+                continue;
+            }
+            if lists {
+                metadata.read_list(*member, value).ok_or(bad)?;
+            } else {
+                let mut buf = [0u8; URL_MAX];
+                let url = value.as_str().and_then(|url| url.decode_into(&mut buf));
+                metadata.set_url(*member, url.ok_or(bad)?).ok_or(bad)?;
+            }
         }
     }
-    if seen & 1 == 0 {
-        return Err(bad); // no issuer
+    if seen & Member::Issuer.bit() == 0 {
+        return Err(bad);
     }
     Ok(metadata)
-}
-
-/// A string or an array of strings; items that do not fit are dropped.
-fn read_list(value: json::Value<'_>, list: &mut dyn ListSlot) -> Option<()> {
-    let mut buf = [0u8; 128];
-    for item in value.one_or_many()? {
-        match item.as_str()?.decode_into(&mut buf) {
-            Some(text) => {
-                list.push(text);
-            }
-            None => list.mark_overflowed(),
-        }
-    }
-    Some(())
 }
 
 /// Why discovery failed.
@@ -162,55 +425,6 @@ pub enum DiscoveryError {
     IssuerMismatch,
     /// The configured issuer or an override is not a usable URL.
     Misconfigured,
-}
-
-impl ProviderMetadata {
-    /// Metadata from settings alone, for providers that publish none.
-    pub fn from_config(config: &OAuthConfig<'_>) -> Result<Self, DiscoveryError> {
-        let mut metadata = ProviderMetadata {
-            issuer: String::try_from(config.issuer).map_err(|_| DiscoveryError::Misconfigured)?,
-            ..Default::default()
-        };
-        metadata.apply_overrides(&config.endpoints)?;
-        Ok(metadata)
-    }
-
-    /// Replaces discovered endpoints with the ones set by hand.
-    pub fn apply_overrides(&mut self, endpoints: &Endpoints<'_>) -> Result<(), DiscoveryError> {
-        let pairs = [
-            (&mut self.authorization_endpoint, endpoints.authorization),
-            (&mut self.token_endpoint, endpoints.token),
-            (&mut self.introspection_endpoint, endpoints.introspection),
-            (&mut self.userinfo_endpoint, endpoints.userinfo),
-            (&mut self.jwks_uri, endpoints.jwks),
-            (&mut self.registration_endpoint, endpoints.registration),
-            (&mut self.revocation_endpoint, endpoints.revocation),
-        ];
-        for (slot, configured) in pairs {
-            if let Some(url) = configured {
-                *slot = Some(String::try_from(url).map_err(|_| DiscoveryError::Misconfigured)?);
-            }
-        }
-        Ok(())
-    }
-
-    /// The document to serve at `/.well-known/oauth-authorization-server`.
-    pub fn document(&self) -> AuthorizationServerDocument<'_> {
-        AuthorizationServerDocument {
-            issuer: &self.issuer,
-            authorization_endpoint: self.authorization_endpoint.as_deref(),
-            token_endpoint: self.token_endpoint.as_deref(),
-            introspection_endpoint: self.introspection_endpoint.as_deref(),
-            userinfo_endpoint: self.userinfo_endpoint.as_deref(),
-            jwks_uri: self.jwks_uri.as_deref(),
-            registration_endpoint: self.registration_endpoint.as_deref(),
-            revocation_endpoint: self.revocation_endpoint.as_deref(),
-            scopes_supported: &self.scopes_supported,
-            response_types_supported: &self.response_types_supported,
-            grant_types_supported: &self.grant_types_supported,
-            code_challenge_methods_supported: ["S256"],
-        }
-    }
 }
 
 /// A mirror of the provider's metadata that advertises PKCE `S256` only.
@@ -231,9 +445,9 @@ pub struct AuthorizationServerDocument<'a> {
     pub registration_endpoint: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revocation_endpoint: Option<&'a str>,
-    pub scopes_supported: &'a StrList<16, 48>,
-    pub response_types_supported: &'a StrList<8, 32>,
-    pub grant_types_supported: &'a StrList<8, 64>,
+    pub scopes_supported: ListItems<'a>,
+    pub response_types_supported: ListItems<'a>,
+    pub grant_types_supported: ListItems<'a>,
     pub code_challenge_methods_supported: [&'a str; 1],
 }
 
@@ -257,14 +471,14 @@ impl AuthorizationServerDocument<'_> {
             }
         }
         let lists: [(&str, &mut dyn Iterator<Item = &str>); 4] = [
-            ("scopes_supported", &mut self.scopes_supported.iter()),
+            ("scopes_supported", &mut self.scopes_supported.clone()),
             (
                 "response_types_supported",
-                &mut self.response_types_supported.iter(),
+                &mut self.response_types_supported.clone(),
             ),
             (
                 "grant_types_supported",
-                &mut self.grant_types_supported.iter(),
+                &mut self.grant_types_supported.clone(),
             ),
             (
                 "code_challenge_methods_supported",
@@ -291,6 +505,7 @@ pub struct ProtectedResourceDocument<'a> {
     pub authorization_servers: [&'a str; 1],
     pub scopes_supported: &'a [&'a str],
     pub bearer_methods_supported: [&'a str; 1],
+    #[serde(skip_serializing_if = "str::is_empty")]
     pub resource_name: &'a str,
 }
 
@@ -309,9 +524,13 @@ impl ProtectedResourceDocument<'_> {
             JsonEscaped(scope).write_to(out)?;
             out.write_str("\"")?;
         }
-        out.write_str("],\"bearer_methods_supported\":[\"header\"],\"resource_name\":\"")?;
-        JsonEscaped(self.resource_name).write_to(out)?;
-        out.write_str("\"}")
+        out.write_str("],\"bearer_methods_supported\":[\"header\"]")?;
+        if !self.resource_name.is_empty() {
+            out.write_str(",\"resource_name\":\"")?;
+            JsonEscaped(self.resource_name).write_to(out)?;
+            out.write_str("\"")?;
+        }
+        out.write_str("}")
     }
 }
 
@@ -355,11 +574,11 @@ pub fn metadata_urls(issuer: &str) -> Option<[String<{ URL_MAX + 48 }>; 2]> {
 
 /// Fetches the provider's metadata at start-up. `buffer` holds the request and one
 /// metadata document (oidc-provider's is about 2–3 KiB). Settings in `config.endpoints` win.
-pub async fn discover<C: Connect>(
+pub async fn discover<C: Connect, const TEXT: usize>(
     connect: &C,
     config: &OAuthConfig<'_>,
     buffer: &mut [u8],
-) -> Result<ProviderMetadata, DiscoveryError>
+) -> Result<ProviderMetadata<TEXT>, DiscoveryError>
 where
     for<'c> <C::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
 {
@@ -370,19 +589,20 @@ where
 
 /// What discovery found, and when by the provider's clock.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Discovered {
-    pub metadata: ProviderMetadata,
+pub struct Discovered<const TEXT: usize = METADATA_TEXT> {
+    /// The members `OAuthConfig::metadata_members` names.
+    pub metadata: ProviderMetadata<TEXT>,
     /// The answer's `Date` as Unix seconds: a device without a clock learns the time
     /// from it, without a request of its own.
     pub date: Option<u64>,
 }
 
 /// [`discover`], keeping the provider's `Date`.
-pub async fn discover_dated<C: Connect>(
+pub async fn discover_dated<C: Connect, const TEXT: usize>(
     connect: &C,
     config: &OAuthConfig<'_>,
     buffer: &mut [u8],
-) -> Result<Discovered, DiscoveryError>
+) -> Result<Discovered<TEXT>, DiscoveryError>
 where
     for<'c> <C::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
 {
@@ -420,8 +640,8 @@ where
             }
             _ => continue,
         }
-        let mut metadata = parse_metadata(response.body)?;
-        if metadata.issuer != config.issuer {
+        let mut metadata = parse_metadata(response.body, config.metadata_members)?;
+        if metadata.view().issuer() != config.issuer {
             return Err(DiscoveryError::IssuerMismatch);
         }
         metadata.apply_overrides(&config.endpoints)?;
@@ -505,12 +725,16 @@ mod tests {
     fn the_rendered_mirror_is_what_serde_writes() {
         let connector = FakeConnector::new(vec![ok(OIDC_PROVIDER_METADATA)]);
         let mut rx = [0u8; 4096];
-        let mut metadata = block_on(discover(&connector, &config(), &mut rx)).unwrap();
-        metadata.revocation_endpoint = Some(String::try_from("http://x/\"quoted\"").unwrap());
+        let mut metadata: ProviderMetadata =
+            block_on(discover(&connector, &config(), &mut rx)).unwrap();
+        metadata
+            .set_url(Member::RevocationEndpoint, "http://x/\"quoted\"")
+            .unwrap();
         let mut serialized = [0u8; 4096];
-        let length = serde_json_core::to_slice(&metadata.document(), &mut serialized).unwrap();
+        let length =
+            serde_json_core::to_slice(&metadata.view().document(), &mut serialized).unwrap();
         let mut rendered: String<4096> = String::new();
-        metadata.document().render(&mut rendered).unwrap();
+        metadata.view().document().render(&mut rendered).unwrap();
         assert_eq!(rendered.as_bytes(), &serialized[..length]);
     }
 
@@ -518,27 +742,26 @@ mod tests {
     fn discovers_oidc_provider_metadata() {
         let connector = FakeConnector::new(vec![ok(OIDC_PROVIDER_METADATA)]);
         let mut rx = [0u8; 4096];
-        let metadata = block_on(discover(&connector, &config(), &mut rx)).unwrap();
-        assert_eq!(metadata.issuer.as_str(), ISSUER);
+        let metadata: ProviderMetadata =
+            block_on(discover(&connector, &config(), &mut rx)).unwrap();
+        let metadata = metadata.view();
+        assert_eq!(metadata.issuer(), ISSUER);
         assert_eq!(
-            metadata.introspection_endpoint.as_deref(),
+            metadata.introspection_endpoint(),
             Some("http://127.0.0.1:9000/token/introspection")
         );
         assert_eq!(
-            metadata.token_endpoint.as_deref(),
+            metadata.token_endpoint(),
             Some("http://127.0.0.1:9000/token")
         );
         assert_eq!(
-            metadata.userinfo_endpoint.as_deref(),
+            metadata.userinfo_endpoint(),
             Some("http://127.0.0.1:9000/me")
         );
-        assert!(metadata.scopes_supported.contains("api:write"));
-        assert!(
-            metadata
-                .grant_types_supported
-                .contains("authorization_code")
-        );
-        assert!(metadata.response_types_supported.contains("code"));
+        let contains = |list, item| metadata.list(list).any(|listed| listed == item);
+        assert!(contains(Member::ScopesSupported, "api:write"));
+        assert!(contains(Member::GrantTypesSupported, "authorization_code"));
+        assert!(contains(Member::ResponseTypesSupported, "code"));
         assert!(connector.sent_text(0).starts_with(
             "GET /.well-known/oauth-authorization-server HTTP/1.1\r\nHost: 127.0.0.1:9000\r\n"
         ));
@@ -550,14 +773,15 @@ mod tests {
         let mut config = config();
         config.endpoints.introspection = Some("http://127.0.0.1:9001/introspect");
         let mut rx = [0u8; 4096];
-        let metadata = block_on(discover(&connector, &config, &mut rx)).unwrap();
+        let metadata: ProviderMetadata = block_on(discover(&connector, &config, &mut rx)).unwrap();
+        let metadata = metadata.view();
         assert!(
             connector
                 .sent_text(1)
                 .starts_with("GET /.well-known/openid-configuration HTTP/1.1\r\n")
         );
         assert_eq!(
-            metadata.introspection_endpoint.as_deref(),
+            metadata.introspection_endpoint(),
             Some("http://127.0.0.1:9001/introspect")
         );
     }
@@ -571,29 +795,33 @@ mod tests {
         let connector = FakeConnector::new(vec![ok(&forged)]);
         let mut rx = [0u8; 4096];
         assert_eq!(
-            block_on(discover(&connector, &config(), &mut rx)),
+            block_on(discover::<_, METADATA_TEXT>(&connector, &config(), &mut rx)),
             Err(DiscoveryError::IssuerMismatch)
         );
         let connector = FakeConnector::new(vec![ok("<html>")]);
         assert_eq!(
-            block_on(discover(&connector, &config(), &mut rx)),
+            block_on(discover::<_, METADATA_TEXT>(&connector, &config(), &mut rx)),
             Err(DiscoveryError::BadDocument)
         );
         let connector = FakeConnector::new(vec![not_found(), not_found()]);
         assert_eq!(
-            block_on(discover(&connector, &config(), &mut rx)),
+            block_on(discover::<_, METADATA_TEXT>(&connector, &config(), &mut rx)),
             Err(DiscoveryError::NotFound)
         );
         let connector = FakeConnector::new(vec![Script::Refused, Script::Refused]);
         assert_eq!(
-            block_on(discover(&connector, &config(), &mut rx)),
+            block_on(discover::<_, METADATA_TEXT>(&connector, &config(), &mut rx)),
             Err(DiscoveryError::Unavailable(ValidationError::Unreachable))
         );
         let connector =
             FakeConnector::new(vec![ok(OIDC_PROVIDER_METADATA), ok(OIDC_PROVIDER_METADATA)]);
         let mut small = [0u8; 512];
         assert_eq!(
-            block_on(discover(&connector, &config(), &mut small)),
+            block_on(discover::<_, METADATA_TEXT>(
+                &connector,
+                &config(),
+                &mut small
+            )),
             Err(DiscoveryError::Unavailable(ValidationError::BadAnswer))
         );
     }
@@ -602,12 +830,13 @@ mod tests {
     /// refuses what serde refused: a member twice, no issuer, a URL that does not fit.
     #[test]
     fn documents_are_read_strictly() {
-        let read = |body: &str| parse_metadata(body.as_bytes());
+        let read = |body: &str| parse_metadata::<METADATA_TEXT>(body.as_bytes(), Members::ALL);
         let escaped = read(r#"{"issuer":"http:\/\/127.0.0.1:9000","introspection_endpoint":null,"token_endpoint":"http://127.0.0.1:9000/t\u006fken"}"#).unwrap();
-        assert_eq!(escaped.issuer.as_str(), "http://127.0.0.1:9000");
-        assert_eq!(escaped.introspection_endpoint, None);
+        let escaped = escaped.view();
+        assert_eq!(escaped.issuer(), "http://127.0.0.1:9000");
+        assert_eq!(escaped.introspection_endpoint(), None);
         assert_eq!(
-            escaped.token_endpoint.as_deref(),
+            escaped.token_endpoint(),
             Some("http://127.0.0.1:9000/token")
         );
         let long = std::format!(
@@ -637,9 +866,9 @@ mod tests {
         ]);
         let connector = FakeConnector::new(vec![dated]);
         let mut rx = [0u8; 1024];
-        let found = block_on(discover_dated(&connector, &config(), &mut rx)).unwrap();
+        let found: Discovered = block_on(discover_dated(&connector, &config(), &mut rx)).unwrap();
         assert_eq!(found.date, Some(784_111_777));
-        assert_eq!(found.metadata.issuer.as_str(), "http://127.0.0.1:9000");
+        assert_eq!(found.metadata.view().issuer(), "http://127.0.0.1:9000");
     }
 
     #[test]
@@ -647,10 +876,17 @@ mod tests {
         let body = r#"{"issuer":"http://127.0.0.1:9000","code_challenge_methods_supported":["plain","S256","a","b","c"],"scopes_supported":"openid"}"#;
         let connector = FakeConnector::new(vec![ok(body)]);
         let mut rx = [0u8; 1024];
-        let metadata = block_on(discover(&connector, &config(), &mut rx)).unwrap();
-        assert_eq!(metadata.code_challenge_methods_supported.len(), 4);
-        assert!(metadata.code_challenge_methods_supported.overflowed);
-        assert!(metadata.scopes_supported.contains("openid"));
+        let metadata: ProviderMetadata =
+            block_on(discover(&connector, &config(), &mut rx)).unwrap();
+        let metadata = metadata.view();
+        let methods = Member::CodeChallengeMethodsSupported;
+        assert_eq!(metadata.list(methods).count(), 4);
+        assert!(metadata.overflowed(methods));
+        assert!(
+            metadata
+                .list(Member::ScopesSupported)
+                .any(|s| s == "openid")
+        );
     }
 
     #[test]
@@ -659,16 +895,17 @@ mod tests {
             &OIDC_PROVIDER_METADATA.replace(r#"["S256"]"#, r#"["plain","S256"]"#)
         )]);
         let mut rx = [0u8; 4096];
-        let metadata = block_on(discover(&connector, &config(), &mut rx)).unwrap();
+        let metadata: ProviderMetadata =
+            block_on(discover(&connector, &config(), &mut rx)).unwrap();
         let mut out = [0u8; 2048];
-        let length = serde_json_core::to_slice(&metadata.document(), &mut out).unwrap();
+        let length = serde_json_core::to_slice(&metadata.view().document(), &mut out).unwrap();
         let json = core::str::from_utf8(&out[..length]).unwrap();
         assert_eq!(
             json,
             r#"{"issuer":"http://127.0.0.1:9000","authorization_endpoint":"http://127.0.0.1:9000/auth","token_endpoint":"http://127.0.0.1:9000/token","introspection_endpoint":"http://127.0.0.1:9000/token/introspection","userinfo_endpoint":"http://127.0.0.1:9000/me","jwks_uri":"http://127.0.0.1:9000/jwks","registration_endpoint":"http://127.0.0.1:9000/reg","revocation_endpoint":"http://127.0.0.1:9000/token/revocation","scopes_supported":["openid","offline_access","profile","email","api:read","api:write"],"response_types_supported":["code id_token","code","id_token","none"],"grant_types_supported":["implicit","authorization_code","refresh_token","client_credentials"],"code_challenge_methods_supported":["S256"]}"#
         );
-        let bare = ProviderMetadata::from_config(&config()).unwrap();
-        let length = serde_json_core::to_slice(&bare.document(), &mut out).unwrap();
+        let bare: ProviderMetadata = ProviderMetadata::from_config(&config()).unwrap();
+        let length = serde_json_core::to_slice(&bare.view().document(), &mut out).unwrap();
         assert_eq!(
             core::str::from_utf8(&out[..length]).unwrap(),
             r#"{"issuer":"http://127.0.0.1:9000","scopes_supported":[],"response_types_supported":[],"grant_types_supported":[],"code_challenge_methods_supported":["S256"]}"#

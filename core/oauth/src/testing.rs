@@ -12,11 +12,12 @@ pub use crate::http::testing::*;
 
 use crate::buffers::{BufferSlot, ProviderBuffers};
 
-/// The settings the OAuth tests share: resource 127.0.0.1:8787, provider 127.0.0.1:9000,
-/// client `push-advisor` with Basic authentication.
+/// The settings the OAuth tests share: resource 127.0.0.1:8787 named "Push Advisor
+/// API" with scopes `api:read` and `api:write`, provider 127.0.0.1:9000, client
+/// `push-advisor` with Basic authentication.
 pub fn config() -> crate::OAuthConfig<'static> {
     use crate::{ClientAuth, ClientCredentials, OAuthConfig};
-    OAuthConfig::new(
+    let config = OAuthConfig::new(
         "http://127.0.0.1:8787",
         "http://127.0.0.1:8787/.well-known/oauth-protected-resource",
         "http://127.0.0.1:9000",
@@ -25,7 +26,14 @@ pub fn config() -> crate::OAuthConfig<'static> {
             client_secret: "s3cret",
             auth: ClientAuth::ClientSecretBasic,
         },
-    )
+    );
+    OAuthConfig {
+        resource_name: "Push Advisor API",
+        realm: "Push Advisor API",
+        scopes_supported: &["api:read", "api:write"],
+        login_scope: "api:read api:write",
+        ..config
+    }
 }
 
 /// A validator fixture that answers with a fixed result and counts calls.

@@ -2,7 +2,7 @@
 //! fail (`ValidationError`), the `TokenValidator` seam, and the parser for RFC 7662
 //! introspection answers.
 
-use heapless::{String, Vec};
+use heapless::String;
 
 use crate::http::json::{self, Kind, Value};
 
@@ -88,13 +88,6 @@ pub enum ValidationError {
     Misconfigured,
 }
 
-impl ValidationError {
-    /// Whether the token itself is bad (as opposed to the provider being unavailable).
-    pub fn is_token_fault(self) -> bool {
-        matches!(self, ValidationError::Inactive | ValidationError::Malformed)
-    }
-}
-
 /// Checks a bearer token and says what it grants.
 #[allow(async_fn_in_trait)]
 pub trait TokenValidator {
@@ -122,47 +115,6 @@ impl<T: TokenValidator + ?Sized> TokenValidator for &T {
         inspect: impl FnOnce(&TokenInfo) -> U,
     ) -> Result<U, ValidationError> {
         (**self).inspect(token, inspect).await
-    }
-}
-
-/// Up to `N` strings of at most `L` bytes, read from a JSON string or array. Items
-/// beyond the bounds are dropped and `overflowed` is set.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StrList<const N: usize, const L: usize> {
-    items: Vec<String<L>, N>,
-    pub overflowed: bool,
-}
-
-impl<const N: usize, const L: usize> StrList<N, L> {
-    pub fn iter(&self) -> impl Iterator<Item = &str> {
-        self.items.iter().map(|item| item.as_str())
-    }
-
-    pub fn contains(&self, wanted: &str) -> bool {
-        self.iter().any(|item| item == wanted)
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.items.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.items.len()
-    }
-
-    /// Adds an item; `false` (and `overflowed`) when it does not fit.
-    pub fn push(&mut self, item: &str) -> bool {
-        let stored = String::try_from(item)
-            .ok()
-            .and_then(|item| self.items.push(item).ok());
-        self.overflowed |= stored.is_none();
-        stored.is_some()
-    }
-}
-
-impl<const N: usize, const L: usize> serde::Serialize for StrList<N, L> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.iter())
     }
 }
 

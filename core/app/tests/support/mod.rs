@@ -330,7 +330,7 @@ pub mod app {
                 ..Endpoints::default()
             },
             demo_tokens,
-            ..OAuthConfig::new(RESOURCE, &urls.resource_metadata, ISSUER, client)
+            ..push_advisor_app::oauth_config(RESOURCE, &urls.resource_metadata, ISSUER, client)
         }
     }
 
