@@ -597,7 +597,7 @@ mod tests {
         })
     }
 
-    fn header<'w>(wire: &'w str, name: &str) -> Option<&'w str> {
+    fn header_of<'w>(wire: &'w str, name: &str) -> Option<&'w str> {
         wire.split("\r\n")
             .find_map(|line| line.strip_prefix(name)?.strip_prefix(": "))
     }
@@ -632,7 +632,7 @@ mod tests {
         let wire = wire.unwrap();
         assert!(wire.starts_with("HTTP/1.1 401 Unauthorized\r\n"));
         assert_eq!(
-            header(&wire, "WWW-Authenticate"),
+            header_of(&wire, "WWW-Authenticate"),
             Some(
                 r#"Bearer realm="Push Advisor API", resource_metadata="http://127.0.0.1:8787/.well-known/oauth-protected-resource", scope="api:read""#
             )
@@ -686,7 +686,7 @@ mod tests {
                 "{problem:?}"
             );
             assert_eq!(
-                header(&wire, "WWW-Authenticate"),
+                header_of(&wire, "WWW-Authenticate"),
                 Some(
                     r#"Bearer realm="Push Advisor API", error="invalid_token", resource_metadata="http://127.0.0.1:8787/.well-known/oauth-protected-resource", scope="api:read""#
                 )
@@ -731,7 +731,7 @@ mod tests {
         let wire = wire.unwrap();
         assert!(wire.starts_with("HTTP/1.1 403 Forbidden\r\n"));
         assert_eq!(
-            header(&wire, "WWW-Authenticate"),
+            header_of(&wire, "WWW-Authenticate"),
             Some(
                 r#"Bearer realm="Push Advisor API", error="insufficient_scope", resource_metadata="http://127.0.0.1:8787/.well-known/oauth-protected-resource", scope="api:write api:read""#
             )
@@ -755,8 +755,8 @@ mod tests {
             assert_eq!(outcome.unwrap_err(), RejectionKind::Unavailable(error));
             let wire = wire.unwrap();
             assert!(wire.starts_with("HTTP/1.1 503 Service Unavailable\r\n"));
-            assert_eq!(header(&wire, "Retry-After"), Some("5"));
-            assert_eq!(header(&wire, "WWW-Authenticate"), None);
+            assert_eq!(header_of(&wire, "Retry-After"), Some("5"));
+            assert_eq!(header_of(&wire, "WWW-Authenticate"), None);
             assert!(body(&wire).starts_with(r#"{"error":"Authorization server unavailable""#));
         }
     }
@@ -773,7 +773,7 @@ mod tests {
         let wire = wire.unwrap();
         assert!(wire.starts_with("HTTP/1.1 400 Bad Request\r\n"));
         assert!(
-            header(&wire, "WWW-Authenticate")
+            header_of(&wire, "WWW-Authenticate")
                 .unwrap()
                 .contains(r#"error="invalid_request""#)
         );
@@ -842,5 +842,111 @@ mod tests {
             rejection.challenge().unwrap().as_str(),
             r#"Bearer error="invalid_token""#
         );
+    }
+
+    /// The check any HTTP stack can call: header values in, a grant or a rejection
+    /// rendered into plain buffers out; the same answers as the request-based check.
+    #[test]
+    fn header_check_grants_or_renders_the_same_answer() {
+        let config = config();
+        let clock = FakeClock::at(Some(NOW));
+        let validator =
+            FixedValidator::new(alice(r#""http://127.0.0.1:8787""#, "openid api:write"));
+        let guard = Guard::new(&config, &validator, &clock);
+        let grant = block_on(guard.check_authorization([&b"Bearer opaque-token"[..]], "api:write"))
+            .unwrap();
+        assert_eq!(grant.principal.as_deref(), Some("alice"));
+        assert_eq!(grant.audience, Some("http://127.0.0.1:8787"));
+        assert!(grant.scopes.names(&config).eq(["api:write"]));
+        assert!(!grant.scopes.contains_index(0) && grant.scopes.contains_index(1));
+
+        // Refused for want of api:read: the rendered answer is what `send` writes.
+        let rejection =
+            block_on(guard.check_authorization([&b"Bearer opaque-token"[..]], "api:read"))
+                .unwrap_err();
+        assert_eq!(rejection.kind, RejectionKind::InsufficientScope);
+        let (mut header, mut body_buf) = ([0u8; 512], [0u8; 256]);
+        let rendered = rejection.render(&mut header, &mut body_buf).unwrap();
+        let wire = capture_response(async |responder| rejection.send(responder).await);
+        assert_eq!(rendered.status, 403);
+        assert!(wire.starts_with("HTTP/1.1 403 "));
+        assert_eq!(rendered.header_name, "WWW-Authenticate");
+        assert_eq!(
+            Some(rendered.header_value),
+            header_of(&wire, "WWW-Authenticate")
+        );
+        assert!(
+            rendered
+                .header_value
+                .contains(r#"scope="api:write api:read""#)
+        );
+        assert_eq!(rendered.body, body(&wire));
+        assert!(rejection.render(&mut [0u8; 16], &mut [0u8; 256]).is_none());
+
+        // No header, a repeated one, and another scheme.
+        let none: [&[u8]; 0] = [];
+        let missing = block_on(guard.check_authorization(none, "api:read")).unwrap_err();
+        assert_eq!(missing.kind, RejectionKind::MissingToken);
+        let twice = [&b"Bearer a"[..], &b"Bearer b"[..]];
+        let repeated = block_on(guard.check_authorization(twice, "api:read")).unwrap_err();
+        assert_eq!(
+            repeated.kind,
+            RejectionKind::InvalidRequest(BearerError::RepeatedHeader)
+        );
+        let basic = block_on(guard.check_authorization([&b"Basic eDp5"[..]], "")).unwrap_err();
+        assert_eq!(basic.kind, RejectionKind::MissingToken);
+    }
+
+    /// A provider outage renders 503 with `Retry-After`, not a challenge.
+    #[test]
+    fn unavailable_renders_retry_after() {
+        let config = config();
+        let clock = FakeClock::at(Some(NOW));
+        let validator = FixedValidator::new(Err(ValidationError::Timeout));
+        let guard = Guard::new(&config, &validator, &clock);
+        let rejection =
+            block_on(guard.check_authorization([&b"Bearer t"[..]], "api:read")).unwrap_err();
+        let (mut header, mut body_buf) = ([0u8; 64], [0u8; 256]);
+        let rendered = rejection.render(&mut header, &mut body_buf).unwrap();
+        assert_eq!(
+            (rendered.status, rendered.header_name, rendered.header_value),
+            (503, "Retry-After", "5")
+        );
+        assert!(
+            rendered
+                .body
+                .starts_with(r#"{"error":"Authorization server unavailable""#)
+        );
+    }
+
+    /// Without Push Advisor's settings the challenge has no realm and the demo token
+    /// grants exactly the configured scopes.
+    #[test]
+    fn neutral_settings_give_a_bare_challenge_and_configured_demo_scopes() {
+        let config = OAuthConfig {
+            scopes_supported: &["read:things"],
+            demo_tokens: true,
+            ..OAuthConfig::new(
+                "https://api.example",
+                "",
+                "https://id.example",
+                crate::testing::config().client,
+            )
+        };
+        let clock = FakeClock::at(Some(NOW));
+        let validator = FixedValidator::new(Err(ValidationError::Inactive));
+        let guard = Guard::new(&config, &validator, &clock);
+        let none: [&[u8]; 0] = [];
+        let rejection = block_on(guard.check_authorization(none, "read:things")).unwrap_err();
+        assert_eq!(
+            rejection.challenge().as_deref(),
+            Some(r#"Bearer scope="read:things""#)
+        );
+        let grant =
+            block_on(guard.check_authorization([&b"Bearer demo_token_bob"[..]], "read:things"))
+                .unwrap();
+        assert_eq!(grant.principal.as_deref(), Some("bob"));
+        assert!(grant.scopes.names(&config).eq(["read:things"]));
+        assert_eq!(validator.calls.get(), 0);
     }
 }

@@ -665,17 +665,21 @@ mod tests {
     const ISSUER: &str = "http://127.0.0.1:9000";
     const OIDC_PROVIDER_METADATA: &str = r#"{"authorization_endpoint":"http://127.0.0.1:9000/auth","claims_parameter_supported":false,"claims_supported":["sub","email","email_verified","name","sid","auth_time","iss"],"code_challenge_methods_supported":["S256"],"end_session_endpoint":"http://127.0.0.1:9000/session/end","grant_types_supported":["implicit","authorization_code","refresh_token","client_credentials"],"issuer":"http://127.0.0.1:9000","jwks_uri":"http://127.0.0.1:9000/jwks","registration_endpoint":"http://127.0.0.1:9000/reg","authorization_response_iss_parameter_supported":true,"response_modes_supported":["form_post","fragment","query"],"response_types_supported":["code id_token","code","id_token","none"],"scopes_supported":["openid","offline_access","profile","email","api:read","api:write"],"subject_types_supported":["public"],"token_endpoint_auth_methods_supported":["client_secret_basic","client_secret_jwt","client_secret_post","private_key_jwt","none"],"token_endpoint_auth_signing_alg_values_supported":["HS256","RS256","PS256","ES256","EdDSA"],"token_endpoint":"http://127.0.0.1:9000/token","id_token_signing_alg_values_supported":["RS256"],"pushed_authorization_request_endpoint":"http://127.0.0.1:9000/request","request_parameter_supported":false,"request_uri_parameter_supported":false,"userinfo_endpoint":"http://127.0.0.1:9000/me","introspection_endpoint":"http://127.0.0.1:9000/token/introspection","revocation_endpoint":"http://127.0.0.1:9000/token/revocation","claim_types_supported":["normal"]}"#;
 
-    /// The streamed document is byte for byte its serialized form.
+    /// The streamed document is byte for byte its serialized form, with a name and
+    /// without one (then omitted).
     #[test]
     fn protected_resource_document_renders_as_it_serializes() {
         let mut config = config();
-        config.resource_name = "Push \"Advisor\"";
-        let document = protected_resource_document(&config, "http://127.0.0.1:8787/mcp");
-        let mut rendered = std::string::String::new();
-        document.render(&mut rendered).unwrap();
-        let mut buf = [0u8; 1024];
-        let len = serde_json_core::to_slice(&document, &mut buf).unwrap();
-        assert_eq!(rendered.as_bytes(), &buf[..len]);
+        for name in ["Push \"Advisor\"", ""] {
+            config.resource_name = name;
+            let document = protected_resource_document(&config, "http://127.0.0.1:8787/mcp");
+            let mut rendered = std::string::String::new();
+            document.render(&mut rendered).unwrap();
+            let mut buf = [0u8; 1024];
+            let len = serde_json_core::to_slice(&document, &mut buf).unwrap();
+            assert_eq!(rendered.as_bytes(), &buf[..len]);
+            assert_eq!(rendered.contains("resource_name"), !name.is_empty());
+        }
     }
 
     fn config() -> OAuthConfig<'static> {
