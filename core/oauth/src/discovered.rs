@@ -96,10 +96,7 @@ impl<'a, M: RawMutex, C> DiscoveredIntrospector<'a, M, C> {
     }
 }
 
-impl<M: RawMutex, C: Connect> TokenValidator for DiscoveredIntrospector<'_, M, C>
-where
-    for<'c> <C::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
-{
+impl<M: RawMutex, C: Connect> TokenValidator for DiscoveredIntrospector<'_, M, C> {
     async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
         // Until discovery succeeds the provider counts as unreachable (503, not 401).
         let metadata = self

@@ -46,10 +46,7 @@ impl<'a, 'p, M: RawMutex, C: Connect> Introspector<'a, 'p, M, C> {
     }
 }
 
-impl<M: RawMutex, C: Connect> TokenValidator for Introspector<'_, '_, M, C>
-where
-    for<'c> <C::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
-{
+impl<M: RawMutex, C: Connect> TokenValidator for Introspector<'_, '_, M, C> {
     async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
         if token.is_empty() || token.len() > self.max_token_len {
             return Err(ValidationError::Malformed);

@@ -258,10 +258,7 @@ pub async fn exchange_code<C: Connect>(
     code: &str,
     verifier: &str,
     buffer: &mut [u8],
-) -> Result<TokenResponse, ExchangeError>
-where
-    for<'c> <C::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
-{
+) -> Result<TokenResponse, ExchangeError> {
     let endpoint = Endpoint::parse(token_endpoint).ok_or(ExchangeError::Misconfigured)?;
     let authorization =
         basic_authorization(&config.client).map_err(|_| ExchangeError::Misconfigured)?;

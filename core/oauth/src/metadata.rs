@@ -578,10 +578,7 @@ pub async fn discover<C: Connect, const TEXT: usize>(
     connect: &C,
     config: &OAuthConfig<'_>,
     buffer: &mut [u8],
-) -> Result<ProviderMetadata<TEXT>, DiscoveryError>
-where
-    for<'c> <C::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
-{
+) -> Result<ProviderMetadata<TEXT>, DiscoveryError> {
     discover_dated(connect, config, buffer)
         .await
         .map(|found| found.metadata)
@@ -602,10 +599,7 @@ pub async fn discover_dated<C: Connect, const TEXT: usize>(
     connect: &C,
     config: &OAuthConfig<'_>,
     buffer: &mut [u8],
-) -> Result<Discovered<TEXT>, DiscoveryError>
-where
-    for<'c> <C::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
-{
+) -> Result<Discovered<TEXT>, DiscoveryError> {
     let urls = metadata_urls(config.issuer).ok_or(DiscoveryError::Misconfigured)?;
     let mut failure = DiscoveryError::NotFound;
     for url in &urls {
