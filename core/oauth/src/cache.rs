@@ -40,6 +40,7 @@ pub struct CachePolicy {
 }
 
 impl CachePolicy {
+    /// The policy `config`'s lifetimes give.
     pub fn from_config(config: &OAuthConfig<'_>) -> Self {
         CachePolicy {
             max_lifetime_ms: config.cache_max_lifetime_ms,
@@ -68,6 +69,7 @@ impl<M: RawMutex, V, C, const N: usize> core::fmt::Debug for CachingValidator<M,
 }
 
 impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
+    /// A cache in front of `inner`, timed by `clock`.
     pub const fn new(inner: V, clock: C, policy: CachePolicy) -> Self {
         CachingValidator {
             inner,
@@ -78,6 +80,7 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
         }
     }
 
+    /// The validator it asks on a miss.
     pub fn inner(&self) -> &V {
         &self.inner
     }
@@ -87,6 +90,7 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
         self.entries.lock(|entries| entries.borrow().len())
     }
 
+    /// Whether no answer is kept.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -99,6 +103,7 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
         });
     }
 
+    /// Forgets every kept answer.
     pub fn clear(&self) {
         self.entries.lock(|entries| entries.borrow_mut().clear());
     }

@@ -17,8 +17,11 @@ pub enum ClientAuth {
 /// This server's registered client at the provider.
 #[derive(Clone, Copy)]
 pub struct ClientCredentials<'a> {
+    /// The client id registered at the provider.
     pub client_id: &'a str,
+    /// Its secret (never logged; `Debug` redacts it).
     pub client_secret: &'a str,
+    /// How it is sent.
     pub auth: ClientAuth,
 }
 
@@ -35,12 +38,19 @@ impl fmt::Debug for ClientCredentials<'_> {
 /// Provider endpoints set by hand; each one set here wins over discovery.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Endpoints<'a> {
+    /// `authorization_endpoint`.
     pub authorization: Option<&'a str>,
+    /// `token_endpoint`.
     pub token: Option<&'a str>,
+    /// `introspection_endpoint`.
     pub introspection: Option<&'a str>,
+    /// `userinfo_endpoint`.
     pub userinfo: Option<&'a str>,
+    /// `jwks_uri`.
     pub jwks: Option<&'a str>,
+    /// `registration_endpoint`.
     pub registration: Option<&'a str>,
+    /// `revocation_endpoint`.
     pub revocation: Option<&'a str>,
 }
 
@@ -75,6 +85,7 @@ pub struct OAuthConfig<'a> {
     pub endpoints: Endpoints<'a>,
     /// The members of the provider's metadata discovery keeps (the issuer always).
     pub metadata_members: Members,
+    /// This server's client at the provider (introspection and the login's code exchange).
     pub client: ClientCredentials<'a>,
     /// The login flow's redirect target (this server's `/token` page).
     pub redirect_uri: &'a str,

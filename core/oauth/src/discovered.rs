@@ -81,6 +81,7 @@ impl<M: RawMutex, C> core::fmt::Debug for DiscoveredIntrospector<'_, M, C> {
 }
 
 impl<'a, M: RawMutex, C> DiscoveredIntrospector<'a, M, C> {
+    /// Introspects at `metadata`'s endpoint through `connect`, with buffers from `buffers`.
     pub fn new(
         metadata: &'a dyn MetadataSource,
         connect: &'a C,

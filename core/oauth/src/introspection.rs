@@ -41,6 +41,7 @@ impl<'a, 'p, M: RawMutex, C: Connect> Introspector<'a, 'p, M, C> {
         }
     }
 
+    /// The connector it reaches the provider through.
     pub fn connector(&self) -> &'a C {
         self.connect
     }

@@ -6,6 +6,7 @@
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
+#![warn(missing_docs)]
 
 #[cfg(feature = "std")]
 extern crate std;

@@ -22,6 +22,7 @@ use crate::http::net::{Connect, Endpoint};
 
 /// 32 random bytes in base64url without padding.
 pub const RANDOM_TEXT_LEN: usize = 43;
+/// Random URL-safe text: a `state` or a PKCE verifier or challenge.
 pub type RandomText = String<RANDOM_TEXT_LEN>;
 
 #[derive(Debug, Clone)]
@@ -34,7 +35,9 @@ struct Pending {
 /// A started login: send the browser to `authorization_url`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Login {
+    /// The `state` sent to the provider and expected back.
     pub state: RandomText,
+    /// The PKCE S256 challenge of the verifier kept for `state`.
     pub code_challenge: RandomText,
 }
 
@@ -64,6 +67,7 @@ impl<M: RawMutex, const N: usize> fmt::Debug for LoginStore<M, N> {
 }
 
 impl<M: RawMutex, const N: usize> LoginStore<M, N> {
+    /// An empty store whose logins expire after `lifetime_ms`.
     pub const fn new(lifetime_ms: u64) -> Self {
         LoginStore {
             pending: BlockingMutex::new(RefCell::new(Vec::new())),
@@ -118,6 +122,7 @@ impl<M: RawMutex, const N: usize> LoginStore<M, N> {
         })
     }
 
+    /// How many logins are waiting for their answer.
     pub fn pending(&self) -> usize {
         self.pending.lock(|pending| pending.borrow().len())
     }
@@ -153,12 +158,16 @@ pub fn challenge_for(verifier: &str) -> RandomText {
 /// The authorization request URL, written with every value form-encoded.
 #[derive(Debug, Clone, Copy)]
 pub struct AuthorizationUrl<'a> {
+    /// The provider's authorization endpoint.
     pub authorization_endpoint: &'a str,
+    /// The client id, redirect URI and scope come from here.
     pub config: &'a OAuthConfig<'a>,
+    /// The started login (state and challenge).
     pub login: &'a Login,
 }
 
 impl<'a> AuthorizationUrl<'a> {
+    /// The URL for `login` at `authorization_endpoint`.
     pub fn new(
         authorization_endpoint: &'a str,
         config: &'a OAuthConfig<'a>,
@@ -215,15 +224,20 @@ impl<T: fmt::Display> fmt::Display for ForHtml<T> {
     }
 }
 
+/// Longest access token the token page keeps.
 pub const ACCESS_TOKEN_MAX: usize = 2048;
 
 /// A successful token response (RFC 6749 §5.1). Unknown members (id_token,
 /// refresh_token...) are skipped.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct TokenResponse {
+    /// The access token.
     pub access_token: String<ACCESS_TOKEN_MAX>,
+    /// Its type, normally `Bearer`.
     pub token_type: String<32>,
+    /// Seconds until it expires, if said.
     pub expires_in: Option<u64>,
+    /// The scopes granted, if said.
     pub scope: Option<String<256>>,
 }
 
@@ -234,7 +248,9 @@ pub struct TokenResponse {
 pub enum ExchangeError {
     /// The provider refused (RFC 6749 §5.2), e.g. `invalid_grant`.
     Provider {
+        /// The RFC 6749 error code.
         error: String<64>,
+        /// Its `error_description`, if any.
         description: Option<String<256>>,
     },
     /// The provider could not be reached, or answered something unreadable.

@@ -430,24 +430,36 @@ pub enum DiscoveryError {
 /// A mirror of the provider's metadata that advertises PKCE `S256` only.
 #[derive(Debug, Serialize)]
 pub struct AuthorizationServerDocument<'a> {
+    /// `issuer`.
     pub issuer: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// `authorization_endpoint`.
     pub authorization_endpoint: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// `token_endpoint`.
     pub token_endpoint: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// `introspection_endpoint`.
     pub introspection_endpoint: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// `userinfo_endpoint`.
     pub userinfo_endpoint: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// `jwks_uri`.
     pub jwks_uri: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// `registration_endpoint`.
     pub registration_endpoint: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    /// `revocation_endpoint`.
     pub revocation_endpoint: Option<&'a str>,
+    /// `scopes_supported`.
     pub scopes_supported: ListItems<'a>,
+    /// `response_types_supported`.
     pub response_types_supported: ListItems<'a>,
+    /// `grant_types_supported`.
     pub grant_types_supported: ListItems<'a>,
+    /// Always `["S256"]`: the only method this server's login uses.
     pub code_challenge_methods_supported: [&'a str; 1],
 }
 
@@ -501,11 +513,16 @@ impl AuthorizationServerDocument<'_> {
 /// `/.well-known/oauth-protected-resource` (and its path form, e.g. `.../mcp`).
 #[derive(Debug, Serialize)]
 pub struct ProtectedResourceDocument<'a> {
+    /// This resource's canonical URI.
     pub resource: &'a str,
+    /// The one provider that issues its tokens.
     pub authorization_servers: [&'a str; 1],
+    /// The scopes it understands.
     pub scopes_supported: &'a [&'a str],
+    /// Always `["header"]` (RFC 6750 §2.1 only).
     pub bearer_methods_supported: [&'a str; 1],
     #[serde(skip_serializing_if = "str::is_empty")]
+    /// Shown to people; omitted when empty.
     pub resource_name: &'a str,
 }
 

@@ -39,11 +39,14 @@ pub fn config() -> crate::OAuthConfig<'static> {
 /// A validator fixture that answers with a fixed result and counts calls.
 #[derive(Debug)]
 pub struct FixedValidator {
+    /// What every call answers.
     pub answer: RefCell<Result<crate::TokenInfo, crate::ValidationError>>,
+    /// How many calls there were.
     pub calls: Cell<usize>,
 }
 
 impl FixedValidator {
+    /// A validator answering `answer`.
     pub fn new(answer: Result<crate::TokenInfo, crate::ValidationError>) -> Self {
         FixedValidator {
             answer: RefCell::new(answer),

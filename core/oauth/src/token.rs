@@ -6,31 +6,42 @@ use heapless::String;
 
 use crate::http::json::{self, Kind, Value};
 
+/// Longest `sub` kept.
 pub const SUBJECT_MAX: usize = 128;
+/// Longest `client_id` kept.
 pub const CLIENT_ID_MAX: usize = 128;
+/// Longest `scope` kept.
 pub const SCOPE_MAX: usize = 256;
+/// Longest `iss` kept.
 pub const ISSUER_MAX: usize = 128;
 /// Bytes for all of a token's audiences together.
 pub const AUDIENCE_MAX: usize = 256;
+/// Most audiences kept.
 pub const AUDIENCES: usize = 4;
+/// Longest `token_type` kept.
 pub const TOKEN_TYPE_MAX: usize = 32;
 
 /// Facts about an active token. Every field is bounded; an answer that does not fit
 /// is refused as `ValidationError::BadAnswer`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenInfo {
+    /// `active`: false means the token must be refused.
     pub active: bool,
     /// `sub`: the user (absent for client-credentials tokens).
     pub subject: Option<String<SUBJECT_MAX>>,
+    /// `client_id`: the client the token was issued to.
     pub client_id: Option<String<CLIENT_ID_MAX>>,
     /// `scope`: space-separated, as RFC 7662 sends it.
     pub scope: String<SCOPE_MAX>,
     /// `aud`: one string or an array on the wire.
     pub audiences: WordList<AUDIENCES, AUDIENCE_MAX>,
+    /// `iss`: the issuer, checked against the configured one.
     pub issuer: Option<String<ISSUER_MAX>>,
-    /// Expiry and issue time, Unix seconds.
+    /// `exp`: expiry, Unix seconds.
     pub exp: Option<u64>,
+    /// `iat`: issue time, Unix seconds.
     pub iat: Option<u64>,
+    /// `token_type`: must be `Bearer` when present.
     pub token_type: Option<String<TOKEN_TYPE_MAX>>,
     /// The provider's `Date` when it answered (Unix seconds), for devices without a clock.
     pub answered_at: Option<u64>,
@@ -53,14 +64,17 @@ impl TokenInfo {
         }
     }
 
+    /// The granted scopes, one by one.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
         self.scope.split(' ').filter(|scope| !scope.is_empty())
     }
 
+    /// Whether `wanted` is among the granted scopes.
     pub fn has_scope(&self, wanted: &str) -> bool {
         self.scopes().any(|scope| scope == wanted)
     }
 
+    /// `sub`, if any.
     pub fn subject(&self) -> Option<&str> {
         self.subject.as_deref()
     }
@@ -81,6 +95,7 @@ pub enum ValidationError {
     Malformed,
     /// The provider could not be reached or answered 5xx.
     Unreachable,
+    /// The provider did not answer in time.
     Timeout,
     /// The provider's answer could not be understood or did not fit.
     BadAnswer,
@@ -91,6 +106,7 @@ pub enum ValidationError {
 /// Checks a bearer token and says what it grants.
 #[allow(async_fn_in_trait)]
 pub trait TokenValidator {
+    /// Checks `token`: its facts, or why they are not available.
     async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError>;
 
     /// Validates and lets `inspect` look at the answer in place, so a cache can answer
@@ -125,22 +141,27 @@ impl<T: TokenValidator + ?Sized> TokenValidator for &T {
 pub struct WordList<const N: usize, const L: usize> {
     text: String<L>,
     count: usize,
+    /// Whether an item was dropped.
     pub overflowed: bool,
 }
 
 impl<const N: usize, const L: usize> WordList<N, L> {
+    /// The items, in order.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
         self.text.split(' ').take(self.count)
     }
 
+    /// Whether `wanted` is an item.
     pub fn contains(&self, wanted: &str) -> bool {
         self.iter().any(|item| item == wanted)
     }
 
+    /// Whether there are no items.
     pub fn is_empty(&self) -> bool {
         self.count == 0
     }
 
+    /// How many items there are.
     pub fn len(&self) -> usize {
         self.count
     }
