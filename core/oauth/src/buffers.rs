@@ -30,6 +30,13 @@ impl<'p, M: RawMutex> ProviderBuffers<'p, M> {
         ProviderBuffers { slots }
     }
 
+    /// One slot per buffer of `memory`, to build `ProviderBuffers` from.
+    pub fn slots<const N: usize, const SIZE: usize>(
+        memory: &'p mut [[u8; SIZE]; N],
+    ) -> [BufferSlot<'p, M>; N] {
+        memory.each_mut().map(|buffer| Mutex::new(&mut buffer[..]))
+    }
+
     /// A free buffer, else the first one once its call is over; `None` without slots.
     pub async fn borrow(&self) -> Option<MutexGuard<'_, M, &'p mut [u8]>> {
         for slot in self.slots {

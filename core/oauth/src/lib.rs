@@ -1,8 +1,75 @@
-//! OAuth 2.0 resource-server support, independent of any application: bearer
-//! extraction (RFC 6750), token validation through a trait with an RFC 7662
-//! introspection client and a bounded cache, the access policy with ready-to-send
-//! rejections, provider discovery (RFC 8414) and served metadata (RFC 9728), and the
-//! authorization-code + PKCE helper for login pages.
+//! The auth core: OAuth 2.0 resource-server checks for any HTTP stack, `no_std` and
+//! without allocation. It knows nothing of the application it protects: the resource's
+//! URI, name and scopes come from [`OAuthConfig`].
+//!
+//! - [`Guard::check_authorization`] takes a request's `Authorization` header values and
+//!   the scope a route needs, and returns a [`Grant`] (principal, scopes, audience) or a
+//!   [`Rejection`] that renders its status, `WWW-Authenticate` (RFC 6750, with the
+//!   RFC 9728 `resource_metadata` pointer) or `Retry-After`, and JSON body into buffers
+//!   ([`Rejection::render`]) or a writer. [`Guard::check`] does the same for the HTTP
+//!   crate's `Request`.
+//! - Tokens are checked by a [`TokenValidator`]: RFC 7662 introspection
+//!   ([`Introspector`], or [`DiscoveredIntrospector`] at the discovered endpoint) behind
+//!   a bounded cache ([`CachingValidator`]). A provider outage is 503, never 401.
+//! - Provider discovery (RFC 8414, then OpenID Connect) into a bounded
+//!   [`ProviderMetadata`]; the RFC 9728 document ([`protected_resource_document`]);
+//!   the authorization-code + PKCE helper for login pages (feature `login`).
+//!
+//! # Embedding it in a gateway
+//!
+//! A gateway supplies three things: a [`Connect`](push_advisor_http::net::Connect) to
+//! reach the provider (the tokio and embassy adapters have one, TLS included), a
+//! [`Clock`](push_advisor_http::time::Clock), and a mutex kind for shared state
+//! (`CriticalSectionRawMutex` where several threads share the guard, `NoopRawMutex` on
+//! a single-threaded executor). Then, once: settings, the provider's endpoints
+//! ([`discover`] them, or set them by hand), memory for provider calls, the validator
+//! and the guard; per request, one call. The whole program, on a host:
+//!
+//! ```
+//! use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex as Mx;
+//! use push_advisor_oauth::*;
+//! use push_advisor_tokio::{Connector, ConnectorOptions, HostClock};
+//!
+//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(async {
+//! let client = ClientCredentials {
+//!     client_id: "gateway",
+//!     client_secret: "secret",
+//!     auth: ClientAuth::ClientSecretBasic,
+//! };
+//! let config = OAuthConfig {
+//!     scopes_supported: &["read:things"],
+//!     // Nothing listens on port 9: every token check finds the provider unreachable.
+//!     endpoints: Endpoints { introspection: Some("http://127.0.0.1:9/"), ..Endpoints::default() },
+//!     ..OAuthConfig::new("https://api.example", "https://api.example/.well-known/oauth-protected-resource", "https://id.example", client)
+//! };
+//! let metadata: SharedMetadata = SharedMetadata::new();
+//! metadata.set(ProviderMetadata::from_config(&config).unwrap());
+//! let mut memory = [[0u8; 4096]; 2];
+//! let slots = ProviderBuffers::<Mx>::slots(&mut memory);
+//! let buffers = ProviderBuffers::new(&slots);
+//! let connector = Connector::new(ConnectorOptions::default()).unwrap();
+//! let introspector = DiscoveredIntrospector::new(&metadata, &connector, &config, &buffers);
+//! let policy = CachePolicy::from_config(&config);
+//! let cache: CachingValidator<Mx, _, _, 64> = CachingValidator::new(introspector, HostClock::new(), policy);
+//! let guard = Guard::new(&config, &cache, HostClock::new());
+//!
+//! // Per request: the `Authorization` values in, a grant or a ready answer out.
+//! let (mut header, mut body) = ([0u8; 512], [0u8; 256]);
+//! let no_header: [&[u8]; 0] = [];
+//! let refused = guard.check_authorization(no_header, "read:things").await.unwrap_err();
+//! let answer = refused.render(&mut header, &mut body).unwrap();
+//! assert_eq!((answer.status, answer.header_name), (401, "WWW-Authenticate"));
+//! assert_eq!(answer.header_value, r#"Bearer resource_metadata="https://api.example/.well-known/oauth-protected-resource", scope="read:things""#);
+//! let refused = guard.check_authorization([&b"Bearer abc"[..]], "read:things").await.unwrap_err();
+//! assert_eq!(refused.render(&mut header, &mut body).unwrap().status, 503);
+//! # });
+//! ```
+//!
+//! A granted request gets a [`Grant`]; serve the RFC 9728 document at the
+//! `resource_metadata` URL with [`protected_resource_document`] so MCP clients find the
+//! provider on their own. On a microcontroller the same calls run with the embassy
+//! adapter's connector and clock and `'static` memory (`firmware-example`'s
+//! `auth_gateway` is such a program).
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
