@@ -15,6 +15,54 @@
 //! structured JSON on demand, and the envelope renders it twice (raw as
 //! `structuredContent`, escaped as the text block) while it streams into the transmit
 //! buffer.
+//!
+//! A server with one public tool, answering a `tools/call`:
+//!
+//! ```
+//! use core::fmt;
+//! use push_advisor_http::request::{Parse, parse_head};
+//! use push_advisor_http::response::Framing;
+//! use push_advisor_http::{Limits, Responder};
+//! use push_advisor_mcp::*;
+//!
+//! struct Clock;
+//! struct Now(u32);
+//! impl ToolOutput for Now {
+//!     fn render_json(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+//!         write!(out, "{{\"hour\":{}}}", self.0)
+//!     }
+//! }
+//! const TOOLS: [Tool; 1] = [Tool {
+//!     name: "hour", title: "Hour", description: "The hour of the day.",
+//!     input_schema: NO_ARGUMENTS, output_schema: None,
+//!     read_only: true, takes_arguments: false, scope: None,
+//! }];
+//! impl ToolSet<()> for Clock {
+//!     type Output<'a> = Now;
+//!     fn tools(&self) -> &[Tool] { &TOOLS }
+//!     async fn call<'a>(&'a self, _: ToolCall<'a, ()>) -> ToolOutcome<Now> {
+//!         ToolOutcome::Json(Now(9))
+//!     }
+//! }
+//!
+//! let body = r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"hour"}}"#;
+//! let raw = format!("POST /mcp HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n\
+//!     Accept: application/json, text/event-stream\r\nContent-Length: {}\r\n\r\n{body}", body.len());
+//! let Ok(Parse::Complete(head)) = parse_head(raw.as_bytes(), &Limits::default()) else { panic!() };
+//! let config = McpConfig {
+//!     name: "clock", title: "Clock", version: "1", instructions: "",
+//!     max_message_bytes: 4096, allowed_origins: &["*"],
+//! };
+//! let (mut wire, mut transmit) = ([0u8; 1024], [0u8; 256]);
+//! let mut conn = &mut wire[..];
+//! let framing = Framing { head_only: false, keep_alive: true, allow_origin: None, vary_origin: false };
+//! let responder = Responder::new(&mut conn, &mut transmit, framing);
+//! embassy_futures::block_on(handle(&head.request, responder, &Clock, &Unprotected, &config)).unwrap();
+//! let written = 1024 - conn.len();
+//! let answer = core::str::from_utf8(&wire[..written]).unwrap();
+//! assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"));
+//! assert!(answer.contains(r#""structuredContent":{"hour":9}"#));
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
