@@ -8,15 +8,14 @@ use embassy_net::tcp::client::TcpClientState;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::mutex::Mutex;
 use embassy_time::{Duration, Timer};
-use push_advisor_app::{AppConfig, AppUrls, PushAdvisor};
+use push_advisor_app::{AppConfig, AppUrls, Metadata, PushAdvisor};
 use push_advisor_embassy::{EmbassyClock, SocketMemory, TcpConnector, Timeouts};
 use push_advisor_http::ServerConfig;
 use push_advisor_http::time::Clock as _;
 use push_advisor_mcp::McpConfig;
 use push_advisor_oauth::{
     BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
-    DiscoveredIntrospector, DiscoveryError, OAuthConfig, ProviderBuffers, SharedMetadata,
-    discover_dated,
+    DiscoveredIntrospector, DiscoveryError, OAuthConfig, ProviderBuffers, discover_dated,
 };
 use static_cell::{ConstStaticCell, StaticCell};
 
@@ -70,8 +69,6 @@ pub type Connector = TcpConnector<'static, OUTBOUND, 1024, 1024>;
 type Validator =
     CachingValidator<Mx, DiscoveredIntrospector<'static, Mx, Connector>, Clock, CACHE_ENTRIES>;
 /// The application this firmware serves, with the board's random number generator.
-/// The provider metadata this build reads, in the room it needs.
-pub type Metadata = SharedMetadata<{ push_advisor_app::METADATA_TEXT }>;
 pub type App = PushAdvisor<'static, Mx, Clock, crate::board::Rng, Validator, Connector>;
 
 /// The device's clock; wall time is unknown until the provider's `Date` is read.
@@ -118,7 +115,7 @@ pub fn start(
     static OAUTH: StaticCell<OAuthConfig<'static>> = StaticCell::new();
     static OUTBOUND_STATE: StaticCell<TcpClientState<OUTBOUND, 1024, 1024>> = StaticCell::new();
     static CONNECTOR: StaticCell<Connector> = StaticCell::new();
-    static METADATA: Metadata = SharedMetadata::new();
+    static METADATA: Metadata = Metadata::new();
     static BUFFER_MEMORY: ConstStaticCell<[[u8; PROVIDER_BUFFER]; OUTBOUND]> =
         ConstStaticCell::new([[0; PROVIDER_BUFFER]; OUTBOUND]);
     static BUFFER_SLOTS: StaticCell<[BufferSlot<'static, Mx>; OUTBOUND]> = StaticCell::new();

@@ -11,13 +11,13 @@ use std::time::Duration;
 
 use clap::Parser;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-use push_advisor_app::{AppConfig, AppUrls, PushAdvisor};
+use push_advisor_app::{AppConfig, AppUrls, Metadata, PushAdvisor};
 use push_advisor_http::net::Endpoint;
 use push_advisor_mcp::McpConfig;
 use push_advisor_oauth::guard::DEMO_TOKEN_WARNING;
 use push_advisor_oauth::{
     BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
-    DiscoveredIntrospector, Endpoints, OAuthConfig, ProviderBuffers, SharedMetadata,
+    DiscoveredIntrospector, Endpoints, OAuthConfig, ProviderBuffers,
 };
 use push_advisor_tokio::{
     Connector, ConnectorOptions, HostClock, OsRng, ServerOptions, TlsRoots, run, shutdown_signal,
@@ -119,7 +119,7 @@ fn start(options: Options) -> Result<(), String> {
     })
     .map_err(|e| format!("cannot set up the provider connection: {e}"))?;
     let connector = leak(LoggedConnector(connector));
-    let metadata: &'static provider::Metadata = leak(SharedMetadata::new());
+    let metadata: &'static Metadata = leak(Metadata::new());
     let clock = HostClock::new();
     // Calls to the provider borrow these; more calls at once wait for one to finish.
     let slots: Vec<BufferSlot<'static, Mx>> = (0..PROVIDER_CALLS)

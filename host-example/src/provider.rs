@@ -3,11 +3,9 @@
 
 use std::time::Duration;
 
+use push_advisor_app::Metadata;
 use push_advisor_http::net::{Connect, Endpoint};
-use push_advisor_oauth::{OAuthConfig, SharedMetadata, discover};
-
-/// The provider metadata the app reads, in the room it needs.
-pub type Metadata = SharedMetadata<{ push_advisor_app::METADATA_TEXT }>;
+use push_advisor_oauth::{OAuthConfig, discover};
 use push_advisor_tokio::{ConnectError, Connection, Connector};
 use tracing::{info, warn};
 

@@ -47,7 +47,7 @@ use crate::oauth::metadata::URL_MAX;
 use crate::oauth::{AuthorizationUrl, ExchangeError, LoginStore, exchange_code};
 use crate::oauth::{
     ClientCredentials, Guard, Member, Members, MetadataSource, OAuthConfig, ProviderBuffers,
-    TokenValidator, protected_resource_document,
+    SharedMetadata, TokenValidator, protected_resource_document,
 };
 use content::{PushVerdict, Vibe};
 #[cfg(feature = "openapi")]
@@ -82,15 +82,17 @@ pub const METADATA_MEMBERS: Members = if cfg!(feature = "as-mirror") {
     Members::VALIDATION
 };
 
-/// Bytes of provider metadata text this build keeps (`SharedMetadata<METADATA_TEXT>`):
-/// room for `METADATA_MEMBERS`.
+/// Bytes of provider metadata text this build keeps: room for `METADATA_MEMBERS`.
 pub const METADATA_TEXT: usize = if cfg!(feature = "as-mirror") {
     oauth::metadata::METADATA_TEXT
 } else if cfg!(any(feature = "login", feature = "openapi")) {
-    768
+    640
 } else {
-    384
+    320
 };
+
+/// The provider metadata this build reads, in the room it needs.
+pub type Metadata = SharedMetadata<METADATA_TEXT, { METADATA_MEMBERS.bits() }>;
 
 /// OAuth settings for Push Advisor: safe defaults around the values every deployment
 /// sets, with the app's name, scopes and metadata needs.
@@ -105,7 +107,6 @@ pub fn oauth_config<'a>(
         realm: RESOURCE_NAME,
         scopes_supported: &scopes::ALL,
         login_scope: scopes::LOGIN,
-        metadata_members: METADATA_MEMBERS,
         ..OAuthConfig::new(resource, resource_metadata_url, issuer, client)
     }
 }

@@ -3,8 +3,6 @@
 
 use core::fmt;
 
-use crate::metadata::Members;
-
 /// How the client authenticates to the provider's token and introspection endpoints.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientAuth {
@@ -83,8 +81,6 @@ pub struct OAuthConfig<'a> {
     pub issuer: &'a str,
     /// Endpoints set by hand (override discovery).
     pub endpoints: Endpoints<'a>,
-    /// The members of the provider's metadata discovery keeps (the issuer always).
-    pub metadata_members: Members,
     /// This server's client at the provider (introspection and the login's code exchange).
     pub client: ClientCredentials<'a>,
     /// The login flow's redirect target (this server's `/token` page).
@@ -128,7 +124,6 @@ impl<'a> OAuthConfig<'a> {
             challenge_scope: None,
             issuer,
             endpoints: Endpoints::default(),
-            metadata_members: Members::ALL,
             client,
             redirect_uri: "",
             login_scope: "",

@@ -8,7 +8,7 @@ use embassy_sync::once_lock::OnceLock;
 use super::buffers::ProviderBuffers;
 use super::config::OAuthConfig;
 use super::introspection::Introspector;
-use super::metadata::{METADATA_TEXT, MetadataView, ProviderMetadata};
+use super::metadata::{ALL_MEMBERS, METADATA_TEXT, MetadataView, ProviderMetadata};
 use super::token::{TokenInfo, TokenValidator, ValidationError};
 use crate::http::net::Connect;
 
@@ -20,12 +20,13 @@ pub trait MetadataSource: Sync {
 }
 
 /// The provider's metadata once discovery has succeeded. It is set once and then only
-/// read, so connections borrow endpoints in place instead of copying them.
-pub struct SharedMetadata<const TEXT: usize = METADATA_TEXT> {
-    cell: OnceLock<ProviderMetadata<TEXT>>,
+/// read, so connections borrow endpoints in place instead of copying them. `TEXT` and
+/// `KEEP` are its [`ProviderMetadata`]'s room and members.
+pub struct SharedMetadata<const TEXT: usize = METADATA_TEXT, const KEEP: u16 = ALL_MEMBERS> {
+    cell: OnceLock<ProviderMetadata<TEXT, KEEP>>,
 }
 
-impl<const TEXT: usize> core::fmt::Debug for SharedMetadata<TEXT> {
+impl<const TEXT: usize, const KEEP: u16> core::fmt::Debug for SharedMetadata<TEXT, KEEP> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("SharedMetadata")
             .field("known", &self.is_known())
@@ -33,13 +34,13 @@ impl<const TEXT: usize> core::fmt::Debug for SharedMetadata<TEXT> {
     }
 }
 
-impl<const TEXT: usize> Default for SharedMetadata<TEXT> {
+impl<const TEXT: usize, const KEEP: u16> Default for SharedMetadata<TEXT, KEEP> {
     fn default() -> Self {
         Self::new()
     }
 }
 
-impl<const TEXT: usize> SharedMetadata<TEXT> {
+impl<const TEXT: usize, const KEEP: u16> SharedMetadata<TEXT, KEEP> {
     /// Nothing known yet.
     pub const fn new() -> Self {
         SharedMetadata {
@@ -48,7 +49,7 @@ impl<const TEXT: usize> SharedMetadata<TEXT> {
     }
 
     /// Publishes the discovered metadata; `false` (and no change) if it was already set.
-    pub fn set(&self, metadata: ProviderMetadata<TEXT>) -> bool {
+    pub fn set(&self, metadata: ProviderMetadata<TEXT, KEEP>) -> bool {
         self.cell.init(metadata).is_ok()
     }
 
@@ -58,7 +59,7 @@ impl<const TEXT: usize> SharedMetadata<TEXT> {
     }
 }
 
-impl<const TEXT: usize> MetadataSource for SharedMetadata<TEXT> {
+impl<const TEXT: usize, const KEEP: u16> MetadataSource for SharedMetadata<TEXT, KEEP> {
     fn metadata(&self) -> Option<MetadataView<'_>> {
         self.cell.try_get().map(ProviderMetadata::view)
     }

@@ -256,7 +256,7 @@ impl<'a> Rejection<'a> {
 
     /// The header the answer carries: `WWW-Authenticate`, or `Retry-After` for 503.
     pub fn header_name(&self) -> &'static str {
-        if self.status() == Status::SERVICE_UNAVAILABLE {
+        if matches!(self.kind, RejectionKind::Unavailable(_)) {
             "Retry-After"
         } else {
             "WWW-Authenticate"
@@ -265,7 +265,7 @@ impl<'a> Rejection<'a> {
 
     /// Writes the value of [`Rejection::header_name`].
     pub fn write_header_value(&self, out: &mut dyn fmt::Write) -> fmt::Result {
-        if self.status() == Status::SERVICE_UNAVAILABLE {
+        if matches!(self.kind, RejectionKind::Unavailable(_)) {
             write_decimal(out, self.config.retry_after_seconds.into())
         } else {
             self.write_challenge(out).map(|_| ())
@@ -401,14 +401,16 @@ impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
 
     /// `check`, keeping only what `pick` takes from the token's facts: a cached answer
     /// is then looked at in place instead of copied (the hot path of protected routes).
-    pub async fn check_with<T>(
+    ///
+    /// Not an `async fn`: the decision's own future is returned, so the caller's
+    /// future holds no second layer.
+    pub fn check_with<T>(
         &self,
         request: &Request<'_>,
         required_scope: &'c str,
         pick: impl FnOnce(&TokenInfo) -> T,
-    ) -> Result<T, Rejection<'c>> {
+    ) -> impl Future<Output = Result<T, Rejection<'c>>> {
         self.decide(bearer_token(request), required_scope, pick)
-            .await
     }
 
     /// The check for any HTTP stack: given the request's `Authorization` header values

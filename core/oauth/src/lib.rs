@@ -111,8 +111,9 @@ pub use login::{
     AuthorizationUrl, ExchangeError, Login, LoginError, LoginStore, TokenResponse, exchange_code,
 };
 pub use metadata::{
-    Discovered, DiscoveryError, Member, Members, MetadataView, ProtectedResourceDocument,
-    ProviderMetadata, discover, discover_dated, protected_resource_document,
+    ALL_MEMBERS, Discovered, DiscoveryError, Member, Members, MetadataView,
+    ProtectedResourceDocument, ProviderMetadata, discover, discover_dated,
+    protected_resource_document,
 };
 pub use token::{TokenInfo, TokenValidator, ValidationError};
 

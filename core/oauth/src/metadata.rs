@@ -100,9 +100,14 @@ impl Member {
     }
 }
 
-/// A set of metadata members: which ones discovery keeps (`OAuthConfig::metadata_members`).
+/// A set of metadata members: which ones a [`ProviderMetadata`] keeps (its `KEEP`
+/// parameter is [`Members::bits`]). A type parameter, not a setting, so a device that
+/// keeps few members carries no code for the others.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Members(u16);
+
+/// Every member ([`Members::ALL`]), as a `KEEP` parameter.
+pub const ALL_MEMBERS: u16 = Members::ALL.bits();
 
 impl Members {
     /// Every member this crate knows (what a mirror of the document needs).
@@ -123,39 +128,60 @@ impl Members {
     pub fn contains(self, member: Member) -> bool {
         self.0 & member.bit() != 0
     }
+
+    /// The set as a `KEEP` parameter.
+    pub const fn bits(self) -> u16 {
+        self.0
+    }
+
+    /// Whether the set has a list member.
+    fn has_lists(self) -> bool {
+        MEMBERS
+            .iter()
+            .any(|(member, _, list)| list.is_some() && self.contains(*member))
+    }
 }
 
-/// Where a kept member's text lies in the metadata's text, and for a list how many
-/// items it has (items are separated by `\n`, which no kept item contains).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// Where a kept member's text lies in the metadata's text. A list's items are
+/// separated by `\n`, which no kept item contains; empty items are not kept, so an
+/// empty span is a list without items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Span {
     start: u16,
     end: u16,
-    items: u8,
-    present: bool,
-    overflowed: bool,
 }
 
-/// What this server uses from the provider's metadata: the members of
-/// `OAuthConfig::metadata_members`, their text packed into `TEXT` bytes. List items
-/// beyond a list's bounds or the room left are dropped (the list is then marked
+impl Span {
+    /// A member not advertised (or not kept).
+    const ABSENT: Span = Span { start: 1, end: 0 };
+}
+
+/// What this server uses from the provider's metadata: the members `KEEP` names (a
+/// [`Members::bits`]; the issuer always), their text packed into `TEXT` bytes. List
+/// items beyond a list's bounds or the room left are dropped (the list is then marked
 /// `overflowed`); a URL that does not fit is an error.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ProviderMetadata<const TEXT: usize = METADATA_TEXT> {
+pub struct ProviderMetadata<const TEXT: usize = METADATA_TEXT, const KEEP: u16 = ALL_MEMBERS> {
     text: String<TEXT>,
     spans: [Span; MEMBER_COUNT],
+    /// The lists that had items dropped, by member bit.
+    overflowed: u16,
 }
 
-impl<const TEXT: usize> Default for ProviderMetadata<TEXT> {
+impl<const TEXT: usize, const KEEP: u16> Default for ProviderMetadata<TEXT, KEEP> {
     fn default() -> Self {
         ProviderMetadata {
             text: String::new(),
-            spans: [Span::default(); MEMBER_COUNT],
+            spans: [Span::ABSENT; MEMBER_COUNT],
+            overflowed: 0,
         }
     }
 }
 
-impl<const TEXT: usize> ProviderMetadata<TEXT> {
+impl<const TEXT: usize, const KEEP: u16> ProviderMetadata<TEXT, KEEP> {
+    /// The members kept.
+    const KEPT: Members = Members(KEEP).with(Member::Issuer);
+
     /// Metadata from settings alone, for providers that publish none.
     pub fn from_config(config: &OAuthConfig<'_>) -> Result<Self, DiscoveryError> {
         let mut metadata = ProviderMetadata::default();
@@ -178,6 +204,9 @@ impl<const TEXT: usize> ProviderMetadata<TEXT> {
             (Member::RevocationEndpoint, endpoints.revocation),
         ];
         for (member, configured) in pairs {
+            if !Self::KEPT.contains(member) {
+                continue;
+            }
             if let Some(url) = configured {
                 self.set_url(member, url)
                     .ok_or(DiscoveryError::Misconfigured)?;
@@ -189,7 +218,7 @@ impl<const TEXT: usize> ProviderMetadata<TEXT> {
     /// Keeps `url` as `member` (replacing an earlier value's span; its old text stays
     /// as dead bytes, which happens only for the few settings made by hand).
     pub fn set_url(&mut self, member: Member, url: &str) -> Option<()> {
-        if url.len() > URL_MAX || url.contains('\n') {
+        if url.len() > URL_MAX {
             return None;
         }
         let start = self.text.len();
@@ -197,9 +226,6 @@ impl<const TEXT: usize> ProviderMetadata<TEXT> {
         *self.spans.get_mut(member as usize)? = Span {
             start: u16::try_from(start).ok()?,
             end: u16::try_from(self.text.len()).ok()?,
-            items: 1,
-            present: true,
-            overflowed: false,
         };
         Some(())
     }
@@ -209,6 +235,7 @@ impl<const TEXT: usize> ProviderMetadata<TEXT> {
         MetadataView {
             text: &self.text,
             spans: &self.spans,
+            overflowed: self.overflowed,
         }
     }
 
@@ -216,17 +243,15 @@ impl<const TEXT: usize> ProviderMetadata<TEXT> {
     /// array of strings.
     fn read_list(&mut self, member: Member, value: json::Value<'_>) -> Option<()> {
         let (max_items, max_len) = MEMBERS.get(member as usize)?.2?;
-        let mut span = Span {
-            start: u16::try_from(self.text.len()).ok()?,
-            present: true,
-            ..Span::default()
-        };
+        let start = self.text.len();
+        let mut items = 0;
         let mut buf = [0u8; 64];
         for item in value.one_or_many()? {
             let text = item.as_str()?.decode_into(&mut buf);
-            let separator = if span.items == 0 { "" } else { "\n" };
+            let separator = if items == 0 { "" } else { "\n" };
             let fits = text.filter(|text| {
-                span.items < max_items
+                items < max_items
+                    && !text.is_empty()
                     && text.len() <= max_len
                     && !text.contains('\n')
                     && self.text.len() + separator.len() + text.len() <= TEXT
@@ -236,13 +261,15 @@ impl<const TEXT: usize> ProviderMetadata<TEXT> {
                     // Cannot fail: the room was checked above.
                     let _ = self.text.push_str(separator);
                     let _ = self.text.push_str(text);
-                    span.items += 1;
+                    items += 1;
                 }
-                None => span.overflowed = true,
+                None => self.overflowed |= member.bit(),
             }
         }
-        span.end = u16::try_from(self.text.len()).ok()?;
-        *self.spans.get_mut(member as usize)? = span;
+        *self.spans.get_mut(member as usize)? = Span {
+            start: u16::try_from(start).ok()?,
+            end: u16::try_from(self.text.len()).ok()?,
+        };
         Some(())
     }
 }
@@ -253,15 +280,15 @@ impl<const TEXT: usize> ProviderMetadata<TEXT> {
 pub struct MetadataView<'m> {
     text: &'m str,
     spans: &'m [Span; MEMBER_COUNT],
+    overflowed: u16,
 }
 
 impl<'m> MetadataView<'m> {
-    fn raw(self, member: Member) -> Option<(&'m str, Span)> {
-        let span = *self.spans.get(member as usize)?;
-        if !span.present {
-            return None;
-        }
-        Some((self.text.get(span.start.into()..span.end.into())?, span))
+    /// A member's text, if kept and advertised.
+    fn raw(self, member: Member) -> Option<&'m str> {
+        let span = self.spans.get(member as usize)?;
+        self.text
+            .get(usize::from(span.start)..usize::from(span.end))
     }
 
     /// The issuer identifier.
@@ -271,7 +298,7 @@ impl<'m> MetadataView<'m> {
 
     /// A URL member, if kept and advertised.
     pub fn url(self, member: Member) -> Option<&'m str> {
-        self.raw(member).map(|(text, _)| text)
+        self.raw(member)
     }
 
     /// `authorization_endpoint`.
@@ -301,15 +328,14 @@ impl<'m> MetadataView<'m> {
 
     /// The items of a list member kept (none if absent).
     pub fn list(self, member: Member) -> ListItems<'m> {
-        let (text, span) = self.raw(member).unwrap_or(("", Span::default()));
         ListItems {
-            rest: (span.items > 0).then_some(text),
+            rest: self.raw(member).filter(|text| !text.is_empty()),
         }
     }
 
     /// Whether a list member had items that were dropped.
     pub fn overflowed(self, member: Member) -> bool {
-        self.raw(member).is_some_and(|(_, span)| span.overflowed)
+        self.overflowed & member.bit() != 0
     }
 
     /// The document to serve at `/.well-known/oauth-authorization-server`.
@@ -361,26 +387,33 @@ impl serde::Serialize for ListItems<'_> {
     }
 }
 
-/// Reads a metadata document with the bounded JSON scanner: the members `keep` names,
-/// each at most once (a member twice is refused whether kept or not); unknown members
-/// are skipped; a kept URL that does not fit is an error, list items that do not fit
-/// are dropped. URLs are kept before lists, so lists get only the room left.
-fn parse_metadata<const TEXT: usize>(
+/// Reads a metadata document with the bounded JSON scanner: the members kept, each at
+/// most once; other members are skipped unread; a kept URL that does not fit is an
+/// error, list items that do not fit are dropped. URLs are kept before lists, so lists
+/// get only the room left.
+fn parse_metadata<const TEXT: usize, const KEEP: u16>(
     body: &[u8],
-    keep: Members,
-) -> Result<ProviderMetadata<TEXT>, DiscoveryError> {
+) -> Result<ProviderMetadata<TEXT, KEEP>, DiscoveryError> {
     let bad = DiscoveryError::BadDocument;
     let text = core::str::from_utf8(body).map_err(|_| bad)?;
     let document = json::parse(text).map_err(|_| bad)?;
     if document.kind() != Kind::Object {
         return Err(bad);
     }
-    let keep = keep.with(Member::Issuer);
+    let keep = ProviderMetadata::<TEXT, KEEP>::KEPT;
     let mut metadata = ProviderMetadata::default();
     let mut seen = 0u16;
-    for lists in [false, true] {
+    let passes: &[bool] = if keep.has_lists() {
+        &[false, true]
+    } else {
+        &[false]
+    };
+    for &lists in passes {
         for (name, value) in document.members() {
-            let Some((member, _, list)) = MEMBERS.iter().find(|(_, known, _)| name.eq_str(known))
+            let Some((member, _, list)) = MEMBERS
+                .iter()
+                .filter(|(member, _, _)| keep.contains(*member))
+                .find(|(_, known, _)| name.eq_str(known))
             else {
                 continue;
             };
@@ -392,9 +425,6 @@ fn parse_metadata<const TEXT: usize>(
             }
             seen |= member.bit();
             if value.kind() == Kind::Null && *member != Member::Issuer {
-                continue;
-            }
-            if !keep.contains(*member) {
                 continue;
             }
             if lists {
@@ -591,11 +621,11 @@ pub fn metadata_urls(issuer: &str) -> Option<[String<{ URL_MAX + 48 }>; 2]> {
 
 /// Fetches the provider's metadata at start-up. `buffer` holds the request and one
 /// metadata document (oidc-provider's is about 2–3 KiB). Settings in `config.endpoints` win.
-pub async fn discover<C: Connect, const TEXT: usize>(
+pub async fn discover<C: Connect, const TEXT: usize, const KEEP: u16>(
     connect: &C,
     config: &OAuthConfig<'_>,
     buffer: &mut [u8],
-) -> Result<ProviderMetadata<TEXT>, DiscoveryError> {
+) -> Result<ProviderMetadata<TEXT, KEEP>, DiscoveryError> {
     discover_dated(connect, config, buffer)
         .await
         .map(|found| found.metadata)
@@ -603,20 +633,20 @@ pub async fn discover<C: Connect, const TEXT: usize>(
 
 /// What discovery found, and when by the provider's clock.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Discovered<const TEXT: usize = METADATA_TEXT> {
-    /// The members `OAuthConfig::metadata_members` names.
-    pub metadata: ProviderMetadata<TEXT>,
+pub struct Discovered<const TEXT: usize = METADATA_TEXT, const KEEP: u16 = ALL_MEMBERS> {
+    /// The members `KEEP` names.
+    pub metadata: ProviderMetadata<TEXT, KEEP>,
     /// The answer's `Date` as Unix seconds: a device without a clock learns the time
     /// from it, without a request of its own.
     pub date: Option<u64>,
 }
 
 /// [`discover`], keeping the provider's `Date`.
-pub async fn discover_dated<C: Connect, const TEXT: usize>(
+pub async fn discover_dated<C: Connect, const TEXT: usize, const KEEP: u16>(
     connect: &C,
     config: &OAuthConfig<'_>,
     buffer: &mut [u8],
-) -> Result<Discovered<TEXT>, DiscoveryError> {
+) -> Result<Discovered<TEXT, KEEP>, DiscoveryError> {
     let urls = metadata_urls(config.issuer).ok_or(DiscoveryError::Misconfigured)?;
     let mut failure = DiscoveryError::NotFound;
     for url in &urls {
@@ -651,7 +681,7 @@ pub async fn discover_dated<C: Connect, const TEXT: usize>(
             }
             _ => continue,
         }
-        let mut metadata = parse_metadata(response.body, config.metadata_members)?;
+        let mut metadata = parse_metadata(response.body)?;
         if metadata.view().issuer() != config.issuer {
             return Err(DiscoveryError::IssuerMismatch);
         }
@@ -810,29 +840,45 @@ mod tests {
         let connector = FakeConnector::new(vec![ok(&forged)]);
         let mut rx = [0u8; 4096];
         assert_eq!(
-            block_on(discover::<_, METADATA_TEXT>(&connector, &config(), &mut rx)),
+            block_on(discover::<_, METADATA_TEXT, ALL_MEMBERS>(
+                &connector,
+                &config(),
+                &mut rx
+            )),
             Err(DiscoveryError::IssuerMismatch)
         );
         let connector = FakeConnector::new(vec![ok("<html>")]);
         assert_eq!(
-            block_on(discover::<_, METADATA_TEXT>(&connector, &config(), &mut rx)),
+            block_on(discover::<_, METADATA_TEXT, ALL_MEMBERS>(
+                &connector,
+                &config(),
+                &mut rx
+            )),
             Err(DiscoveryError::BadDocument)
         );
         let connector = FakeConnector::new(vec![not_found(), not_found()]);
         assert_eq!(
-            block_on(discover::<_, METADATA_TEXT>(&connector, &config(), &mut rx)),
+            block_on(discover::<_, METADATA_TEXT, ALL_MEMBERS>(
+                &connector,
+                &config(),
+                &mut rx
+            )),
             Err(DiscoveryError::NotFound)
         );
         let connector = FakeConnector::new(vec![Script::Refused, Script::Refused]);
         assert_eq!(
-            block_on(discover::<_, METADATA_TEXT>(&connector, &config(), &mut rx)),
+            block_on(discover::<_, METADATA_TEXT, ALL_MEMBERS>(
+                &connector,
+                &config(),
+                &mut rx
+            )),
             Err(DiscoveryError::Unavailable(ValidationError::Unreachable))
         );
         let connector =
             FakeConnector::new(vec![ok(OIDC_PROVIDER_METADATA), ok(OIDC_PROVIDER_METADATA)]);
         let mut small = [0u8; 512];
         assert_eq!(
-            block_on(discover::<_, METADATA_TEXT>(
+            block_on(discover::<_, METADATA_TEXT, ALL_MEMBERS>(
                 &connector,
                 &config(),
                 &mut small
@@ -845,7 +891,7 @@ mod tests {
     /// refuses what serde refused: a member twice, no issuer, a URL that does not fit.
     #[test]
     fn documents_are_read_strictly() {
-        let read = |body: &str| parse_metadata::<METADATA_TEXT>(body.as_bytes(), Members::ALL);
+        let read = |body: &str| parse_metadata::<METADATA_TEXT, ALL_MEMBERS>(body.as_bytes());
         let escaped = read(r#"{"issuer":"http:\/\/127.0.0.1:9000","introspection_endpoint":null,"token_endpoint":"http://127.0.0.1:9000/t\u006fken"}"#).unwrap();
         let escaped = escaped.view();
         assert_eq!(escaped.issuer(), "http://127.0.0.1:9000");
