@@ -82,7 +82,7 @@ use crate::http::{Body, Header, MethodSet, Request, Responder, Sent, Status};
 
 use json::{Kind, Value};
 use rpc::{INVALID_PARAMS, METHOD_NOT_FOUND, Message, Reply, SERVER_ERROR};
-use transport::Refusal;
+use transport::TransportError;
 
 /// Protocol versions spoken, newest first.
 pub const PROTOCOL_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
@@ -256,17 +256,17 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
     // One envelope write and one access decision for every path: each await in here is
     // a slot in the connection's future.
     let (status, id, reply, headers): (Status, Option<&str>, Option<Reply<'_>>, &[Header<'_>]) = 'answer: {
-        if let Err(refusal) = transport::check(request, config) {
-            let allow: &[Header<'_>] = match refusal {
-                Refusal::MethodNotAllowed => &[("Allow", "POST, OPTIONS")],
+        if let Err(violation) = transport::check(request, config) {
+            let allow: &[Header<'_>] = match violation {
+                TransportError::MethodNotAllowed => &[("Allow", "POST, OPTIONS")],
                 _ => &[],
             };
             let reply = Reply::Error {
                 code: SERVER_ERROR,
-                message: refusal.message(),
+                message: violation.message(),
                 subject: None,
             };
-            break 'answer (refusal.status(), None, Some(reply), allow);
+            break 'answer (violation.status(), None, Some(reply), allow);
         }
         let (id, plan) = match rpc::classify(request.body) {
             Err(rejected) => {

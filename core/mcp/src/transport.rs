@@ -12,7 +12,7 @@ pub const DEFAULT_HEADER_VERSION: &str = "2025-03-26";
 
 /// Why the transport refused a request, with the HTTP answer it gets.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refusal {
+pub enum TransportError {
     /// GET (no SSE stream offered) and DELETE (no sessions) and anything else but POST.
     MethodNotAllowed,
     /// `Origin` present and not in the allowed list.
@@ -27,43 +27,45 @@ pub enum Refusal {
     TooLarge,
 }
 
-impl Refusal {
+impl TransportError {
+    /// The HTTP status it is answered with.
     pub fn status(self) -> Status {
         match self {
-            Refusal::MethodNotAllowed => Status::METHOD_NOT_ALLOWED,
-            Refusal::ForbiddenOrigin => Status::FORBIDDEN,
-            Refusal::NotAcceptable => Status::NOT_ACCEPTABLE,
-            Refusal::UnsupportedMediaType => Status::UNSUPPORTED_MEDIA_TYPE,
-            Refusal::UnsupportedProtocolVersion => Status::BAD_REQUEST,
-            Refusal::TooLarge => Status::CONTENT_TOO_LARGE,
+            TransportError::MethodNotAllowed => Status::METHOD_NOT_ALLOWED,
+            TransportError::ForbiddenOrigin => Status::FORBIDDEN,
+            TransportError::NotAcceptable => Status::NOT_ACCEPTABLE,
+            TransportError::UnsupportedMediaType => Status::UNSUPPORTED_MEDIA_TYPE,
+            TransportError::UnsupportedProtocolVersion => Status::BAD_REQUEST,
+            TransportError::TooLarge => Status::CONTENT_TOO_LARGE,
         }
     }
 
+    /// The JSON-RPC error message of the answer.
     pub fn message(self) -> &'static str {
         match self {
-            Refusal::MethodNotAllowed => {
+            TransportError::MethodNotAllowed => {
                 "Method not allowed: this stateless MCP endpoint only accepts POST"
             }
-            Refusal::ForbiddenOrigin => "Forbidden: Origin not allowed",
-            Refusal::NotAcceptable => {
+            TransportError::ForbiddenOrigin => "Forbidden: Origin not allowed",
+            TransportError::NotAcceptable => {
                 "Not Acceptable: Accept must list both application/json and text/event-stream"
             }
-            Refusal::UnsupportedMediaType => {
+            TransportError::UnsupportedMediaType => {
                 "Unsupported Media Type: Content-Type must be application/json"
             }
-            Refusal::UnsupportedProtocolVersion => {
+            TransportError::UnsupportedProtocolVersion => {
                 "Bad Request: unsupported MCP-Protocol-Version (supported: 2025-11-25, 2025-06-18, 2025-03-26)"
             }
-            Refusal::TooLarge => "Content Too Large: the JSON-RPC message exceeds the limit",
+            TransportError::TooLarge => "Content Too Large: the JSON-RPC message exceeds the limit",
         }
     }
 }
 
 /// Applies the transport rules in the order a client can best act on.
 #[inline(never)] // a call, not a copy inlined into async callers: less flash
-pub fn check(request: &Request<'_>, config: &McpConfig<'_>) -> Result<(), Refusal> {
+pub fn check(request: &Request<'_>, config: &McpConfig<'_>) -> Result<(), TransportError> {
     if request.method != Method::Post {
-        return Err(Refusal::MethodNotAllowed);
+        return Err(TransportError::MethodNotAllowed);
     }
     if let Some(origin) = request.header("origin") {
         let origins = ServerConfig {
@@ -71,21 +73,21 @@ pub fn check(request: &Request<'_>, config: &McpConfig<'_>) -> Result<(), Refusa
             ..ServerConfig::default()
         };
         if !origins.origin_allowed(origin) {
-            return Err(Refusal::ForbiddenOrigin);
+            return Err(TransportError::ForbiddenOrigin);
         }
     }
     if !accepts_both(request) {
-        return Err(Refusal::NotAcceptable);
+        return Err(TransportError::NotAcceptable);
     }
     if !request
         .header("content-type")
         .is_some_and(|value| media_type(value).eq_ignore_ascii_case(b"application/json"))
     {
-        return Err(Refusal::UnsupportedMediaType);
+        return Err(TransportError::UnsupportedMediaType);
     }
-    protocol_version(request).ok_or(Refusal::UnsupportedProtocolVersion)?;
+    protocol_version(request).ok_or(TransportError::UnsupportedProtocolVersion)?;
     if request.body.len() > config.max_message_bytes {
-        return Err(Refusal::TooLarge);
+        return Err(TransportError::TooLarge);
     }
     Ok(())
 }
