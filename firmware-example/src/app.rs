@@ -225,8 +225,7 @@ async fn provider_task(
                     CLOCK.set_unix_time(date);
                 }
                 if metadata.set(found.metadata) {
-                    #[cfg(feature = "linux-tap")]
-                    log::info!("provider discovered");
+                    info!("provider discovered");
                 }
                 delay = Duration::from_millis(250);
                 // Without a `Date` the clock is still unknown: ask again soon.
@@ -239,8 +238,7 @@ async fn provider_task(
                 .await;
             }
             Err(_error) => {
-                #[cfg(feature = "linux-tap")]
-                log::warn!("provider discovery failed ({_error:?}); retry in {delay:?}");
+                warn!("provider discovery failed ({_error:?}); retry in {delay:?}");
                 Timer::after(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }

@@ -189,14 +189,14 @@ pub async fn run(spawner: Spawner) {
     let timeouts = app::timeouts();
     let slots = app::MEMORY.take().each_mut().map(app::Memory::slot);
     let _drop_unmatched = DropUnmatchedTcp::new(stack);
-    log::info!(
+    info!(
         "serving on {}:{} with {} sockets as {public_url}",
         settings.address.address(),
         settings.port,
         app::SOCKETS
     );
     let server = serve_sockets(stack, settings.port, service, &config, &timeouts, slots);
-    log::info!(
+    info!(
         "server future: {} bytes for {} sockets",
         core::mem::size_of_val(&server),
         app::SOCKETS

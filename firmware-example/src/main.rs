@@ -6,6 +6,9 @@
 #[cfg(all(feature = "linux-tap", feature = "nucleo-h743zi2"))]
 compile_error!("choose one board feature: `linux-tap` or `nucleo-h743zi2`");
 
+#[macro_use]
+mod fmt;
+
 mod app;
 #[cfg(feature = "linux-tap")]
 mod linux_tap;
