@@ -13,7 +13,8 @@ mod fmt;
 mod app;
 mod provider;
 
-// One file per board, chosen by its cargo feature. Each provides:
+// One file per board, `src/board/<board>.rs`, chosen by its cargo feature (`build.rs`
+// writes the `mod board` for it). Each provides:
 // - `Device`, its embassy-net driver, and `Rng`, a `RngCore + CryptoRng + Copy`;
 // - `TCP_WINDOW`, the bytes of each listening socket's receive and transmit buffers;
 // - `init() -> BoardParts`: clocks, pins, the driver, the RNG and the settings;
@@ -22,17 +23,7 @@ mod provider;
 //   function, not a task argument: on the board it is a constant, and an argument
 //   would cost each TLS worker's task memory);
 // - on a microcontroller, its panic handler and `src/board/<board>.x` (memory layout).
-#[cfg(feature = "linux-tap")]
-#[path = "board/linux_tap.rs"]
-mod board;
-#[cfg(feature = "nucleo-h743zi2")]
-#[path = "board/nucleo_h743zi2.rs"]
-mod board;
-
-#[cfg(not(any(feature = "linux-tap", feature = "nucleo-h743zi2")))]
-compile_error!("choose a board feature: `linux-tap` or `nucleo-h743zi2`");
-#[cfg(all(feature = "linux-tap", feature = "nucleo-h743zi2"))]
-compile_error!("choose one board feature: `linux-tap` or `nucleo-h743zi2`");
+include!(concat!(env!("OUT_DIR"), "/board.rs"));
 
 use embassy_executor::Spawner;
 use embassy_net::{Runner, StackResources};
