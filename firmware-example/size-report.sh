@@ -111,7 +111,7 @@ printf 'tls: %d B of flash, %d B of RAM (%d B of it the record buffers of its wo
     $((${flash[4+tls]} - ${flash[4]})) $((${ram[4+tls]} - ${ram[4]})) "$records"
 
 verdict() { if [ "$1" -le "$2" ]; then echo met; else echo "missed by $(($1 - $2)) B"; fi; }
-beyond_tcp=$((per_connection - 2048)) # TCP buffers: 1 KiB each way (`app::Memory`)
+beyond_tcp=$((per_connection - 2048)) # TCP buffers: 1 KiB each way (the board's `TCP_WINDOW`)
 printf '\ntargets (4 connections, no TLS):\n'
 printf '  flash <= 98304 B: %s (stable, %d B); %s (size-optimised core, %d B)\n' \
     "$(verdict "${flash[4]}" 98304)" "${flash[4]}" \

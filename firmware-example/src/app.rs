@@ -1,6 +1,6 @@
 //! What every board serves, and with how much memory: the Push Advisor app over the
-//! embassy adapter. `start` is the one place that builds it; boards supply the network
-//! stack, a random number generator and the settings.
+//! embassy adapter. `start` is the one place that builds it; `main` supplies the network
+//! stack, and the board a random number generator and the settings.
 
 use embassy_executor::{SpawnError, SpawnToken, Spawner};
 use embassy_net::Stack;
@@ -25,22 +25,19 @@ pub const SOCKETS: usize = match option_env!("PA_SOCKETS") {
     Some(text) => crate::provider::parse_decimal(text) as usize,
     None => 4,
 };
-/// Per socket: smoltcp receive/transmit buffers, then the core's request and response
-/// buffers, the same on every board so the TAP tests run what the board runs. The
-/// request buffer holds a head plus an MCP message (`MCP_MESSAGE_MAX`); answers larger
-/// than the response buffer are streamed window by window.
+/// Per socket: smoltcp receive/transmit buffers (the board's `TCP_WINDOW`), then the
+/// core's request and response buffers, the same on every board so the TAP tests run
+/// what the board runs. The request buffer holds a head plus an MCP message
+/// (`MCP_MESSAGE_MAX`); answers larger than the response buffer are streamed window by
+/// window.
 const CORE_RX: usize = 1536;
 const CORE_TX: usize = 512;
 /// Largest MCP message accepted (413 above): initialize from the official SDKs is
 /// about 300 B, tool calls about 100 B.
 const MCP_MESSAGE_MAX: usize = 1024;
-#[cfg(not(feature = "nucleo-h743zi2"))]
-pub type Memory = SocketMemory<2048, 2048, CORE_RX, CORE_TX>;
-/// The board trades throughput for RAM: 1 KiB TCP windows move about 1 KiB per round
-/// trip, plenty on a LAN for answers of a few KiB.
-#[cfg(feature = "nucleo-h743zi2")]
-pub type Memory = SocketMemory<1024, 1024, CORE_RX, CORE_TX>;
-/// Every socket's memory, lent to the server by the board.
+pub type Memory =
+    SocketMemory<{ crate::board::TCP_WINDOW }, { crate::board::TCP_WINDOW }, CORE_RX, CORE_TX>;
+/// Every socket's memory, lent to the server by `main`.
 pub static MEMORY: ConstStaticCell<[Memory; SOCKETS]> =
     ConstStaticCell::new([const { Memory::new() }; SOCKETS]);
 
@@ -60,7 +57,7 @@ const PROVIDER_BUFFER: usize = 3072;
 
 pub type Mx = CriticalSectionRawMutex;
 pub type Clock = &'static EmbassyClock<Mx>;
-/// One TLS session per slot at a time, as many as the outbound connections; the board
+/// One TLS session per slot at a time, as many as the outbound connections; `main`
 /// runs a worker per slot.
 #[cfg(feature = "tls")]
 pub static TLS_SLOTS: [push_advisor_embassy::TlsSlot; OUTBOUND] =
@@ -84,9 +81,6 @@ pub struct Settings {
     pub public_url: &'static str,
     /// Longest time an introspection answer is trusted.
     pub cache_ttl_seconds: u64,
-    /// Slots whose workers carry `https` connections to the provider.
-    #[cfg(feature = "tls")]
-    pub tls_slots: &'static [push_advisor_embassy::TlsSlot],
 }
 
 pub fn server_config() -> ServerConfig<'static> {
@@ -150,7 +144,7 @@ pub fn start(
         provider_timeout,
     );
     #[cfg(feature = "tls")]
-    let connector = connector.with_tls(settings.tls_slots);
+    let connector = connector.with_tls(&TLS_SLOTS);
     let connector: &'static Connector = CONNECTOR.init(connector);
     let slots = BUFFER_SLOTS.init(
         BUFFER_MEMORY
@@ -224,8 +218,7 @@ async fn provider_task(
                     CLOCK.set_unix_time(date);
                 }
                 if metadata.set(found.metadata) {
-                    #[cfg(feature = "linux-tap")]
-                    log::info!("provider discovered");
+                    info!("provider discovered");
                 }
                 delay = Duration::from_millis(250);
                 // Without a `Date` the clock is still unknown: ask again soon.
@@ -238,8 +231,7 @@ async fn provider_task(
                 .await;
             }
             Err(_error) => {
-                #[cfg(feature = "linux-tap")]
-                log::warn!("provider discovery failed ({_error:?}); retry in {delay:?}");
+                warn!("provider discovery failed ({_error:?}); retry in {delay:?}");
                 Timer::after(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(5));
             }

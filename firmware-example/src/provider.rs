@@ -42,6 +42,50 @@ pub const PROVIDER: ProviderSettings = ProviderSettings {
     ca_der: include_bytes!(concat!(env!("OUT_DIR"), "/provider-ca.der")),
 };
 
+/// The settings of a board that takes them all at build time. Evaluate it in a `const`
+/// so that a missing one stops the build.
+#[allow(
+    dead_code,
+    reason = "boards that read their settings at run time do not call it"
+)]
+pub const fn built_in() -> crate::app::Settings {
+    crate::app::Settings {
+        issuer: required(
+            PROVIDER.url,
+            "set PA_PROVIDER_URL (the OAuth issuer) at build time",
+        ),
+        client_id: required(PROVIDER.client_id, "set PA_CLIENT_ID at build time"),
+        client_secret: required(PROVIDER.client_secret, "set PA_CLIENT_SECRET at build time"),
+        public_url: required(
+            PROVIDER.public_url,
+            "set PA_PUBLIC_URL (how clients reach this board) at build time",
+        ),
+        cache_ttl_seconds: PROVIDER.cache_ttl_seconds,
+    }
+}
+
+/// The CA certificate (DER) of a board that takes it at build time; like `built_in`,
+/// for a `const`.
+#[cfg(feature = "tls")]
+#[allow(
+    dead_code,
+    reason = "boards that read their CA at run time do not call it"
+)]
+pub const fn built_in_ca_der() -> &'static [u8] {
+    assert!(
+        !PROVIDER.ca_der.is_empty(),
+        "feature `tls`: set PA_CA_DER_FILE (the provider's CA certificate, DER) at build time"
+    );
+    PROVIDER.ca_der
+}
+
+const fn required(value: Option<&'static str>, message: &'static str) -> &'static str {
+    match value {
+        Some(value) => value,
+        None => panic!("{}", message),
+    }
+}
+
 /// A decimal number from a build-time setting; anything else stops the build.
 pub const fn parse_decimal(text: &str) -> u64 {
     let bytes = text.as_bytes();

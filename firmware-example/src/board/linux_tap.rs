@@ -15,16 +15,17 @@
 use core::net::Ipv4Addr;
 use std::process::exit;
 
-use embassy_executor::Spawner;
-use embassy_net::{Config, Ipv4Cidr, Runner, StackResources, StaticConfigV4};
-use embassy_net_tuntap::TunTapDevice;
-use push_advisor_embassy::{DropUnmatchedTcp, serve_sockets};
-use static_cell::StaticCell;
+use embassy_net::{Config, Ipv4Cidr, StaticConfigV4};
 
-use crate::app;
+use crate::{BoardParts, app};
+
+pub type Device = embassy_net_tuntap::TunTapDevice;
 
 /// A random number generator seeded by the operating system.
 pub type Rng = rand_core::OsRng;
+
+/// Larger windows than the board's: the host has the memory.
+pub const TCP_WINDOW: usize = 2048;
 
 struct Settings {
     tap: String,
@@ -95,8 +96,6 @@ fn settings() -> Result<Settings, String> {
         #[cfg(feature = "tls")]
         ca_der,
         app: app::Settings {
-            #[cfg(feature = "tls")]
-            tls_slots: &app::TLS_SLOTS,
             issuer: leak(issuer),
             client_id: leak(client_id),
             client_secret: leak(client_secret),
@@ -110,49 +109,15 @@ fn settings() -> Result<Settings, String> {
     })
 }
 
-static RESOURCES: StaticCell<StackResources<{ app::STACK_SOCKETS }>> = StaticCell::new();
-
-/// Carries the `https` sessions of one slot; its frame holds the record buffers.
-#[cfg(feature = "tls")]
-#[embassy_executor::task(pool_size = app::OUTBOUND)]
-async fn tls_worker(
-    stack: embassy_net::Stack<'static>,
-    slot: &'static push_advisor_embassy::TlsSlot,
-    ca_der: &'static [u8],
-) -> ! {
-    use embassy_net::tcp::client::TcpClientState;
-    use push_advisor_embassy::{TLS_READ_RECORD, TLS_WRITE_RECORD, TcpConnector};
-    let state = TcpClientState::<1, 1024, 1024>::new();
-    let timeout = embassy_time::Duration::from_secs(5);
-    let tcp = TcpConnector::new(stack, &state, timeout, timeout);
-    let mut read_record = [0u8; TLS_READ_RECORD];
-    let mut write_record = [0u8; TLS_WRITE_RECORD];
-    push_advisor_embassy::run_tls_worker(
-        slot,
-        &tcp,
-        ca_der,
-        &mut rand_core::OsRng,
-        &mut read_record,
-        &mut write_record,
-    )
-    .await
-}
-
-#[embassy_executor::task]
-async fn net_task(mut runner: Runner<'static, TunTapDevice>) -> ! {
-    runner.run().await
-}
-
-pub async fn run(spawner: Spawner) {
+pub fn init() -> BoardParts {
     StderrLogger::install();
     let settings = match settings() {
         Ok(settings) => settings,
-        Err(message) => {
-            eprintln!("firmware-example: {message}");
-            exit(2);
-        }
+        Err(message) => halt(&message),
     };
-    let device = match TunTapDevice::new(&settings.tap) {
+    #[cfg(feature = "tls")]
+    CA_DER.get_or_init(|| settings.ca_der);
+    let device = match Device::new(&settings.tap) {
         Ok(device) => device,
         Err(error) => {
             eprintln!(
@@ -162,7 +127,7 @@ pub async fn run(spawner: Spawner) {
             exit(1);
         }
     };
-    let config = Config::ipv4_static(StaticConfigV4 {
+    let network = Config::ipv4_static(StaticConfigV4 {
         address: settings.address,
         gateway: settings.gateway,
         dns_servers: heapless::Vec::new(),
@@ -170,38 +135,31 @@ pub async fn run(spawner: Spawner) {
     let seed = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |since| since.as_nanos() as u64);
-    let resources = RESOURCES.init(StackResources::new());
-    let (stack, runner) = embassy_net::new(device, config, resources, seed);
-    app::spawn_once(spawner, net_task(runner));
-    #[cfg(feature = "tls")]
-    for slot in &app::TLS_SLOTS {
-        app::spawn_once(spawner, tls_worker(stack, slot, settings.ca_der));
+    BoardParts {
+        device,
+        network,
+        seed,
+        rng: rand_core::OsRng,
+        port: settings.port,
+        settings: settings.app,
     }
-    let public_url = settings.app.public_url;
-    let service = match app::start(spawner, stack, settings.app, rand_core::OsRng) {
-        Ok(app) => app,
-        Err(error) => {
-            eprintln!("firmware-example: {error:?}");
-            exit(2);
-        }
-    };
-    let config = app::server_config();
-    let timeouts = app::timeouts();
-    let slots = app::MEMORY.take().each_mut().map(app::Memory::slot);
-    let _drop_unmatched = DropUnmatchedTcp::new(stack);
-    log::info!(
-        "serving on {}:{} with {} sockets as {public_url}",
-        settings.address.address(),
-        settings.port,
-        app::SOCKETS
-    );
-    let server = serve_sockets(stack, settings.port, service, &config, &timeouts, slots);
-    log::info!(
-        "server future: {} bytes for {} sockets",
-        core::mem::size_of_val(&server),
-        app::SOCKETS
-    );
-    match server.await {}
+}
+
+/// The CA from the settings, kept for the TLS workers, which start after `init`.
+#[cfg(feature = "tls")]
+static CA_DER: std::sync::OnceLock<&'static [u8]> = std::sync::OnceLock::new();
+
+/// The CA an `https` provider's certificate must chain to; none (so no `https`) before
+/// `init`.
+#[cfg(feature = "tls")]
+pub fn ca_der() -> &'static [u8] {
+    CA_DER.get().copied().unwrap_or_default()
+}
+
+/// Settings that cannot work end the process, as a usage error.
+pub fn halt(reason: &str) -> ! {
+    eprintln!("firmware-example: {reason}");
+    exit(2)
 }
 
 /// Log lines to stderr; the firmware never logs request contents or secrets.
