@@ -7,6 +7,7 @@ use embedded_io_async::Write;
 use serde::Serialize;
 
 use super::codec::{ByteCount, SliceSink, decimal};
+use super::h1::{can_have_body, can_have_content_length};
 
 /// An HTTP status with its complete status line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -157,6 +158,7 @@ impl<'a, W: Write> Responder<'a, W> {
         self
     }
 
+    /// Whether this answers a HEAD request (headers only; the body is not sent).
     pub fn is_head(&self) -> bool {
         self.framing.head_only
     }
@@ -198,7 +200,7 @@ impl<'a, W: Write> Responder<'a, W> {
         };
         let Responder { conn, buf, framing } = self;
         let head_len = write_head(buf, &framing, status, content_type, &headers, length)?;
-        let send_body = !framing.head_only && status.code != 204 && status.code != 304;
+        let send_body = !framing.head_only && can_have_body(status.code);
         if !send_body {
             conn.write_all(buf.get(..head_len).unwrap_or(&[]))
                 .await
@@ -243,7 +245,7 @@ impl<'a, W: Write> Responder<'a, W> {
             body_len,
         )
         .ok()?;
-        let send_body = !framing.head_only && status.code != 204 && status.code != 304;
+        let send_body = !framing.head_only && can_have_body(status.code);
         let end = if send_body {
             reserve + body_len
         } else {
@@ -495,12 +497,14 @@ fn emit_head(
     length: usize,
 ) {
     sink.put(status.line.as_bytes());
-    if !content_type.is_empty() && status.code != 204 {
+    // 1xx and 204 never have content: neither header describes any.
+    let describes_content = can_have_content_length(status.code);
+    if !content_type.is_empty() && describes_content {
         sink.put(b"Content-Type: ");
         sink.put(content_type.as_bytes());
         sink.put(b"\r\n");
     }
-    if status.code != 204 {
+    if describes_content {
         let mut digits = [0u8; 20];
         sink.put(b"Content-Length: ");
         sink.put(decimal(length as u64, &mut digits));

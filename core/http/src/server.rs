@@ -7,6 +7,7 @@ use core::cell::Cell;
 use embedded_io_async::{Read, Write};
 
 use crate::codec::write_json_object;
+use crate::h1::BodyLength;
 use crate::request::{Parse, parse_head};
 use crate::response::{Framing, JSON, WriteError};
 use crate::{Body, Limits, Method, MethodSet, Request, RequestError, Responder, Sent, Status};
@@ -209,7 +210,11 @@ async fn step<C: Write, S: Service, O: Observer>(
             });
         }
     };
-    let total = head.head_len + head.body_len;
+    let body_len = match head.body {
+        BodyLength::Known(length) => length,
+        _ => 0, // parse_head refuses the others
+    };
+    let total = head.head_len + body_len;
     if total > capacity {
         observer.phase(Phase::Sending);
         refuse(conn, service, config, tx, RequestError::BodyTooLarge).await?;
