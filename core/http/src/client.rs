@@ -8,7 +8,10 @@ use core::fmt::{self, Write as _};
 use embedded_io_async::{Read, Write};
 
 use super::codec::{ByteCount, SliceSink, write_decimal};
-use crate::h1::{BodyLength, ResponseFraming, is_interim, parse_decimal, response_framing};
+use crate::h1::{
+    BodyLength, ChunkError, ChunkedDecoder, ResponseFraming, is_interim, parse_decimal,
+    response_framing,
+};
 use crate::net::{Endpoint, Reusable};
 
 /// Header slots for a provider's response; more headers than this is refused.
@@ -254,7 +257,7 @@ async fn read_response<'b, C: Read + Write + Reusable>(
             }
             (end, filled == end)
         }
-        BodyLength::Chunked => dechunk(conn, rx, start, &mut filled).await?,
+        BodyLength::Chunked => dechunk(conn, rx, start, filled).await?,
         BodyLength::UntilClose => {
             while fill(conn, rx, &mut filled).await? {}
             (filled, false)
@@ -318,88 +321,20 @@ async fn dechunk<C: Read>(
     conn: &mut C,
     rx: &mut [u8],
     start: usize,
-    filled: &mut usize,
+    filled: usize,
 ) -> Result<(usize, bool), ClientError<C::Error>> {
-    enum State {
-        Size,
-        Data(u64),
-        DataEnd,
-        Trailer,
-    }
-    let mut state = State::Size;
-    let mut trailer_bytes = 0;
-    let mut read_at = start;
-    let mut write_at = start;
+    let mut decoder = ChunkedDecoder::default();
+    let body = rx.get_mut(start..).unwrap_or(&mut []);
+    let mut filled = filled.saturating_sub(start);
     loop {
-        let pending = rx.get(read_at..*filled).unwrap_or(&[]);
-        let progressed = match state {
-            State::Size => match httparse::parse_chunk_size(pending) {
-                Ok(httparse::Status::Complete((used, 0))) => {
-                    read_at += used;
-                    state = State::Trailer;
-                    true
-                }
-                Ok(httparse::Status::Complete((used, size))) => {
-                    read_at += used;
-                    state = State::Data(size);
-                    true
-                }
-                Ok(httparse::Status::Partial) => false,
-                Err(_) => return Err(ClientError::Malformed),
-            },
-            State::Data(remaining) => {
-                let take = usize::try_from(remaining)
-                    .unwrap_or(usize::MAX)
-                    .min(pending.len());
-                // In bounds: read_at + take <= filled <= rx.len(), and write_at <= read_at.
-                rx.copy_within(read_at..read_at + take, write_at);
-                read_at += take;
-                write_at += take;
-                let left = remaining - take as u64;
-                state = if left == 0 {
-                    State::DataEnd
-                } else {
-                    State::Data(left)
-                };
-                take > 0
-            }
-            State::DataEnd => match pending {
-                [b'\r', b'\n', ..] => {
-                    read_at += 2;
-                    state = State::Size;
-                    true
-                }
-                [] | [b'\r'] => false,
-                _ => return Err(ClientError::Malformed),
-            },
-            State::Trailer => match pending.windows(2).position(|w| w == b"\r\n") {
-                Some(0) => {
-                    read_at += 2;
-                    return Ok((write_at, read_at == *filled));
-                }
-                Some(line) => {
-                    // Trailers are skipped, but only so many: compaction would
-                    // otherwise let an endless trailer section run forever.
-                    trailer_bytes += line + 2;
-                    if trailer_bytes > MAX_TRAILER_BYTES {
-                        return Err(ClientError::ResponseTooLarge);
-                    }
-                    read_at += line + 2;
-                    true
-                }
-                None => false,
-            },
-        };
-        if !progressed {
-            // Reclaim the space of chunk framing already consumed before reading more.
-            if *filled == rx.len() && read_at > write_at {
-                rx.copy_within(read_at..*filled, write_at);
-                *filled -= read_at - write_at;
-                read_at = write_at;
-            }
-            if !fill(conn, rx, filled).await? {
-                return Err(ClientError::Truncated);
-            }
+        match decoder.decode(body, &mut filled, usize::MAX, MAX_TRAILER_BYTES) {
+            Ok(Some(end)) => return Ok((start + decoder.body_len(), end == filled)),
+            Ok(None) => {}
+            Err(ChunkError::Malformed) => return Err(ClientError::Malformed),
+            Err(_) => return Err(ClientError::ResponseTooLarge),
+        }
+        if !fill(conn, body, &mut filled).await? {
+            return Err(ClientError::Truncated);
         }
     }
 }

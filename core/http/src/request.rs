@@ -35,19 +35,28 @@ impl Default for Limits {
     }
 }
 
-/// Why a request was refused before it reached a handler.
+/// Why a request was refused before it reached a handler; `status` and `message` are
+/// the one place these become answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestError {
+    /// 400: the head or the chunked framing breaks HTTP/1.1.
     Malformed,
+    /// 411: a POST, PUT or PATCH without `Content-Length` or chunked coding.
     LengthRequired,
+    /// 413: the body is over `Limits::max_body_bytes` or does not fit the buffer.
     BodyTooLarge,
+    /// 414: the request-target is over `Limits::max_target_len`.
     TargetTooLong,
+    /// 431: the head (or a chunked body's trailers) is over the header limits.
     HeadersTooLarge,
+    /// 501: a transfer coding other than `chunked`.
     UnsupportedTransferCoding,
+    /// 505: not HTTP/1.0 or HTTP/1.1.
     UnsupportedVersion,
 }
 
 impl RequestError {
+    /// The status of the answer.
     pub fn status(self) -> Status {
         match self {
             RequestError::Malformed => Status::BAD_REQUEST,
@@ -60,10 +69,11 @@ impl RequestError {
         }
     }
 
+    /// The text of the answer's `{"error": ...}` body.
     pub fn message(self) -> &'static str {
         match self {
             RequestError::Malformed => "Malformed request",
-            RequestError::LengthRequired => "A Content-Length is required",
+            RequestError::LengthRequired => "A Content-Length or a chunked body is required",
             RequestError::BodyTooLarge => "Request body too large",
             RequestError::TargetTooLong => "Request target too long",
             RequestError::HeadersTooLarge => "Request headers too large",
@@ -76,11 +86,12 @@ impl RequestError {
 /// A parsed request head plus what framing it implies.
 #[derive(Debug)]
 pub struct Head<'b> {
-    /// The request; its `body` is empty until all of it has arrived.
+    /// The request; its `body` is empty until a `Known` body has arrived, and for a
+    /// chunked one (the connection loop decodes it and sets it).
     pub request: Request<'b>,
     /// Bytes of the head, including the blank line.
     pub head_len: usize,
-    /// How the body that follows the head is delimited (always `Known` for now).
+    /// How the body that follows the head is delimited (never `UntilClose`).
     pub body: BodyLength,
     /// The client waits for `100 Continue` before it sends the body.
     pub expects_continue: bool,
@@ -244,8 +255,7 @@ pub fn parse_head<'b>(buf: &'b [u8], limits: &Limits) -> Result<Parse<'b>, Reque
         }
         // Empty until all of it has arrived; the loop waits for that.
         BodyLength::Known(length) => buf.get(head_len..head_len + length).unwrap_or(&[]),
-        // Chunked bodies are refused with 411 so clients resend with a length.
-        _ => return Err(RequestError::LengthRequired),
+        _ => &[],
     };
     let head = buf.get(..head_len).unwrap_or(&[]);
     let header_block = head
