@@ -4,7 +4,6 @@
 
 use core::fmt;
 use embedded_io_async::Write;
-use serde::Serialize;
 
 use super::codec::{ByteCount, SliceSink, decimal};
 use super::h1::{can_have_body, can_have_content_length};
@@ -113,7 +112,7 @@ impl Sent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteError<E> {
     Io(E),
-    /// The headers (or a JSON body) do not fit the transmit buffer.
+    /// The response head does not fit the transmit buffer.
     BufferTooSmall,
 }
 
@@ -150,12 +149,6 @@ impl<'a, W: Write> Responder<'a, W> {
     /// loop makes one per request, other HTTP stacks may make their own.
     pub fn new(conn: &'a mut W, buf: &'a mut [u8], framing: Framing<'a>) -> Self {
         Responder { conn, buf, framing }
-    }
-
-    /// Marks the connection to close after this response.
-    pub fn close_after(mut self) -> Self {
-        self.framing.keep_alive = false;
-        self
     }
 
     /// Whether this answers a HEAD request (headers only; the body is not sent).
@@ -261,37 +254,6 @@ impl<'a, W: Write> Responder<'a, W> {
                 status: status.code,
             }),
             Err(error) => Err(WriteError::Io(error)),
-        })
-    }
-
-    /// Sends a JSON body serialized with `serde-json-core` into the transmit buffer.
-    pub async fn json<T: Serialize + ?Sized>(
-        self,
-        status: Status,
-        headers: &[Header<'_>],
-        value: &T,
-    ) -> Result<Sent, WriteError<W::Error>> {
-        let Responder { conn, buf, framing } = self;
-        let headers = &HeadExtras {
-            headers,
-            rendered: None,
-        };
-        let reserve = head_reserve(&framing, status, JSON, headers);
-        let room = buf.get_mut(reserve..).ok_or(WriteError::BufferTooSmall)?;
-        let body_len =
-            serde_json_core::to_slice(value, room).map_err(|_| WriteError::BufferTooSmall)?;
-        let start = head_before(buf, reserve, &framing, status, JSON, headers, body_len)?;
-        let end = if framing.head_only {
-            reserve
-        } else {
-            reserve + body_len
-        };
-        conn.write_all(buf.get(start..end).unwrap_or(&[]))
-            .await
-            .map_err(WriteError::Io)?;
-        Ok(Sent {
-            keep_alive: framing.keep_alive,
-            status: status.code,
         })
     }
 }
