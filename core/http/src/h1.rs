@@ -24,6 +24,7 @@ pub enum BodyLength {
 /// What a request's header section says about its body and its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RequestFraming {
+    /// `Known` or `Chunked`: a request is never delimited by closing.
     pub body: BodyLength,
     /// The connection stays open after the answer.
     pub keep_alive: bool,
@@ -34,6 +35,7 @@ pub struct RequestFraming {
 /// What a response's header section says about its body and its connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ResponseFraming {
+    /// `Known(0)` whatever the headers say for HEAD, 1xx, 204 and 304.
     pub body: BodyLength,
     /// The server did not ask to close the connection.
     pub persistent: bool,
