@@ -381,12 +381,12 @@ fn limit_statuses() {
         status_of(b"POST /vibe-check HTTP/1.1\r\nHost: t\r\n\r\n").0,
         411
     );
+    // Changed: a chunked body used to be refused with 411; it is decoded now
+    // (RFC 9112 §7.1), so the request is routed like any other.
     assert_eq!(
-        status_of(
-            b"POST /vibe-check HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
-        )
-        .0,
-        411
+        one(b"POST /vibe-check HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n")
+            .status,
+        405
     );
     assert_eq!(
         status_of(
@@ -452,15 +452,20 @@ fn configurable_limits_apply() {
     );
 }
 
-#[test]
-fn body_larger_than_the_buffer_is_413() {
-    let config = ServerConfig {
+/// The default configuration with another bound on request bodies.
+fn body_limit(max_body_bytes: usize) -> ServerConfig<'static> {
+    ServerConfig {
         limits: Limits {
-            max_body_bytes: 100_000,
+            max_body_bytes,
             ..Limits::default()
         },
         ..ServerConfig::default()
-    };
+    }
+}
+
+#[test]
+fn body_larger_than_the_buffer_is_413() {
+    let config = body_limit(100_000);
     let app = app_at(Some(MONDAY_NOON));
     let run = run_with(
         app,
@@ -470,6 +475,118 @@ fn body_larger_than_the_buffer_is_413() {
         &[],
     );
     assert_eq!(run.responses[0].status, 413);
+}
+
+/// A POST to `/mcp` whose body is sent in the given chunks, with an extension on the
+/// first chunk and a trailer after the last.
+fn chunked_mcp(chunks: &[&str]) -> String {
+    let mut request = String::from(
+        "POST /mcp HTTP/1.1\r\nHost: t\r\nAccept: application/json, text/event-stream\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n",
+    );
+    for (index, chunk) in chunks.iter().enumerate() {
+        let extension = if index == 0 { ";note=\"first\"" } else { "" };
+        request += &format!("{:x}{extension}\r\n{chunk}\r\n", chunk.len());
+    }
+    request + "0\r\nX-Checksum: none\r\n\r\n"
+}
+
+const CALL_VIBE: [&str; 3] = [
+    r#"{"jsonrpc":"2.0","id":7,"#,
+    r#""method":"tools/call","params":"#,
+    r#"{"name":"vibe_check"}}"#,
+];
+
+/// Runs `input` in reads of `read_size` bytes against the app with MCP's lazy auth, so
+/// a public tool answers without a token.
+fn run_lazy_mcp(input: &str, read_size: usize) -> Run {
+    let app = wired(Some(MONDAY_NOON), &[], true, oauth_config(false)).app;
+    run_with(
+        app,
+        &ServerConfig::default(),
+        input.as_bytes(),
+        read_size,
+        &[],
+    )
+}
+
+#[test]
+fn chunked_post_reaches_the_handler_with_its_body() {
+    let input = chunked_mcp(&CALL_VIBE);
+    for read_size in [usize::MAX, 7, 1] {
+        let run = run_lazy_mcp(&input, read_size);
+        assert_eq!(run.responses.len(), 1);
+        let response = &run.responses[0];
+        assert_eq!(response.status, 200, "{}", response.text());
+        let reply = response.json();
+        assert_eq!(reply["id"], 7, "the handler read the whole decoded body");
+        assert!(reply["result"]["structuredContent"]["vibe"].is_string());
+        assert_eq!(run.ended, Ended::PeerClosed, "the connection stays open");
+    }
+}
+
+#[test]
+fn pipelined_request_after_a_chunked_one_is_answered() {
+    let input = chunked_mcp(&CALL_VIBE) + "GET /vibe-check HTTP/1.1\r\nHost: t\r\n\r\n";
+    for read_size in [usize::MAX, 5] {
+        let run = run_lazy_mcp(&input, read_size);
+        let statuses: Vec<u16> = run.responses.iter().map(|r| r.status).collect();
+        assert_eq!(statuses, [200, 200]);
+        assert_eq!(run.responses[0].json()["id"], 7);
+        assert!(run.responses[1].json()["vibe"].is_string());
+    }
+}
+
+#[test]
+fn chunked_bodies_past_the_limits_are_413() {
+    let config = body_limit(64);
+    let app = app_at(Some(MONDAY_NOON));
+    let answer = |input: String| {
+        let run = run_with(app, &config, input.as_bytes(), usize::MAX, &[]);
+        (run.responses[0].status, run.ended)
+    };
+    let head = "POST /vibe-check HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    let eight = "8\r\n12345678\r\n";
+    assert_eq!(
+        answer(format!("{head}41\r\n")),
+        (413, Ended::Closed),
+        "a chunk over the limit is refused before its data"
+    );
+    assert_eq!(
+        answer(format!("{head}{}", eight.repeat(9))),
+        (413, Ended::Closed),
+        "chunks whose sum is over the limit"
+    );
+    assert_eq!(
+        answer(format!("{head}{}0\r\n\r\n", eight.repeat(8))),
+        (405, Ended::PeerClosed),
+        "exactly the limit: framing accepted, then routed"
+    );
+    // The default limit is above what the 2 KiB receive buffer can hold.
+    let chunk = format!("100\r\n{}\r\n", "x".repeat(256));
+    let waiting = run(format!("{head}{chunk}").as_bytes());
+    assert!(
+        waiting.responses.is_empty(),
+        "an unfinished body is waited for"
+    );
+    let (status, _) = status_of(format!("{head}{}", chunk.repeat(8)).as_bytes());
+    assert_eq!(status, 413, "more body than the buffer holds");
+}
+
+#[test]
+fn malformed_chunked_bodies_are_400() {
+    let head = "POST /mcp HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n";
+    // Bad hex, data longer than its size, a bare LF: the decoder's tests have the rest.
+    for body in ["zz\r\n", "2\r\nabc\r\n0\r\n\r\n", "2\nab\r\n"] {
+        let (status, response) = status_of(format!("{head}{body}").as_bytes());
+        assert_eq!(status, 400, "for {body:?}");
+        assert_eq!(response.json()["error"], "Malformed request");
+    }
+    let trailers = format!("X-Pad: {}\r\n", "p".repeat(100)).repeat(50);
+    assert_eq!(
+        status_of(format!("{head}0\r\n{trailers}\r\n").as_bytes()).0,
+        431,
+        "trailers count as header fields"
+    );
 }
 
 #[test]
@@ -490,6 +607,28 @@ fn expect_continue_gets_an_interim_response() {
         },
     ))
     .unwrap();
+    let text = String::from_utf8_lossy(&conn.output);
+    assert!(
+        text.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 405"),
+        "{text}"
+    );
+}
+
+#[test]
+fn expect_continue_before_a_chunked_body() {
+    let head = "POST /vibe-check HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nExpect: 100-continue\r\n\r\n";
+    let mut conn = MemConn::chunked(
+        format!("{head}4\r\nbody\r\n0\r\n\r\n").as_bytes(),
+        head.len(),
+    );
+    let mut rx = [0u8; 2048];
+    let mut tx = [0u8; 1024];
+    let buffers = Buffers {
+        rx: &mut rx,
+        tx: &mut tx,
+    };
+    let app = app_at(Some(MONDAY_NOON));
+    block_on(serve(&mut conn, app, &ServerConfig::default(), buffers)).unwrap();
     let text = String::from_utf8_lossy(&conn.output);
     assert!(
         text.starts_with("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 405"),

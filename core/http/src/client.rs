@@ -7,7 +7,11 @@ use core::fmt::{self, Write as _};
 
 use embedded_io_async::{Read, Write};
 
-use super::codec::{ByteCount, SliceSink, eq_ignore_case, header_list, write_decimal};
+use super::codec::{ByteCount, SliceSink, write_decimal};
+use crate::h1::{
+    BodyLength, ChunkError, ChunkedDecoder, ResponseFraming, is_interim, parse_decimal,
+    response_framing,
+};
 use crate::net::{Endpoint, Reusable};
 
 /// Header slots for a provider's response; more headers than this is refused.
@@ -208,21 +212,11 @@ pub fn write_request(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<Written, U
     })
 }
 
-/// How the response body is delimited.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum BodyFraming {
-    None,
-    Length(usize),
-    Chunked,
-    UntilClose,
-}
-
 /// What the response head says, copied out so the buffer can be read into again.
 struct HeadFacts {
     status: u16,
     head_len: usize,
-    framing: BodyFraming,
-    persistent: bool,
+    framing: ResponseFraming,
 }
 
 async fn read_response<'b, C: Read + Write + Reusable>(
@@ -234,7 +228,7 @@ async fn read_response<'b, C: Read + Write + Reusable>(
     let mut filled = 0;
     let facts = loop {
         match parse_head(rx.get(..filled).unwrap_or(&[]), head_request)? {
-            Some(facts) if (100..200).contains(&facts.status) => {
+            Some(facts) if is_interim(facts.status) => {
                 // Interim responses (100 Continue, 103 Early Hints) precede the real one.
                 rx.copy_within(facts.head_len..filled, 0);
                 filled -= facts.head_len;
@@ -248,9 +242,8 @@ async fn read_response<'b, C: Read + Write + Reusable>(
         }
     };
     let start = facts.head_len;
-    let (body_end, exact) = match facts.framing {
-        BodyFraming::None => (start, filled == start),
-        BodyFraming::Length(length) => {
+    let (body_end, exact) = match facts.framing.body {
+        BodyLength::Known(length) => {
             let end = start
                 .checked_add(length)
                 .ok_or(ClientError::ResponseTooLarge)?;
@@ -264,13 +257,13 @@ async fn read_response<'b, C: Read + Write + Reusable>(
             }
             (end, filled == end)
         }
-        BodyFraming::Chunked => dechunk(conn, rx, start, &mut filled).await?,
-        BodyFraming::UntilClose => {
+        BodyLength::Chunked => dechunk(conn, rx, start, filled).await?,
+        BodyLength::UntilClose => {
             while fill(conn, rx, &mut filled).await? {}
             (filled, false)
         }
     };
-    let reusable = exact && asked_keep_alive && facts.persistent;
+    let reusable = exact && asked_keep_alive && facts.framing.persistent;
     if reusable {
         conn.mark_reusable();
     }
@@ -313,49 +306,12 @@ fn parse_head<E>(buf: &[u8], head_request: bool) -> Result<Option<HeadFacts>, Cl
     let (Some(status), Some(minor)) = (response.code, response.version) else {
         return Err(ClientError::Malformed);
     };
-    let mut content_length: Option<usize> = None;
-    let mut chunked = false;
-    let mut other_coding = false;
-    let mut close = false;
-    let mut keep_alive = false;
-    for header in response.headers.iter() {
-        if header.name.eq_ignore_ascii_case("content-length") {
-            let length = parse_decimal(header.value.trim_ascii()).ok_or(ClientError::Malformed)?;
-            if content_length.is_some_and(|seen| seen != length) {
-                return Err(ClientError::Malformed);
-            }
-            content_length = Some(length);
-        } else if header.name.eq_ignore_ascii_case("transfer-encoding") {
-            for coding in header_list(header.value) {
-                // Only a final `chunked` frames the body (RFC 9112 §6.3).
-                chunked = eq_ignore_case(coding, "chunked");
-                other_coding |= !chunked;
-            }
-        } else if header.name.eq_ignore_ascii_case("connection") {
-            for option in header_list(header.value) {
-                close |= eq_ignore_case(option, "close");
-                keep_alive |= eq_ignore_case(option, "keep-alive");
-            }
-        }
-    }
-    let framing = if head_request || status == 204 || status == 304 || (100..200).contains(&status)
-    {
-        BodyFraming::None
-    } else if chunked && !other_coding {
-        BodyFraming::Chunked
-    } else if chunked || other_coding {
-        // Codings we cannot undo (gzip...) are never requested; refuse them.
-        return Err(ClientError::Malformed);
-    } else if let Some(length) = content_length {
-        BodyFraming::Length(length)
-    } else {
-        BodyFraming::UntilClose
-    };
+    let framing = response_framing(response.headers, status, minor, head_request)
+        .ok_or(ClientError::Malformed)?;
     Ok(Some(HeadFacts {
         status,
         head_len,
         framing,
-        persistent: !close && (minor == 1 || keep_alive),
     }))
 }
 
@@ -365,99 +321,22 @@ async fn dechunk<C: Read>(
     conn: &mut C,
     rx: &mut [u8],
     start: usize,
-    filled: &mut usize,
+    filled: usize,
 ) -> Result<(usize, bool), ClientError<C::Error>> {
-    enum State {
-        Size,
-        Data(u64),
-        DataEnd,
-        Trailer,
-    }
-    let mut state = State::Size;
-    let mut trailer_bytes = 0;
-    let mut read_at = start;
-    let mut write_at = start;
+    let mut decoder = ChunkedDecoder::default();
+    let body = rx.get_mut(start..).unwrap_or(&mut []);
+    let mut filled = filled.saturating_sub(start);
     loop {
-        let pending = rx.get(read_at..*filled).unwrap_or(&[]);
-        let progressed = match state {
-            State::Size => match httparse::parse_chunk_size(pending) {
-                Ok(httparse::Status::Complete((used, 0))) => {
-                    read_at += used;
-                    state = State::Trailer;
-                    true
-                }
-                Ok(httparse::Status::Complete((used, size))) => {
-                    read_at += used;
-                    state = State::Data(size);
-                    true
-                }
-                Ok(httparse::Status::Partial) => false,
-                Err(_) => return Err(ClientError::Malformed),
-            },
-            State::Data(remaining) => {
-                let take = usize::try_from(remaining)
-                    .unwrap_or(usize::MAX)
-                    .min(pending.len());
-                // In bounds: read_at + take <= filled <= rx.len(), and write_at <= read_at.
-                rx.copy_within(read_at..read_at + take, write_at);
-                read_at += take;
-                write_at += take;
-                let left = remaining - take as u64;
-                state = if left == 0 {
-                    State::DataEnd
-                } else {
-                    State::Data(left)
-                };
-                take > 0
-            }
-            State::DataEnd => match pending {
-                [b'\r', b'\n', ..] => {
-                    read_at += 2;
-                    state = State::Size;
-                    true
-                }
-                [] | [b'\r'] => false,
-                _ => return Err(ClientError::Malformed),
-            },
-            State::Trailer => match pending.windows(2).position(|w| w == b"\r\n") {
-                Some(0) => {
-                    read_at += 2;
-                    return Ok((write_at, read_at == *filled));
-                }
-                Some(line) => {
-                    // Trailers are skipped, but only so many: compaction would
-                    // otherwise let an endless trailer section run forever.
-                    trailer_bytes += line + 2;
-                    if trailer_bytes > MAX_TRAILER_BYTES {
-                        return Err(ClientError::ResponseTooLarge);
-                    }
-                    read_at += line + 2;
-                    true
-                }
-                None => false,
-            },
-        };
-        if !progressed {
-            // Reclaim the space of chunk framing already consumed before reading more.
-            if *filled == rx.len() && read_at > write_at {
-                rx.copy_within(read_at..*filled, write_at);
-                *filled -= read_at - write_at;
-                read_at = write_at;
-            }
-            if !fill(conn, rx, filled).await? {
-                return Err(ClientError::Truncated);
-            }
+        match decoder.decode(body, &mut filled, usize::MAX, MAX_TRAILER_BYTES) {
+            Ok(Some(end)) => return Ok((start + decoder.body_len(), end == filled)),
+            Ok(None) => {}
+            Err(ChunkError::Malformed) => return Err(ClientError::Malformed),
+            Err(_) => return Err(ClientError::ResponseTooLarge),
+        }
+        if !fill(conn, body, &mut filled).await? {
+            return Err(ClientError::Truncated);
         }
     }
-}
-
-fn parse_decimal(digits: &[u8]) -> Option<usize> {
-    if digits.is_empty() || digits.len() > 12 {
-        return None;
-    }
-    digits.iter().try_fold(0usize, |acc, &d| {
-        d.is_ascii_digit().then(|| acc * 10 + usize::from(d - b'0'))
-    })
 }
 
 /// Parses an RFC 9110 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to Unix seconds.
@@ -467,9 +346,9 @@ pub fn parse_http_date(value: &[u8]) -> Option<u64> {
     let (_, rest) = text.split_once(',')?;
     let rest = rest.strip_prefix(' ')?;
     let mut parts = rest.split(' ');
-    let day: u64 = parts.next()?.parse().ok()?;
+    let day = parse_decimal(parts.next()?.as_bytes())?;
     let month = parts.next()?;
-    let year: u64 = parts.next()?.parse().ok()?;
+    let year = parse_decimal(parts.next()?.as_bytes())?;
     let time = parts.next()?;
     if parts.next()? != "GMT" || parts.next().is_some() {
         return None;
@@ -479,9 +358,9 @@ pub fn parse_http_date(value: &[u8]) -> Option<u64> {
     ];
     let month = MONTHS.iter().position(|name| *name == month)? as u64 + 1;
     let mut clock = time.split(':');
-    let hour: u64 = clock.next()?.parse().ok()?;
-    let minute: u64 = clock.next()?.parse().ok()?;
-    let second: u64 = clock.next()?.parse().ok()?;
+    let hour = parse_decimal(clock.next()?.as_bytes())?;
+    let minute = parse_decimal(clock.next()?.as_bytes())?;
+    let second = parse_decimal(clock.next()?.as_bytes())?;
     if clock.next().is_some()
         || !(1970..=9999).contains(&year)
         || !(1..=31).contains(&day)
@@ -663,6 +542,24 @@ mod tests {
             let mut buffer = [0u8; 512];
             let result = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer));
             assert_eq!(result.unwrap_err(), expected);
+        }
+    }
+
+    /// The client reads responses by the rules the server reads requests by.
+    #[test]
+    fn framing_rules_are_the_servers() {
+        let endpoint = Endpoint::parse("http://a/").unwrap();
+        let mut buffer = [0u8; 512];
+        let mut conn = FakeConnection::new(&[b"HTTP/1.1 200 OK\r\nContent-Length: 2, 2\r\n\r\nok"]);
+        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer)).unwrap();
+        assert_eq!(response.body, b"ok", "one length sent twice");
+        for reply in [
+            &b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, chunked\r\n\r\n0\r\n\r\n"[..],
+            b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\nok\r\n0\r\n\r\n",
+        ] {
+            let mut conn = FakeConnection::new(&[reply]);
+            let result = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer));
+            assert_eq!(result.unwrap_err(), ClientError::Malformed);
         }
     }
 

@@ -1,5 +1,5 @@
-//! A `no_std`, allocation-free HTTP/1.1 engine: methods, bounded request parsing,
-//! response writing, a small client for provider calls, the text codecs (percent, form,
+//! A `no_std`, allocation-free HTTP/1.1 engine: methods, the HTTP/1.1 message rules of
+//! both directions ([`h1`]), bounded request parsing, response writing, a small client for provider calls, the text codecs (percent, form,
 //! JSON and HTML escaping) and a bounded JSON scanner, the keep-alive connection loop
 //! ([`serve`]) and the seams adapters implement: connections ([`net::Connect`]) and
 //! time ([`time::Clock`]). Every limit is a number in [`Limits`] or a buffer the
@@ -37,6 +37,7 @@ extern crate std;
 
 pub mod client;
 pub mod codec;
+pub mod h1;
 pub mod json;
 pub mod method;
 pub mod net;

@@ -3,6 +3,8 @@
 
 use embedded_io_async::{Read, Write};
 
+use crate::h1::parse_decimal;
+
 /// Where to connect, parsed from an `http://` or `https://` URL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Endpoint<'a> {
@@ -34,13 +36,13 @@ impl<'a> Endpoint<'a> {
         let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
             let (host, after) = bracketed.split_once(']')?;
             match after.strip_prefix(':') {
-                Some(port) => (host, port.parse().ok()?),
+                Some(port) => (host, parse_port(port)?),
                 None if after.is_empty() => (host, default_port),
                 None => return None,
             }
         } else {
             match authority.rsplit_once(':') {
-                Some((host, port)) => (host, port.parse().ok()?),
+                Some((host, port)) => (host, parse_port(port)?),
                 None => (authority, default_port),
             }
         };
@@ -54,6 +56,10 @@ impl<'a> Endpoint<'a> {
             path,
         })
     }
+}
+
+fn parse_port(digits: &str) -> Option<u16> {
+    u16::try_from(parse_decimal(digits.as_bytes())?).ok()
 }
 
 /// A connection the HTTP client may hand back for reuse after a complete

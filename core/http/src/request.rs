@@ -3,7 +3,8 @@
 
 use core::mem::MaybeUninit;
 
-use super::codec::{eq_ignore_case, form_value, header_list};
+use super::codec::form_value;
+use super::h1::{BodyLength, request_framing};
 use super::method::Method;
 use super::response::Status;
 
@@ -34,19 +35,28 @@ impl Default for Limits {
     }
 }
 
-/// Why a request was refused before it reached a handler.
+/// Why a request was refused before it reached a handler; `status` and `message` are
+/// the one place these become answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RequestError {
+    /// 400: the head or the chunked framing breaks HTTP/1.1.
     Malformed,
+    /// 411: a POST, PUT or PATCH without `Content-Length` or chunked coding.
     LengthRequired,
+    /// 413: the body is over `Limits::max_body_bytes` or does not fit the buffer.
     BodyTooLarge,
+    /// 414: the request-target is over `Limits::max_target_len`.
     TargetTooLong,
+    /// 431: the head (or a chunked body's trailers) is over the header limits.
     HeadersTooLarge,
+    /// 501: a transfer coding other than `chunked`.
     UnsupportedTransferCoding,
+    /// 505: not HTTP/1.0 or HTTP/1.1.
     UnsupportedVersion,
 }
 
 impl RequestError {
+    /// The status of the answer.
     pub fn status(self) -> Status {
         match self {
             RequestError::Malformed => Status::BAD_REQUEST,
@@ -59,10 +69,11 @@ impl RequestError {
         }
     }
 
+    /// The text of the answer's `{"error": ...}` body.
     pub fn message(self) -> &'static str {
         match self {
             RequestError::Malformed => "Malformed request",
-            RequestError::LengthRequired => "A Content-Length is required",
+            RequestError::LengthRequired => "A Content-Length or a chunked body is required",
             RequestError::BodyTooLarge => "Request body too large",
             RequestError::TargetTooLong => "Request target too long",
             RequestError::HeadersTooLarge => "Request headers too large",
@@ -75,10 +86,14 @@ impl RequestError {
 /// A parsed request head plus what framing it implies.
 #[derive(Debug)]
 pub struct Head<'b> {
+    /// The request; its `body` is empty until a `Known` body has arrived, and for a
+    /// chunked one (the connection loop decodes it and sets it).
     pub request: Request<'b>,
     /// Bytes of the head, including the blank line.
     pub head_len: usize,
-    pub body_len: usize,
+    /// How the body that follows the head is delimited (never `UntilClose`).
+    pub body: BodyLength,
+    /// The client waits for `100 Continue` before it sends the body.
     pub expects_continue: bool,
 }
 
@@ -232,19 +247,16 @@ pub fn parse_head<'b>(buf: &'b [u8], limits: &Limits) -> Result<Parse<'b>, Reque
     if !path.starts_with('/') && path != "*" {
         return Err(RequestError::Malformed);
     }
-    let framing = Framing::read(raw.headers, minor_version)?;
     let method = Method::parse(method);
-    let body_len = match framing.content_length {
-        Some(length) => length,
-        None if matches!(method, Method::Post | Method::Put | Method::Patch) => {
-            return Err(RequestError::LengthRequired);
+    let framing = request_framing(raw.headers, method, minor_version)?;
+    let body = match framing.body {
+        BodyLength::Known(length) if length > limits.max_body_bytes => {
+            return Err(RequestError::BodyTooLarge);
         }
-        None => 0,
+        // Empty until all of it has arrived; the loop waits for that.
+        BodyLength::Known(length) => buf.get(head_len..head_len + length).unwrap_or(&[]),
+        _ => &[],
     };
-    if body_len > limits.max_body_bytes {
-        return Err(RequestError::BodyTooLarge);
-    }
-    let body = buf.get(head_len..head_len + body_len).unwrap_or(&[]);
     let head = buf.get(..head_len).unwrap_or(&[]);
     let header_block = head
         .iter()
@@ -262,7 +274,7 @@ pub fn parse_head<'b>(buf: &'b [u8], limits: &Limits) -> Result<Parse<'b>, Reque
             header_block,
         },
         head_len,
-        body_len,
+        body: framing.body,
         expects_continue: framing.expects_continue,
     }))
 }
@@ -277,85 +289,6 @@ fn partial_limit(buf: &[u8], limits: &Limits) -> Option<RequestError> {
         _ if buf.len() > limits.max_head_bytes => Some(RequestError::HeadersTooLarge),
         _ => None,
     }
-}
-
-/// The framing and persistence facts of a request's headers.
-struct Framing {
-    content_length: Option<usize>,
-    keep_alive: bool,
-    expects_continue: bool,
-}
-
-impl Framing {
-    fn read(headers: &[httparse::Header<'_>], minor_version: u8) -> Result<Framing, RequestError> {
-        let mut content_length: Option<usize> = None;
-        let mut transfer_encoding = false;
-        let mut only_chunked = true;
-        let mut hosts = 0;
-        let mut close = false;
-        let mut keep_alive_token = false;
-        let mut expects_continue = false;
-        for header in headers {
-            let name = header.name;
-            if name.eq_ignore_ascii_case("content-length") {
-                for item in header.value.split(|&b| b == b',') {
-                    let length = parse_length(item.trim_ascii()).ok_or(RequestError::Malformed)?;
-                    match content_length {
-                        Some(seen) if seen != length => return Err(RequestError::Malformed),
-                        _ => content_length = Some(length),
-                    }
-                }
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                transfer_encoding = true;
-                for coding in header_list(header.value) {
-                    only_chunked &= eq_ignore_case(coding, "chunked");
-                }
-            } else if name.eq_ignore_ascii_case("host") {
-                hosts += 1;
-            } else if name.eq_ignore_ascii_case("connection") {
-                for option in header_list(header.value) {
-                    close |= eq_ignore_case(option, "close");
-                    keep_alive_token |= eq_ignore_case(option, "keep-alive");
-                }
-            } else if name.eq_ignore_ascii_case("expect") {
-                if eq_ignore_case(header.value.trim_ascii(), "100-continue") {
-                    expects_continue = true;
-                } else {
-                    return Err(RequestError::Malformed);
-                }
-            }
-        }
-        // RFC 9112 §3.2: exactly one Host in HTTP/1.1; §6.3: CL with TE is an attack vector.
-        if hosts > 1 || (minor_version == 1 && hosts == 0) {
-            return Err(RequestError::Malformed);
-        }
-        if transfer_encoding {
-            if content_length.is_some() || minor_version == 0 {
-                return Err(RequestError::Malformed);
-            }
-            // Chunked bodies are refused with 411 so clients resend with a length.
-            return Err(if only_chunked {
-                RequestError::LengthRequired
-            } else {
-                RequestError::UnsupportedTransferCoding
-            });
-        }
-        let keep_alive = !close && (minor_version == 1 || keep_alive_token);
-        Ok(Framing {
-            content_length,
-            keep_alive,
-            expects_continue,
-        })
-    }
-}
-
-fn parse_length(digits: &[u8]) -> Option<usize> {
-    if digits.is_empty() || digits.len() > 12 {
-        return None;
-    }
-    digits.iter().try_fold(0usize, |acc, &d| {
-        d.is_ascii_digit().then(|| acc * 10 + usize::from(d - b'0'))
-    })
 }
 
 #[cfg(test)]

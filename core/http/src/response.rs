@@ -4,9 +4,9 @@
 
 use core::fmt;
 use embedded_io_async::Write;
-use serde::Serialize;
 
 use super::codec::{ByteCount, SliceSink, decimal};
+use super::h1::{can_have_body, can_have_content_length};
 
 /// An HTTP status with its complete status line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,7 +112,7 @@ impl Sent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WriteError<E> {
     Io(E),
-    /// The headers (or a JSON body) do not fit the transmit buffer.
+    /// The response head does not fit the transmit buffer.
     BufferTooSmall,
 }
 
@@ -151,12 +151,7 @@ impl<'a, W: Write> Responder<'a, W> {
         Responder { conn, buf, framing }
     }
 
-    /// Marks the connection to close after this response.
-    pub fn close_after(mut self) -> Self {
-        self.framing.keep_alive = false;
-        self
-    }
-
+    /// Whether this answers a HEAD request (headers only; the body is not sent).
     pub fn is_head(&self) -> bool {
         self.framing.head_only
     }
@@ -198,7 +193,7 @@ impl<'a, W: Write> Responder<'a, W> {
         };
         let Responder { conn, buf, framing } = self;
         let head_len = write_head(buf, &framing, status, content_type, &headers, length)?;
-        let send_body = !framing.head_only && status.code != 204 && status.code != 304;
+        let send_body = !framing.head_only && can_have_body(status.code);
         if !send_body {
             conn.write_all(buf.get(..head_len).unwrap_or(&[]))
                 .await
@@ -243,7 +238,7 @@ impl<'a, W: Write> Responder<'a, W> {
             body_len,
         )
         .ok()?;
-        let send_body = !framing.head_only && status.code != 204 && status.code != 304;
+        let send_body = !framing.head_only && can_have_body(status.code);
         let end = if send_body {
             reserve + body_len
         } else {
@@ -259,37 +254,6 @@ impl<'a, W: Write> Responder<'a, W> {
                 status: status.code,
             }),
             Err(error) => Err(WriteError::Io(error)),
-        })
-    }
-
-    /// Sends a JSON body serialized with `serde-json-core` into the transmit buffer.
-    pub async fn json<T: Serialize + ?Sized>(
-        self,
-        status: Status,
-        headers: &[Header<'_>],
-        value: &T,
-    ) -> Result<Sent, WriteError<W::Error>> {
-        let Responder { conn, buf, framing } = self;
-        let headers = &HeadExtras {
-            headers,
-            rendered: None,
-        };
-        let reserve = head_reserve(&framing, status, JSON, headers);
-        let room = buf.get_mut(reserve..).ok_or(WriteError::BufferTooSmall)?;
-        let body_len =
-            serde_json_core::to_slice(value, room).map_err(|_| WriteError::BufferTooSmall)?;
-        let start = head_before(buf, reserve, &framing, status, JSON, headers, body_len)?;
-        let end = if framing.head_only {
-            reserve
-        } else {
-            reserve + body_len
-        };
-        conn.write_all(buf.get(start..end).unwrap_or(&[]))
-            .await
-            .map_err(WriteError::Io)?;
-        Ok(Sent {
-            keep_alive: framing.keep_alive,
-            status: status.code,
         })
     }
 }
@@ -495,12 +459,14 @@ fn emit_head(
     length: usize,
 ) {
     sink.put(status.line.as_bytes());
-    if !content_type.is_empty() && status.code != 204 {
+    // 1xx and 204 never have content: neither header describes any.
+    let describes_content = can_have_content_length(status.code);
+    if !content_type.is_empty() && describes_content {
         sink.put(b"Content-Type: ");
         sink.put(content_type.as_bytes());
         sink.put(b"\r\n");
     }
-    if status.code != 204 {
+    if describes_content {
         let mut digits = [0u8; 20];
         sink.put(b"Content-Length: ");
         sink.put(decimal(length as u64, &mut digits));

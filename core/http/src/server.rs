@@ -7,6 +7,7 @@ use core::cell::Cell;
 use embedded_io_async::{Read, Write};
 
 use crate::codec::write_json_object;
+use crate::h1::{BodyLength, ChunkedDecoder};
 use crate::request::{Parse, parse_head};
 use crate::response::{Framing, JSON, WriteError};
 use crate::{Body, Limits, Method, MethodSet, Request, RequestError, Responder, Sent, Status};
@@ -131,49 +132,55 @@ pub async fn serve_observed<C: Read + Write, S: Service, O: Observer>(
 ) -> Result<Ended, IoError<C::Error>> {
     let Buffers { rx, tx } = buffers;
     let mut filled = 0;
-    let mut continue_sent = false;
+    let mut progress = Progress::default();
     loop {
-        if filled > 0 {
-            let received = rx.get(..filled).unwrap_or(&[]);
-            match step(
+        let step = if filled > 0 {
+            step(
                 conn,
                 service,
                 config,
-                received,
-                rx.len(),
+                rx,
+                &mut filled,
                 tx,
-                &mut continue_sent,
+                &mut progress,
                 observer,
             )
             .await?
-            {
-                Step::NeedMore => {}
-                Step::Answered {
-                    consumed,
-                    keep_alive,
-                } => {
-                    continue_sent = false;
-                    if !keep_alive {
-                        return Ok(Ended::Closed);
-                    }
-                    rx.copy_within(consumed.min(filled)..filled, 0);
-                    filled -= consumed.min(filled);
-                    if filled > 0 {
-                        continue; // a pipelined request is already here
-                    }
+        } else {
+            Step::NeedMore
+        };
+        let refused = match step {
+            Step::Answered {
+                consumed,
+                keep_alive,
+            } => {
+                progress = Progress::default();
+                if !keep_alive {
+                    return Ok(Ended::Closed);
                 }
+                rx.copy_within(consumed.min(filled)..filled, 0);
+                filled -= consumed.min(filled);
+                if filled > 0 {
+                    continue; // a pipelined request is already here
+                }
+                None
             }
+            Step::NeedMore if filled < rx.len() => None,
+            // Only reachable when the limits exceed the buffer; refuse rather than stall.
+            Step::NeedMore => Some(RequestError::HeadersTooLarge),
+            Step::Refused(error) => Some(error),
+        };
+        if let Some(error) = refused {
+            observer.phase(Phase::Sending);
+            refuse(conn, service, config, tx, error).await?;
+            return Ok(Ended::Closed);
         }
         observer.phase(if filled == 0 {
             Phase::Idle
         } else {
             Phase::Receiving
         });
-        let Some(free) = rx.get_mut(filled..).filter(|free| !free.is_empty()) else {
-            // Only reachable when the limits exceed the buffer; refuse rather than stall.
-            refuse(conn, service, config, tx, RequestError::HeadersTooLarge).await?;
-            return Ok(Ended::Closed);
-        };
+        let free = rx.get_mut(filled..).unwrap_or(&mut []);
         match conn.read(free).await.map_err(IoError)? {
             0 => return Ok(Ended::PeerClosed),
             n => filled += n,
@@ -181,56 +188,97 @@ pub async fn serve_observed<C: Read + Write, S: Service, O: Observer>(
     }
 }
 
-enum Step {
-    NeedMore,
-    Answered { consumed: usize, keep_alive: bool },
+/// What one request has got so far, kept across reads until it is answered.
+#[derive(Default)]
+struct Progress {
+    continue_sent: bool,
+    chunked: ChunkedDecoder,
 }
 
+enum Step {
+    NeedMore,
+    /// Refused before a handler saw it; the connection closes after the answer.
+    Refused(RequestError),
+    Answered {
+        consumed: usize,
+        keep_alive: bool,
+    },
+}
+
+/// Looks at what `rx[..filled]` holds: answers the request at its front once it is
+/// complete, decoding a chunked body in place first (which may shrink `filled`).
 #[allow(clippy::too_many_arguments)]
 async fn step<C: Write, S: Service, O: Observer>(
     conn: &mut C,
     service: &S,
     config: &ServerConfig<'_>,
-    received: &[u8],
-    capacity: usize,
+    rx: &mut [u8],
+    filled: &mut usize,
     tx: &mut [u8],
-    continue_sent: &mut bool,
+    progress: &mut Progress,
     observer: &mut O,
 ) -> Result<Step, IoError<C::Error>> {
-    let head = match parse_head(received, &config.limits) {
+    let limits = &config.limits;
+    let received = rx.get(..*filled).unwrap_or(&[]);
+    let head = match parse_head(received, limits) {
         Ok(Parse::Partial) => return Ok(Step::NeedMore),
         Ok(Parse::Complete(head)) => head,
-        Err(error) => {
-            observer.phase(Phase::Sending);
-            refuse(conn, service, config, tx, error).await?;
-            return Ok(Step::Answered {
-                consumed: received.len(),
-                keep_alive: false,
-            });
+        Err(error) => return Ok(Step::Refused(error)),
+    };
+    let (head_len, expects_continue) = (head.head_len, head.expects_continue);
+    let ready = match head.body {
+        BodyLength::Known(length) => {
+            let total = head_len + length;
+            if total > rx.len() {
+                return Ok(Step::Refused(RequestError::BodyTooLarge));
+            }
+            if received.len() < total {
+                None
+            } else {
+                Some((head.request, total))
+            }
+        }
+        // Chunked (a request is never delimited by closing).
+        _ => {
+            let body = rx.get_mut(head_len..).unwrap_or(&mut []);
+            let mut body_filled = filled.saturating_sub(head_len);
+            let decoded = progress.chunked.decode(
+                body,
+                &mut body_filled,
+                limits.max_body_bytes,
+                limits.max_head_bytes,
+            );
+            *filled = head_len + body_filled;
+            match decoded {
+                Ok(Some(end)) => {
+                    // The head is as it arrived: read it again, with the body in place.
+                    let received = rx.get(..*filled).unwrap_or(&[]);
+                    let Ok(Parse::Complete(head)) = parse_head(received, limits) else {
+                        return Ok(Step::Refused(RequestError::Malformed));
+                    };
+                    let body_end = head_len + progress.chunked.body_len();
+                    let mut request = head.request;
+                    request.body = received.get(head_len..body_end).unwrap_or(&[]);
+                    Some((request, head_len + end))
+                }
+                Ok(None) => None,
+                Err(error) => return Ok(Step::Refused(error.into())),
+            }
         }
     };
-    let total = head.head_len + head.body_len;
-    if total > capacity {
-        observer.phase(Phase::Sending);
-        refuse(conn, service, config, tx, RequestError::BodyTooLarge).await?;
-        return Ok(Step::Answered {
-            consumed: received.len(),
-            keep_alive: false,
-        });
-    }
-    if received.len() < total {
-        if head.expects_continue && !*continue_sent {
-            *continue_sent = true;
+    let Some((request, consumed)) = ready else {
+        if expects_continue && !progress.continue_sent {
+            progress.continue_sent = true;
             conn.write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
                 .await
                 .map_err(IoError)?;
         }
         return Ok(Step::NeedMore);
-    }
+    };
     observer.phase(Phase::Sending);
-    let keep_alive = dispatch(conn, service, config, &head.request, tx).await?;
+    let keep_alive = dispatch(conn, service, config, &request, tx).await?;
     Ok(Step::Answered {
-        consumed: total,
+        consumed,
         keep_alive,
     })
 }
