@@ -11,12 +11,12 @@ use push_advisor_http as http;
 use push_advisor_mcp as mcp;
 use push_advisor_oauth as oauth;
 
+mod answer;
 pub mod content;
 pub mod history;
-pub mod openapi;
-mod page;
 #[cfg(feature = "login")]
-pub mod pages;
+pub mod login_pages;
+pub mod openapi;
 pub mod tools;
 
 use core::cell::RefCell;
@@ -48,19 +48,19 @@ use crate::oauth::{
     Guard, OAuthConfig, ProviderBuffers, SharedMetadata, TokenValidator,
     protected_resource_document,
 };
+use answer::Answer;
+#[cfg(feature = "login")]
+use answer::NO_STORE;
 use content::{PushVerdict, Vibe};
+#[cfg(feature = "login")]
+use login_pages::{ErrorPage, LoginPage, TokenPage};
 #[cfg(feature = "openapi")]
 use openapi::OpenApiParams;
-#[cfg(feature = "login")]
-use page::NO_STORE;
-use page::Page;
-#[cfg(feature = "login")]
-use pages::{ErrorPage, LoginPage, TokenPage};
 use tools::McpAccess;
 
 /// The 503 of documents that need the provider's metadata before discovery.
 #[cfg(any(feature = "openapi", feature = "as-mirror"))]
-const PROVIDER_UNKNOWN: Page<'static> = Page::Unavailable {
+const PROVIDER_UNKNOWN: Answer<'static> = Answer::Unavailable {
     error: "Authorization server unavailable",
     message: "The OAuth provider has not been reached yet; try again shortly.",
 };
@@ -225,7 +225,8 @@ impl<M: RawMutex, K, R, V, X> core::fmt::Debug for PushAdvisor<'_, M, K, R, V, X
     }
 }
 
-type Answer<W> = Result<Sent, WriteError<<W as embedded_io_async::ErrorType>::Error>>;
+/// What sending a reply returns.
+type Reply<W> = Result<Sent, WriteError<<W as embedded_io_async::ErrorType>::Error>>;
 
 impl<'a, M, K, R, V, X> PushAdvisor<'a, M, K, R, V, X>
 where
@@ -283,10 +284,10 @@ where
     }
 
     #[inline(never)] // a call, not a copy inlined into async callers: less flash
-    fn verdict_page(&self) -> Page<'_> {
+    fn verdict_answer(&self) -> Answer<'_> {
         match self.push_verdict() {
-            Some(verdict) => Page::Verdict(verdict),
-            None => Page::Unavailable {
+            Some(verdict) => Answer::Verdict(verdict),
+            None => Answer::Unavailable {
                 error: "Wall time unknown",
                 message: "The server has not learned the current date yet; try again shortly.",
             },
@@ -294,7 +295,7 @@ where
     }
 
     #[cfg(feature = "openapi")]
-    fn openapi_page(&self) -> Page<'_> {
+    fn openapi_answer(&self) -> Answer<'_> {
         let endpoints = self.provider.get().and_then(|metadata| {
             Some((
                 metadata.authorization_endpoint.as_ref()?,
@@ -302,7 +303,7 @@ where
             ))
         });
         match endpoints {
-            Some((authorization, token)) => Page::OpenApi(OpenApiParams {
+            Some((authorization, token)) => Answer::OpenApi(OpenApiParams {
                 server_url: self.config.oauth.resource,
                 authorization_url: authorization,
                 token_url: token,
@@ -311,20 +312,20 @@ where
         }
     }
 
-    async fn deploy_history_page(&self, request: &Request<'_>) -> Page<'_> {
+    async fn deploy_history_answer(&self, request: &Request<'_>) -> Answer<'_> {
         // Only the principal is taken from the token's facts (in place when cached).
         match self
             .guard()
             .check_with(request, "api:read", tools::principal)
             .await
         {
-            Ok(user) => Page::History(user),
-            Err(rejection) => Page::Refused(rejection),
+            Ok(user) => Answer::History(user),
+            Err(rejection) => Answer::Refused(rejection),
         }
     }
 
     #[cfg(feature = "login")]
-    async fn login<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
+    async fn login<W: Write>(&self, response: Responder<'_, W>) -> Reply<W> {
         let endpoint = self
             .provider
             .endpoint(|m| m.authorization_endpoint.as_ref());
@@ -362,7 +363,7 @@ where
         &self,
         request: &Request<'_>,
         response: Responder<'_, W>,
-    ) -> Answer<W> {
+    ) -> Reply<W> {
         let mut state_buf = [0u8; 128];
         let mut code_buf = [0u8; 512];
         let mut iss_buf = [0u8; URL_MAX];
@@ -474,7 +475,7 @@ where
         status: Status,
         message: &str,
         detail: Option<&str>,
-    ) -> Answer<W> {
+    ) -> Reply<W> {
         let page = ErrorPage {
             title: "Login failed",
             message,
@@ -551,16 +552,16 @@ where
         route: Route,
         request: &Request<'_>,
         response: Responder<'_, W>,
-    ) -> Answer<W> {
+    ) -> Reply<W> {
         let oauth = &self.config.oauth;
-        let page = match route {
-            Route::Root => Page::Document(content::render_root),
-            Route::Index => Page::Document(content::render_index),
-            Route::CanIPushToProd => self.verdict_page(),
-            Route::VibeCheck => Page::Vibe(self.vibe()),
+        let answer = match route {
+            Route::Root => Answer::Document(content::render_root),
+            Route::Index => Answer::Document(content::render_index),
+            Route::CanIPushToProd => self.verdict_answer(),
+            Route::VibeCheck => Answer::Vibe(self.vibe()),
             #[cfg(feature = "openapi")]
-            Route::OpenApi => self.openapi_page(),
-            Route::DeployHistory => self.deploy_history_page(request).await,
+            Route::OpenApi => self.openapi_answer(),
+            Route::DeployHistory => self.deploy_history_answer(request).await,
             #[cfg(feature = "login")]
             Route::Login => return self.login(response).await,
             #[cfg(feature = "login")]
@@ -568,13 +569,13 @@ where
             // Rendered from the shared metadata window by window, not copied.
             #[cfg(feature = "as-mirror")]
             Route::AuthorizationServerMetadata => match self.provider.get() {
-                Some(metadata) => Page::Mirror(metadata),
+                Some(metadata) => Answer::Mirror(metadata),
                 None => PROVIDER_UNKNOWN,
             },
             Route::ProtectedResource => {
-                Page::ProtectedResource(protected_resource_document(oauth, oauth.resource))
+                Answer::ProtectedResource(protected_resource_document(oauth, oauth.resource))
             }
-            Route::ProtectedResourceMcp => Page::ProtectedResource(protected_resource_document(
+            Route::ProtectedResourceMcp => Answer::ProtectedResource(protected_resource_document(
                 oauth,
                 self.config.mcp_resource,
             )),
@@ -583,7 +584,7 @@ where
                 return mcp::handle(request, response, self, &access, &self.config.mcp).await;
             }
         };
-        page.send(response).await
+        answer.send(response).await
     }
 }
 
@@ -681,7 +682,7 @@ mod tests {
                 "call",
                 Service::call(&app, Route::Mcp, request, responder!())
             );
-            size!("deploy_history", app.deploy_history_page(request));
+            size!("deploy_history", app.deploy_history_answer(request));
             #[cfg(feature = "login")]
             size!("token_page", app.token_page(request, responder!()));
             let access = app.mcp_access();
