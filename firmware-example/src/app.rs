@@ -8,7 +8,7 @@ use embassy_net::tcp::client::TcpClientState;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::mutex::Mutex;
 use embassy_time::{Duration, Timer};
-use push_advisor_app::{AppConfig, AppUrls, PushAdvisor};
+use push_advisor_app::{AppConfig, AppUrls, PushAdvisor, scopes};
 use push_advisor_embassy::{EmbassyClock, SocketMemory, TcpConnector, Timeouts};
 use push_advisor_http::ServerConfig;
 use push_advisor_http::time::Clock as _;
@@ -136,6 +136,8 @@ pub fn start(
         redirect_uri: &urls.redirect,
         cache_max_lifetime_ms: settings.cache_ttl_seconds * 1000,
         negative_lifetime_ms: settings.cache_ttl_seconds.min(5) * 1000,
+        scopes_supported: scopes::ALL,
+        login_scope: scopes::LOGIN,
         ..OAuthConfig::new(
             public_url,
             &urls.resource_metadata,

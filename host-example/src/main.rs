@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-use push_advisor_app::{AppConfig, AppUrls, PushAdvisor};
+use push_advisor_app::{AppConfig, AppUrls, PushAdvisor, scopes};
 use push_advisor_http::net::Endpoint;
 use push_advisor_mcp::McpConfig;
 use push_advisor_oauth::guard::DEMO_TOKEN_WARNING;
@@ -224,6 +224,8 @@ fn oauth_config(
         negative_lifetime_ms: options.negative_cache_ttl.min(options.cache_ttl) * 1000,
         provider_timeout_ms: options.provider_timeout_ms,
         demo_tokens: options.demo_tokens,
+        scopes_supported: scopes::ALL,
+        login_scope: scopes::LOGIN,
         ..OAuthConfig::new(resource, &urls.resource_metadata, issuer, client)
     }
 }

@@ -17,6 +17,7 @@ pub mod history;
 #[cfg(feature = "login")]
 pub mod login_pages;
 pub mod openapi;
+pub mod scopes;
 pub mod tools;
 
 use core::cell::RefCell;
@@ -316,7 +317,7 @@ where
         // Only the principal is taken from the token's facts (in place when cached).
         match self
             .guard()
-            .check_with(request, "api:read", tools::principal)
+            .check_with(request, scopes::READ, tools::principal)
             .await
         {
             Ok(user) => Answer::History(user),

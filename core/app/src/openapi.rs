@@ -5,7 +5,9 @@
 use core::fmt::{self, Write};
 
 #[cfg(feature = "openapi")]
-use crate::http::codec::JsonEscaped;
+use crate::http::codec::{JsonEscaped, write_json_object};
+#[cfg(feature = "openapi")]
+use crate::scopes;
 
 #[cfg(feature = "openapi")]
 /// What the document takes from the configuration.
@@ -78,7 +80,11 @@ pub fn render(params: &OpenApiParams<'_>, out: &mut dyn Write) -> fmt::Result {
         "Returns a random yes/no answer with a random vibe.",
         VIBE_SCHEMA,
     )?;
-    out.write_str(r#","/deploy-history":{"get":{"operationId":"get_deploy_history","x-gram":{"name":"get_deploy_history"},"summary":"Get deployment history (Protected)","description":"Recent deployments; needs an OAuth access token with scope api:read.","security":[{"oauth2":["api:read"]}],"responses":{"#)?;
+    write!(
+        out,
+        r#","/deploy-history":{{"get":{{"operationId":"get_deploy_history","x-gram":{{"name":"get_deploy_history"}},"summary":"Get deployment history (Protected)","description":"Recent deployments; needs an OAuth access token with scope api:read.","security":[{{"oauth2":["{}"]}}],"responses":{{"#,
+        scopes::READ
+    )?;
     json_response(out, "200", "Deployment history", HISTORY_SCHEMA)?;
     out.write_char(',')?;
     json_response(out, "401", "Authentication required", ERROR_SCHEMA)?;
@@ -88,8 +94,10 @@ pub fn render(params: &OpenApiParams<'_>, out: &mut dyn Write) -> fmt::Result {
     json_response(out, "503", "Authorization server unavailable", ERROR_SCHEMA)?;
     write!(
         out,
-        r#"}}}}}}}},"components":{{"securitySchemes":{{"oauth2":{{"type":"oauth2","flows":{{"authorizationCode":{{"authorizationUrl":"{}","tokenUrl":"{}","scopes":{{"api:read":"Read access to API endpoints","api:write":"Write access to API endpoints"}}}}}}}}}}}}}}"#,
+        r#"}}}}}}}},"components":{{"securitySchemes":{{"oauth2":{{"type":"oauth2","flows":{{"authorizationCode":{{"authorizationUrl":"{}","tokenUrl":"{}","scopes":"#,
         JsonEscaped(params.authorization_url),
         JsonEscaped(params.token_url)
-    )
+    )?;
+    write_json_object(out, scopes::DESCRIBED)?;
+    out.write_str("}}}}}}")
 }

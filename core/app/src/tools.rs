@@ -16,6 +16,7 @@ use crate::http::{Request, Responder, Sent};
 use crate::mcp::{Access, Authorize, NO_ARGUMENTS, Tool, ToolCall, ToolOutcome, ToolOutput};
 use crate::oauth::token::{CLIENT_ID_MAX, SUBJECT_MAX};
 use crate::oauth::{Guard, OAuthConfig, Rejection, TokenInfo, TokenValidator};
+use crate::scopes;
 
 pub const CAN_I_PUSH: usize = 0;
 pub const VIBE_CHECK: usize = 1;
@@ -50,12 +51,12 @@ pub const TOOLS: [Tool; 3] = [
         output_schema: Some(HISTORY_SCHEMA),
         read_only: true,
         takes_arguments: false,
-        scope: Some("api:read"),
+        scope: Some(scopes::READ),
     },
 ];
 
 /// Scope named in `/mcp` challenges when a request carries no token.
-const SESSION_SCOPE: &str = "api:read";
+const SESSION_SCOPE: &str = scopes::READ;
 
 /// Who a granted `/mcp` request acts for (`TokenInfo::principal`): all the tools need,
 /// and much smaller than the `TokenInfo` the request would otherwise hold across the

@@ -281,7 +281,7 @@ pub mod app {
     //! is known, and introspection answers come from a `ReplayConnector`.
     use super::*;
     use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-    use push_advisor_app::{AppConfig, AppUrls, PushAdvisor};
+    use push_advisor_app::{AppConfig, AppUrls, PushAdvisor, scopes};
     use push_advisor_mcp::McpConfig;
     use push_advisor_oauth::{
         BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
@@ -330,6 +330,8 @@ pub mod app {
                 ..Endpoints::default()
             },
             demo_tokens,
+            scopes_supported: scopes::ALL,
+            login_scope: scopes::LOGIN,
             ..OAuthConfig::new(RESOURCE, &urls.resource_metadata, ISSUER, client)
         }
     }
