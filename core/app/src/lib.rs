@@ -17,6 +17,7 @@ pub mod history;
 #[cfg(feature = "login")]
 pub mod login_pages;
 pub mod openapi;
+pub mod routes;
 pub mod scopes;
 pub mod tools;
 
@@ -57,6 +58,8 @@ use content::{PushVerdict, Vibe};
 use login_pages::{ErrorPage, LoginPage, TokenPage};
 #[cfg(feature = "openapi")]
 use openapi::OpenApiParams;
+use routes::Protected;
+pub use routes::Route;
 use tools::McpAccess;
 
 /// The 503 of documents that need the provider's metadata before discovery.
@@ -128,69 +131,6 @@ impl<'a> AppConfig<'a> {
             mcp,
             mcp_lazy_auth: false,
         }
-    }
-}
-
-/// Every route the app answers. Constrained builds may leave out the login pages
-/// (feature `login`), the OpenAPI document (`openapi`) and the mirror of the
-/// provider's metadata (`as-mirror`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    Root,
-    Index,
-    CanIPushToProd,
-    VibeCheck,
-    #[cfg(feature = "openapi")]
-    OpenApi,
-    DeployHistory,
-    #[cfg(feature = "login")]
-    Login,
-    #[cfg(feature = "login")]
-    Token,
-    #[cfg(feature = "as-mirror")]
-    AuthorizationServerMetadata,
-    ProtectedResource,
-    ProtectedResourceMcp,
-    Mcp,
-}
-
-const ROUTES: &[(&str, Route, MethodSet)] = &[
-    ("/", Route::Root, MethodSet::GET),
-    ("/index", Route::Index, MethodSet::GET),
-    ("/can-i-push-to-prod", Route::CanIPushToProd, MethodSet::GET),
-    ("/vibe-check", Route::VibeCheck, MethodSet::GET),
-    #[cfg(feature = "openapi")]
-    ("/openapi.json", Route::OpenApi, MethodSet::GET),
-    ("/deploy-history", Route::DeployHistory, MethodSet::GET),
-    #[cfg(feature = "login")]
-    ("/login", Route::Login, MethodSet::GET),
-    #[cfg(feature = "login")]
-    ("/token", Route::Token, MethodSet::GET),
-    #[cfg(feature = "as-mirror")]
-    (
-        "/.well-known/oauth-authorization-server",
-        Route::AuthorizationServerMetadata,
-        MethodSet::GET,
-    ),
-    (
-        "/.well-known/oauth-protected-resource",
-        Route::ProtectedResource,
-        MethodSet::GET,
-    ),
-    (
-        "/.well-known/oauth-protected-resource/mcp",
-        Route::ProtectedResourceMcp,
-        MethodSet::GET,
-    ),
-    ("/mcp", Route::Mcp, mcp::ROUTE_METHODS),
-];
-
-impl Route {
-    pub fn find(path: &str) -> Option<(Route, MethodSet)> {
-        ROUTES
-            .iter()
-            .find(|(p, _, _)| *p == path)
-            .map(|(_, route, methods)| (*route, *methods))
     }
 }
 
@@ -313,14 +253,18 @@ where
         }
     }
 
-    async fn deploy_history_answer(&self, request: &Request<'_>) -> Answer<'_> {
-        // Only the principal is taken from the token's facts (in place when cached).
+    /// The guard in front of every protected handler, with the scope from the route's
+    /// row; the handler then turns the token's principal into the answer. Only the
+    /// principal is taken from the token's facts (in place when cached).
+    async fn protected_answer(&self, request: &Request<'_>, handler: Protected) -> Answer<'_> {
         match self
             .guard()
-            .check_with(request, scopes::READ, tools::principal)
+            .check_with(request, handler.scope(), tools::principal)
             .await
         {
-            Ok(user) => Answer::History(user),
+            Ok(user) => match handler {
+                Protected::DeployHistory => Answer::History(user),
+            },
             Err(rejection) => Answer::Refused(rejection),
         }
     }
@@ -522,7 +466,7 @@ where
         Self: 'a;
 
     fn tools(&self) -> &[mcp::Tool] {
-        &tools::TOOLS
+        tools::TOOLS
     }
 
     async fn call<'a>(
@@ -556,13 +500,13 @@ where
     ) -> Reply<W> {
         let oauth = &self.config.oauth;
         let answer = match route {
+            Route::Protected(handler) => self.protected_answer(request, handler).await,
             Route::Root => Answer::Document(content::render_root),
             Route::Index => Answer::Document(content::render_index),
             Route::CanIPushToProd => self.verdict_answer(),
             Route::VibeCheck => Answer::Vibe(self.vibe()),
             #[cfg(feature = "openapi")]
             Route::OpenApi => self.openapi_answer(),
-            Route::DeployHistory => self.deploy_history_answer(request).await,
             #[cfg(feature = "login")]
             Route::Login => return self.login(response).await,
             #[cfg(feature = "login")]
@@ -683,7 +627,10 @@ mod tests {
                 "call",
                 Service::call(&app, Route::Mcp, request, responder!())
             );
-            size!("deploy_history", app.deploy_history_answer(request));
+            size!(
+                "deploy_history",
+                app.protected_answer(request, Protected::DeployHistory)
+            );
             #[cfg(feature = "login")]
             size!("token_page", app.token_page(request, responder!()));
             let access = app.mcp_access();
