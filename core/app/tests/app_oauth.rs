@@ -3,12 +3,10 @@
 
 mod support;
 
-use embassy_futures::block_on;
 use push_advisor_app::scopes;
-use push_advisor_http::{Buffers, ServerConfig, serve};
 use serde_json::json;
-use support::app::{ISSUER, RESOURCE, Wired, oauth_config, wired};
-use support::{MONDAY_NOON, MemConn, Response, introspection_reply, parse_responses};
+use support::app::{ISSUER, RESOURCE, exchange, oauth_config, wired};
+use support::{MONDAY_NOON, Response, introspection_reply};
 
 const NOW: u64 = MONDAY_NOON;
 
@@ -18,24 +16,6 @@ fn active(scope: &str, aud: &str) -> Vec<u8> {
         NOW + 300,
         NOW - 10
     ))
-}
-
-fn exchange(wired: &Wired, requests: &[String]) -> Vec<Response> {
-    let input: String = requests.concat();
-    let mut conn = MemConn::new(input.as_bytes());
-    let mut rx = [0u8; 4096];
-    let mut tx = [0u8; 2048];
-    block_on(serve(
-        &mut conn,
-        wired.app,
-        &ServerConfig::default(),
-        Buffers {
-            rx: &mut rx,
-            tx: &mut tx,
-        },
-    ))
-    .unwrap();
-    parse_responses(&conn.output, &[])
 }
 
 fn get(path: &str, token: Option<&str>) -> String {
