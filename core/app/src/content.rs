@@ -1,9 +1,11 @@
-//! The Push Advisor's fixed content: the vibes, the push rule and the index documents.
+//! The Push Advisor's fixed content: the vibes, the push rule and the index documents
+//! (their endpoint lists come from the route table).
 
 use core::fmt;
 
 use crate::http::codec::write_json_object;
 use crate::http::time::Weekday;
+use crate::routes::from_routes;
 
 /// The ten vibes, drawn uniformly by `/vibe-check`.
 pub const VIBES: [&str; 10] = [
@@ -91,62 +93,24 @@ impl Vibe {
 }
 
 /// `/`: a welcome and the main endpoints this build serves.
-const ROOT_ENDPOINTS: &[(&str, &str)] = &[
-    (
-        "/can-i-push-to-prod",
-        "Check if it's safe to push to production (Friday check)",
-    ),
-    ("/vibe-check", "Random vibe check for pushing to GitHub"),
-    (
-        "/deploy-history",
-        "Protected - View deployment history (OAuth required)",
-    ),
-    #[cfg(feature = "login")]
-    ("/login", "Utility - Manual OAuth token generation page"),
-    ("/mcp", "MCP endpoint (Streamable HTTP)"),
-    #[cfg(feature = "openapi")]
-    ("/openapi.json", "OpenAPI specification for this API"),
-];
+const ROOT_ENDPOINTS: &[(&str, &str)] = &from_routes!(|row| listed(row.path, row.root), ("", ""));
 
 /// `/index`: every endpoint this build serves.
-const INDEX_ENDPOINTS: &[(&str, &str)] = &[
-    ("/", "Root endpoint with welcome message"),
-    ("/index", "This index endpoint with API information"),
-    (
-        "/can-i-push-to-prod",
-        "Check if it's safe to push to production (Friday check)",
-    ),
-    ("/vibe-check", "Random vibe check for pushing to GitHub"),
-    (
-        "/deploy-history",
-        "Protected - View deployment history (OAuth required, scope api:read)",
-    ),
-    #[cfg(feature = "login")]
-    ("/login", "Utility - Manual OAuth token generation page"),
-    ("/mcp", "MCP endpoint (Streamable HTTP, OAuth protected)"),
-    #[cfg(feature = "openapi")]
-    ("/openapi.json", "OpenAPI specification for this API"),
-    (
-        "/.well-known/oauth-protected-resource",
-        "OAuth protected resource metadata (RFC 9728)",
-    ),
-    #[cfg(feature = "as-mirror")]
-    (
-        "/.well-known/oauth-authorization-server",
-        "OAuth authorization server metadata (RFC 8414)",
-    ),
-];
+const INDEX_ENDPOINTS: &[(&str, &str)] = &from_routes!(|row| listed(row.path, row.index), ("", ""));
 
-const USAGE: &[(&str, &str)] = &[
-    ("Production check", "GET /can-i-push-to-prod"),
-    ("Vibe check", "GET /vibe-check"),
-    (
-        "Deploy history",
-        "GET /deploy-history with Authorization: Bearer <token>",
-    ),
-    #[cfg(feature = "openapi")]
-    ("API docs", "GET /openapi.json"),
-];
+/// `/index`: example requests.
+const USAGE: &[(&str, &str)] = &from_routes!(|row| row.usage, ("", ""));
+
+/// A route's line in a listing, if it has one.
+const fn listed(
+    path: &'static str,
+    line: Option<&'static str>,
+) -> Option<(&'static str, &'static str)> {
+    match line {
+        Some(line) => Some((path, line)),
+        None => None,
+    }
+}
 
 /// The `/` document.
 pub fn render_root(out: &mut dyn fmt::Write) -> fmt::Result {

@@ -5,7 +5,6 @@
 use core::fmt::{self, Write};
 
 use crate::http::codec::JsonEscaped;
-use crate::oauth::TokenInfo;
 
 /// The fixed text around each occurrence of the user name: the three sample
 /// deployments (id, timestamp, environment, status, user), then `authenticated_user`.
@@ -23,14 +22,7 @@ pub struct DeployHistory<'a> {
     pub user: &'a str,
 }
 
-impl<'a> DeployHistory<'a> {
-    /// The user is the token's subject, or its client id for client-credentials tokens.
-    pub fn for_token(token: &'a TokenInfo) -> DeployHistory<'a> {
-        DeployHistory {
-            user: token.principal().unwrap_or("unknown"),
-        }
-    }
-
+impl DeployHistory<'_> {
     /// Writes the JSON document: fixed segments with the escaped user name between them.
     pub fn render(&self, out: &mut dyn Write) -> fmt::Result {
         let (last, before) = SEGMENTS.split_last().ok_or(fmt::Error)?;

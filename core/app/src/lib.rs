@@ -11,12 +11,13 @@ use push_advisor_http as http;
 use push_advisor_mcp as mcp;
 use push_advisor_oauth as oauth;
 
+mod answer;
 pub mod content;
 pub mod history;
-pub mod openapi;
-mod page;
 #[cfg(feature = "login")]
-pub mod pages;
+pub mod login_pages;
+pub mod openapi;
+pub mod routes;
 pub mod scopes;
 pub mod tools;
 
@@ -49,19 +50,21 @@ use crate::oauth::{
     ClientCredentials, Guard, Member, Members, MetadataSource, OAuthConfig, ProviderBuffers,
     SharedMetadata, TokenValidator, protected_resource_document,
 };
+use answer::Answer;
+#[cfg(feature = "login")]
+use answer::NO_STORE;
 use content::{PushVerdict, Vibe};
+#[cfg(feature = "login")]
+use login_pages::{ErrorPage, LoginPage, TokenPage};
 #[cfg(feature = "openapi")]
 use openapi::OpenApiParams;
-#[cfg(feature = "login")]
-use page::NO_STORE;
-use page::Page;
-#[cfg(feature = "login")]
-use pages::{ErrorPage, LoginPage, TokenPage};
+use routes::Protected;
+pub use routes::Route;
 use tools::McpAccess;
 
 /// The 503 of documents that need the provider's metadata before discovery.
 #[cfg(any(feature = "openapi", feature = "as-mirror"))]
-const PROVIDER_UNKNOWN: Page<'static> = Page::Unavailable {
+const PROVIDER_UNKNOWN: Answer<'static> = Answer::Unavailable {
     error: "Authorization server unavailable",
     message: "The OAuth provider has not been reached yet; try again shortly.",
 };
@@ -105,7 +108,7 @@ pub fn oauth_config<'a>(
     OAuthConfig {
         resource_name: RESOURCE_NAME,
         realm: RESOURCE_NAME,
-        scopes_supported: &scopes::ALL,
+        scopes_supported: scopes::ALL,
         login_scope: scopes::LOGIN,
         ..OAuthConfig::new(resource, resource_metadata_url, issuer, client)
     }
@@ -176,69 +179,6 @@ impl<'a> AppConfig<'a> {
     }
 }
 
-/// Every route the app answers. Constrained builds may leave out the login pages
-/// (feature `login`), the OpenAPI document (`openapi`) and the mirror of the
-/// provider's metadata (`as-mirror`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Route {
-    Root,
-    Index,
-    CanIPushToProd,
-    VibeCheck,
-    #[cfg(feature = "openapi")]
-    OpenApi,
-    DeployHistory,
-    #[cfg(feature = "login")]
-    Login,
-    #[cfg(feature = "login")]
-    Token,
-    #[cfg(feature = "as-mirror")]
-    AuthorizationServerMetadata,
-    ProtectedResource,
-    ProtectedResourceMcp,
-    Mcp,
-}
-
-const ROUTES: &[(&str, Route, MethodSet)] = &[
-    ("/", Route::Root, MethodSet::GET),
-    ("/index", Route::Index, MethodSet::GET),
-    ("/can-i-push-to-prod", Route::CanIPushToProd, MethodSet::GET),
-    ("/vibe-check", Route::VibeCheck, MethodSet::GET),
-    #[cfg(feature = "openapi")]
-    ("/openapi.json", Route::OpenApi, MethodSet::GET),
-    ("/deploy-history", Route::DeployHistory, MethodSet::GET),
-    #[cfg(feature = "login")]
-    ("/login", Route::Login, MethodSet::GET),
-    #[cfg(feature = "login")]
-    ("/token", Route::Token, MethodSet::GET),
-    #[cfg(feature = "as-mirror")]
-    (
-        "/.well-known/oauth-authorization-server",
-        Route::AuthorizationServerMetadata,
-        MethodSet::GET,
-    ),
-    (
-        "/.well-known/oauth-protected-resource",
-        Route::ProtectedResource,
-        MethodSet::GET,
-    ),
-    (
-        "/.well-known/oauth-protected-resource/mcp",
-        Route::ProtectedResourceMcp,
-        MethodSet::GET,
-    ),
-    ("/mcp", Route::Mcp, mcp::ROUTE_METHODS),
-];
-
-impl Route {
-    pub fn find(path: &str) -> Option<(Route, MethodSet)> {
-        ROUTES
-            .iter()
-            .find(|(p, _, _)| *p == path)
-            .map(|(_, route, methods)| (*route, *methods))
-    }
-}
-
 /// The app: configuration plus what the adapter supplies (clock, randomness, the
 /// shared provider metadata, the token validator and the outbound connector).
 pub struct PushAdvisor<'a, M: RawMutex, K, R, V, X> {
@@ -271,7 +211,8 @@ impl<M: RawMutex, K, R, V, X> core::fmt::Debug for PushAdvisor<'_, M, K, R, V, X
     }
 }
 
-type Answer<W> = Result<Sent, WriteError<<W as embedded_io_async::ErrorType>::Error>>;
+/// What sending a reply returns.
+type Reply<W> = Result<Sent, WriteError<<W as embedded_io_async::ErrorType>::Error>>;
 
 impl<'a, M, K, R, V, X> PushAdvisor<'a, M, K, R, V, X>
 where
@@ -329,10 +270,10 @@ where
     }
 
     #[inline(never)] // a call, not a copy inlined into async callers: less flash
-    fn verdict_page(&self) -> Page<'_> {
+    fn verdict_answer(&self) -> Answer<'_> {
         match self.push_verdict() {
-            Some(verdict) => Page::Verdict(verdict),
-            None => Page::Unavailable {
+            Some(verdict) => Answer::Verdict(verdict),
+            None => Answer::Unavailable {
                 error: "Wall time unknown",
                 message: "The server has not learned the current date yet; try again shortly.",
             },
@@ -340,7 +281,7 @@ where
     }
 
     #[cfg(feature = "openapi")]
-    fn openapi_page(&self) -> Page<'_> {
+    fn openapi_answer(&self) -> Answer<'_> {
         let endpoints = self.provider.metadata().and_then(|metadata| {
             Some((
                 metadata.authorization_endpoint()?,
@@ -348,7 +289,7 @@ where
             ))
         });
         match endpoints {
-            Some((authorization, token)) => Page::OpenApi(OpenApiParams {
+            Some((authorization, token)) => Answer::OpenApi(OpenApiParams {
                 server_url: self.config.oauth.resource,
                 authorization_url: authorization,
                 token_url: token,
@@ -357,20 +298,24 @@ where
         }
     }
 
-    async fn deploy_history_page(&self, request: &Request<'_>) -> Page<'_> {
-        // Only the principal is taken from the token's facts (in place when cached).
+    /// The guard in front of every protected handler, with the scope from the route's
+    /// row; the handler then turns the token's principal into the answer. Only the
+    /// principal is taken from the token's facts (in place when cached).
+    async fn protected_answer(&self, request: &Request<'_>, handler: Protected) -> Answer<'_> {
         match self
             .guard()
-            .check_with(request, scopes::READ, tools::principal)
+            .check_with(request, handler.scope(), tools::principal)
             .await
         {
-            Ok(user) => Page::History(user),
-            Err(rejection) => Page::Refused(rejection),
+            Ok(user) => match handler {
+                Protected::DeployHistory => Answer::History(user),
+            },
+            Err(rejection) => Answer::Refused(rejection),
         }
     }
 
     #[cfg(feature = "login")]
-    async fn login<W: Write>(&self, response: Responder<'_, W>) -> Answer<W> {
+    async fn login<W: Write>(&self, response: Responder<'_, W>) -> Reply<W> {
         let endpoint = self
             .provider
             .metadata()
@@ -409,7 +354,7 @@ where
         &self,
         request: &Request<'_>,
         response: Responder<'_, W>,
-    ) -> Answer<W> {
+    ) -> Reply<W> {
         let mut state_buf = [0u8; 128];
         let mut code_buf = [0u8; 512];
         let mut iss_buf = [0u8; URL_MAX];
@@ -521,7 +466,7 @@ where
         status: Status,
         message: &str,
         detail: Option<&str>,
-    ) -> Answer<W> {
+    ) -> Reply<W> {
         let page = ErrorPage {
             title: "Login failed",
             message,
@@ -567,7 +512,7 @@ where
         Self: 'a;
 
     fn tools(&self) -> &[mcp::Tool] {
-        &tools::TOOLS
+        tools::TOOLS
     }
 
     async fn call<'a>(
@@ -598,16 +543,16 @@ where
         route: Route,
         request: &Request<'_>,
         response: Responder<'_, W>,
-    ) -> Answer<W> {
+    ) -> Reply<W> {
         let oauth = &self.config.oauth;
-        let page = match route {
-            Route::Root => Page::Document(content::render_root),
-            Route::Index => Page::Document(content::render_index),
-            Route::CanIPushToProd => self.verdict_page(),
-            Route::VibeCheck => Page::Vibe(self.vibe()),
+        let answer = match route {
+            Route::Protected(handler) => self.protected_answer(request, handler).await,
+            Route::Root => Answer::Document(content::render_root),
+            Route::Index => Answer::Document(content::render_index),
+            Route::CanIPushToProd => self.verdict_answer(),
+            Route::VibeCheck => Answer::Vibe(self.vibe()),
             #[cfg(feature = "openapi")]
-            Route::OpenApi => self.openapi_page(),
-            Route::DeployHistory => self.deploy_history_page(request).await,
+            Route::OpenApi => self.openapi_answer(),
             #[cfg(feature = "login")]
             Route::Login => return self.login(response).await,
             #[cfg(feature = "login")]
@@ -615,13 +560,13 @@ where
             // Rendered from the shared metadata window by window, not copied.
             #[cfg(feature = "as-mirror")]
             Route::AuthorizationServerMetadata => match self.provider.metadata() {
-                Some(metadata) => Page::Mirror(metadata),
+                Some(metadata) => Answer::Mirror(metadata),
                 None => PROVIDER_UNKNOWN,
             },
             Route::ProtectedResource => {
-                Page::ProtectedResource(protected_resource_document(oauth, oauth.resource))
+                Answer::ProtectedResource(protected_resource_document(oauth, oauth.resource))
             }
-            Route::ProtectedResourceMcp => Page::ProtectedResource(protected_resource_document(
+            Route::ProtectedResourceMcp => Answer::ProtectedResource(protected_resource_document(
                 oauth,
                 self.config.mcp_resource,
             )),
@@ -630,7 +575,7 @@ where
                 return mcp::handle(request, response, self, &access, &self.config.mcp).await;
             }
         };
-        page.send(response).await
+        answer.send(response).await
     }
 }
 
@@ -729,7 +674,10 @@ mod tests {
                 "call",
                 Service::call(&app, Route::Mcp, request, responder!())
             );
-            size!("deploy_history", app.deploy_history_page(request));
+            size!(
+                "deploy_history",
+                app.protected_answer(request, Protected::DeployHistory)
+            );
             #[cfg(feature = "login")]
             size!("token_page", app.token_page(request, responder!()));
             let access = app.mcp_access();

@@ -1,11 +1,15 @@
-//! The OpenAPI 3.1 document, generated from the configuration so the OAuth URLs are
-//! the configured provider's and the operation names match the MCP tool names.
+//! The OpenAPI 3.1 document: its paths from the route table (so operation names match
+//! the MCP tool names), its OAuth URLs from the configured provider.
 
 #[cfg(feature = "openapi")]
 use core::fmt::{self, Write};
 
 #[cfg(feature = "openapi")]
-use crate::http::codec::JsonEscaped;
+use crate::http::codec::{JsonEscaped, write_json_object};
+#[cfg(feature = "openapi")]
+use crate::routes::{Access, Operation, ROUTES};
+#[cfg(feature = "openapi")]
+use crate::scopes;
 
 #[cfg(feature = "openapi")]
 /// What the document takes from the configuration.
@@ -35,21 +39,43 @@ fn json_response(
     )
 }
 
+/// Writes a row's operation: its 200 answer and, for a protected route, its security
+/// requirement and the refusals the guard may answer. Documented routes answer GET
+/// (`tests/routes.rs` checks it).
 #[cfg(feature = "openapi")]
-/// Writes one public GET operation with its single 200 response.
-fn public_operation(
+fn write_operation(
     out: &mut dyn Write,
     path: &str,
-    id: &str,
-    summary: &str,
-    description: &str,
-    schema: &str,
+    access: Access,
+    operation: &Operation,
 ) -> fmt::Result {
     write!(
         out,
-        r#""{path}":{{"get":{{"operationId":"{id}","x-gram":{{"name":"{id}"}},"summary":"{summary}","description":"{description}","security":[],"responses":{{"#
+        r#""{}":{{"get":{{"operationId":"{}","x-gram":{{"name":"{}"}},"summary":"{}","description":"{}","security":"#,
+        JsonEscaped(path),
+        JsonEscaped(operation.id),
+        JsonEscaped(operation.gram_name),
+        JsonEscaped(operation.summary),
+        JsonEscaped(operation.description),
     )?;
-    json_response(out, "200", "Successful response", schema)?;
+    let scope = access.scope();
+    match scope {
+        Some(scope) => write!(out, r#"[{{"oauth2":["{}"]}}]"#, JsonEscaped(scope))?,
+        None => out.write_str("[]")?,
+    }
+    out.write_str(r#","responses":{"#)?;
+    let answer = operation.answer;
+    json_response(out, "200", answer.description, answer.schema)?;
+    if scope.is_some() {
+        for (status, description) in [
+            ("401", "Authentication required"),
+            ("403", "Insufficient scope"),
+            ("503", "Authorization server unavailable"),
+        ] {
+            out.write_char(',')?;
+            json_response(out, status, description, ERROR_SCHEMA)?;
+        }
+    }
     out.write_str("}}}")
 }
 
@@ -61,35 +87,20 @@ pub fn render(params: &OpenApiParams<'_>, out: &mut dyn Write) -> fmt::Result {
         r#"{{"openapi":"3.1.0","info":{{"title":"Push Advisor API","description":"Decides when it is appropriate to push code; deployment history is protected by OAuth 2.0.","version":"1.0.0"}},"servers":[{{"url":"{}"}}],"paths":{{"#,
         JsonEscaped(params.server_url)
     )?;
-    public_operation(
-        out,
-        "/can-i-push-to-prod",
-        "can_i_push_to_prod",
-        "Check if it's safe to push to production",
-        "Returns yes Monday to Thursday (UTC), no Friday to Sunday.",
-        VERDICT_SCHEMA,
-    )?;
-    out.write_char(',')?;
-    public_operation(
-        out,
-        "/vibe-check",
-        "vibe_check",
-        "Random vibe check for pushing",
-        "Returns a random yes/no answer with a random vibe.",
-        VIBE_SCHEMA,
-    )?;
-    out.write_str(r#","/deploy-history":{"get":{"operationId":"get_deploy_history","x-gram":{"name":"get_deploy_history"},"summary":"Get deployment history (Protected)","description":"Recent deployments; needs an OAuth access token with scope api:read.","security":[{"oauth2":["api:read"]}],"responses":{"#)?;
-    json_response(out, "200", "Deployment history", HISTORY_SCHEMA)?;
-    out.write_char(',')?;
-    json_response(out, "401", "Authentication required", ERROR_SCHEMA)?;
-    out.write_char(',')?;
-    json_response(out, "403", "Insufficient scope", ERROR_SCHEMA)?;
-    out.write_char(',')?;
-    json_response(out, "503", "Authorization server unavailable", ERROR_SCHEMA)?;
+    let mut separator = "";
+    for row in ROUTES {
+        if let Some(operation) = &row.operation {
+            out.write_str(separator)?;
+            write_operation(out, row.path, row.access, operation)?;
+            separator = ",";
+        }
+    }
     write!(
         out,
-        r#"}}}}}}}},"components":{{"securitySchemes":{{"oauth2":{{"type":"oauth2","flows":{{"authorizationCode":{{"authorizationUrl":"{}","tokenUrl":"{}","scopes":{{"api:read":"Read access to API endpoints","api:write":"Write access to API endpoints"}}}}}}}}}}}}}}"#,
+        r#"}},"components":{{"securitySchemes":{{"oauth2":{{"type":"oauth2","flows":{{"authorizationCode":{{"authorizationUrl":"{}","tokenUrl":"{}","scopes":"#,
         JsonEscaped(params.authorization_url),
         JsonEscaped(params.token_url)
-    )
+    )?;
+    write_json_object(out, scopes::DESCRIBED)?;
+    out.write_str("}}}}}}")
 }

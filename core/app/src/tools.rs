@@ -1,6 +1,6 @@
-//! The MCP side of the app: the three tools over the same handlers as the REST routes,
-//! and the OAuth access hook for `/mcp` (every request, or only protected tools in
-//! lazy mode).
+//! The MCP side of the app: the tools (the route table's rows that name one) over the
+//! same handlers as the REST routes, and the OAuth access hook for `/mcp` (every
+//! request, or only protected tools in lazy mode).
 
 use core::fmt;
 
@@ -9,53 +9,79 @@ use heapless::String;
 
 use super::content::{PushVerdict, Vibe};
 use super::history::DeployHistory;
-use super::openapi::{HISTORY_SCHEMA, VERDICT_SCHEMA, VIBE_SCHEMA};
 use crate::http::response::WriteError;
 use crate::http::time::Clock;
 use crate::http::{Request, Responder, Sent};
 use crate::mcp::{Access, Authorize, NO_ARGUMENTS, Tool, ToolCall, ToolOutcome, ToolOutput};
 use crate::oauth::token::{CLIENT_ID_MAX, SUBJECT_MAX};
 use crate::oauth::{Guard, OAuthConfig, Rejection, TokenInfo, TokenValidator};
+use crate::routes::{Protected, Route, RouteSpec, from_routes};
+use crate::scopes;
 
-pub const CAN_I_PUSH: usize = 0;
-pub const VIBE_CHECK: usize = 1;
-pub const DEPLOY_HISTORY: usize = 2;
+/// The tools: the rows of the route table that name one, in table order.
+pub const TOOLS: &[Tool] = &from_routes!(|row| tool_of(row), UNUSED_TOOL);
 
-pub const TOOLS: [Tool; 3] = [
-    Tool {
-        name: "can_i_push_to_prod",
-        title: "Can I push to prod?",
-        description: "Says whether it is safe to deploy to production today (yes Monday to Thursday, no Friday to Sunday, by the UTC weekday), with the reason.",
+/// The route each tool answers as, by position in [`TOOLS`]; read at compile time only.
+const TOOL_ROUTES: &[Route] = &from_routes!(
+    |row| match tool_of(row) {
+        Some(_) => Some(row.route),
+        None => None,
+    },
+    Route::Root
+);
+
+/// The position in [`TOOLS`] of the tool whose route matches the pattern, computed at
+/// compile time: `run` then dispatches on plain indices, as small as a hand-kept list.
+macro_rules! tool_index {
+    ($route:pat) => {{
+        let mut at = 0;
+        while at < TOOL_ROUTES.len() && !matches!(TOOL_ROUTES[at], $route) {
+            at += 1;
+        }
+        assert!(at < TOOL_ROUTES.len(), "no row names a tool for this route");
+        at
+    }};
+}
+
+const CAN_I_PUSH: usize = tool_index!(Route::CanIPushToProd);
+const VIBE_CHECK: usize = tool_index!(Route::VibeCheck);
+const DEPLOY_HISTORY: usize = tool_index!(Route::Protected(Protected::DeployHistory));
+
+/// Fills the derived list before its tools are written in.
+const UNUSED_TOOL: Tool = Tool {
+    name: "",
+    title: "",
+    description: "",
+    input_schema: NO_ARGUMENTS,
+    output_schema: None,
+    read_only: true,
+    takes_arguments: false,
+    scope: None,
+};
+
+/// A row's tool: named by its `x-gram` name, answering its JSON, needing its scope.
+/// Routes answer GET without arguments, so their tools read only and take none.
+const fn tool_of(row: &RouteSpec) -> Option<Tool> {
+    let Some(operation) = &row.operation else {
+        return None;
+    };
+    let Some(text) = &operation.tool else {
+        return None;
+    };
+    Some(Tool {
+        name: operation.gram_name,
+        title: text.title,
+        description: text.description,
         input_schema: NO_ARGUMENTS,
-        output_schema: Some(VERDICT_SCHEMA),
+        output_schema: Some(operation.answer.schema),
         read_only: true,
         takes_arguments: false,
-        scope: None,
-    },
-    Tool {
-        name: "vibe_check",
-        title: "Vibe check",
-        description: "A random yes/no answer on whether to push right now, with a random vibe.",
-        input_schema: NO_ARGUMENTS,
-        output_schema: Some(VIBE_SCHEMA),
-        read_only: true,
-        takes_arguments: false,
-        scope: None,
-    },
-    Tool {
-        name: "get_deploy_history",
-        title: "Deployment history",
-        description: "Recent deployments, attributed to the signed-in user. Needs OAuth scope api:read.",
-        input_schema: NO_ARGUMENTS,
-        output_schema: Some(HISTORY_SCHEMA),
-        read_only: true,
-        takes_arguments: false,
-        scope: Some("api:read"),
-    },
-];
+        scope: row.access.scope(),
+    })
+}
 
 /// Scope named in `/mcp` challenges when a request carries no token.
-const SESSION_SCOPE: &str = "api:read";
+const SESSION_SCOPE: &str = scopes::READ;
 
 /// Who a granted `/mcp` request acts for (`TokenInfo::principal`): all the tools need,
 /// and much smaller than the `TokenInfo` the request would otherwise hold across the
@@ -149,9 +175,8 @@ pub fn run<'a>(
         VIBE_CHECK => ToolOutcome::Json(ToolResult::Vibe(vibe())),
         DEPLOY_HISTORY => match call.grant {
             Some(user) => ToolOutcome::Json(ToolResult::History(user)),
-            None => {
-                ToolOutcome::Failed("get_deploy_history needs an access token with scope api:read.")
-            }
+            // The access hook grants a protected tool only for a token.
+            None => ToolOutcome::Failed("This tool needs an access token."),
         },
         _ => ToolOutcome::Failed("Unknown tool"),
     }

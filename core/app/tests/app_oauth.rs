@@ -3,11 +3,10 @@
 
 mod support;
 
-use embassy_futures::block_on;
-use push_advisor_http::{Buffers, ServerConfig, serve};
+use push_advisor_app::scopes;
 use serde_json::json;
-use support::app::{ISSUER, RESOURCE, Wired, oauth_config, wired};
-use support::{MONDAY_NOON, MemConn, Response, introspection_reply, parse_responses};
+use support::app::{ISSUER, RESOURCE, exchange, oauth_config, wired};
+use support::{MONDAY_NOON, Response, introspection_reply};
 
 const NOW: u64 = MONDAY_NOON;
 
@@ -17,24 +16,6 @@ fn active(scope: &str, aud: &str) -> Vec<u8> {
         NOW + 300,
         NOW - 10
     ))
-}
-
-fn exchange(wired: &Wired, requests: &[String]) -> Vec<Response> {
-    let input: String = requests.concat();
-    let mut conn = MemConn::new(input.as_bytes());
-    let mut rx = [0u8; 4096];
-    let mut tx = [0u8; 2048];
-    block_on(serve(
-        &mut conn,
-        wired.app,
-        &ServerConfig::default(),
-        Buffers {
-            rx: &mut rx,
-            tx: &mut tx,
-        },
-    ))
-    .unwrap();
-    parse_responses(&conn.output, &[])
 }
 
 fn get(path: &str, token: Option<&str>) -> String {
@@ -52,7 +33,7 @@ fn challenge(response: &Response) -> &str {
 
 #[test]
 fn deploy_history_with_an_active_token_names_the_subject_and_is_cached() {
-    let reply = active("api:read api:write", &format!("\"{RESOURCE}\""));
+    let reply = active(&scopes::ALL.join(" "), &format!("\"{RESOURCE}\""));
     let wired = wired(Some(NOW), &[&reply], false, oauth_config(false));
     let request = get("/deploy-history", Some("tok-1"));
     let responses = exchange(&wired, &[request.clone(), request]);
@@ -89,7 +70,7 @@ fn deploy_history_with_an_active_token_names_the_subject_and_is_cached() {
 #[test]
 fn array_audience_is_accepted() {
     let reply = active(
-        "api:read",
+        scopes::READ,
         &format!("[\"https://other.example\",\"{RESOURCE}\"]"),
     );
     let wired = wired(Some(NOW), &[&reply], false, oauth_config(false));
@@ -118,7 +99,7 @@ fn refusals_carry_rfc_6750_challenges() {
 
     // Inactive, foreign audience, expired: 401 invalid_token.
     let inactive = introspection_reply(r#"{"active":false}"#);
-    let foreign = active("api:read", "\"https://other-api.example\"");
+    let foreign = active(scopes::READ, "\"https://other-api.example\"");
     let expired = introspection_reply(&format!(
         r#"{{"active":true,"exp":{},"aud":"{RESOURCE}","scope":"api:read","sub":"alice"}}"#,
         NOW - 5
@@ -136,7 +117,7 @@ fn refusals_carry_rfc_6750_challenges() {
     }
 
     // Valid but without api:read: 403 insufficient_scope.
-    let writer = active("api:write", &format!("\"{RESOURCE}\""));
+    let writer = active(scopes::WRITE, &format!("\"{RESOURCE}\""));
     let wired_writer = wired(Some(NOW), &[&writer], false, oauth_config(false));
     let forbidden = &exchange(&wired_writer, &[get("/deploy-history", Some("t"))])[0];
     assert_eq!(forbidden.status, 403);
@@ -342,7 +323,7 @@ const CALL_VIBE: &str =
 #[test]
 fn mcp_requires_a_token_for_this_resource() {
     let mcp_aud = format!("\"{RESOURCE}/mcp\"");
-    let reader = active("api:read", &mcp_aud);
+    let reader = active(scopes::READ, &mcp_aud);
     let wired = wired(Some(NOW), &[&reader], false, oauth_config(false));
     let responses = exchange(
         &wired,
@@ -392,8 +373,8 @@ fn mcp_requires_a_token_for_this_resource() {
 
 #[test]
 fn mcp_step_up_and_foreign_audience() {
-    let writer = active("api:write", &format!("\"{RESOURCE}/mcp\""));
-    let foreign = active("api:read", "\"https://other-api.example\"");
+    let writer = active(scopes::WRITE, &format!("\"{RESOURCE}/mcp\""));
+    let foreign = active(scopes::READ, "\"https://other-api.example\"");
     let wired = wired(Some(NOW), &[&writer, &foreign], false, oauth_config(false));
     let responses = exchange(
         &wired,
@@ -429,7 +410,7 @@ fn mcp_lazy_auth_challenges_only_the_protected_tool() {
 
 #[test]
 fn mcp_tool_reports_unknown_wall_time() {
-    let reader = active("api:read", &format!("\"{RESOURCE}\""));
+    let reader = active(scopes::READ, &format!("\"{RESOURCE}\""));
     let wired = wired(None, &[&reader], false, oauth_config(false));
     let call = r#"{"jsonrpc":"2.0","id":3,"method":"tools/call","params":{"name":"can_i_push_to_prod","arguments":{}}}"#;
     let response = exchange(&wired, &[mcp_post(call, Some("t"))]).remove(0);

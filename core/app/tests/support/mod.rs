@@ -383,4 +383,23 @@ pub mod app {
         ));
         Wired { app, connector }
     }
+
+    /// The requests through `serve` on one connection, and the responses.
+    pub fn exchange(wired: &Wired, requests: &[String]) -> Vec<Response> {
+        let input: String = requests.concat();
+        let mut conn = MemConn::new(input.as_bytes());
+        let mut rx = [0u8; 4096];
+        let mut tx = [0u8; 2048];
+        embassy_futures::block_on(push_advisor_http::serve(
+            &mut conn,
+            wired.app,
+            &push_advisor_http::ServerConfig::default(),
+            push_advisor_http::Buffers {
+                rx: &mut rx,
+                tx: &mut tx,
+            },
+        ))
+        .unwrap();
+        parse_responses(&conn.output, &[])
+    }
 }

@@ -1,5 +1,6 @@
-//! What the JSON routes answer, as data: `call` decides the page, then one write sends
-//! it (each write in an async handler is another copy of the send in device flash).
+//! The JSON answers of the API routes, as data: `call` decides the answer, then one
+//! write sends it (each write in an async handler is another copy of the send in device
+//! flash). The HTML of the login flow is `login_pages`.
 
 use core::fmt;
 
@@ -21,7 +22,7 @@ pub(super) const NO_STORE: Header<'static> = ("Cache-Control", "no-store");
 
 /// One JSON answer.
 #[derive(Debug)]
-pub(super) enum Page<'x> {
+pub(super) enum Answer<'x> {
     /// A fixed document (`/`, `/index`).
     Document(fn(&mut dyn fmt::Write) -> fmt::Result),
     Verdict(PushVerdict),
@@ -43,21 +44,21 @@ pub(super) enum Page<'x> {
     Mirror(MetadataView<'x>),
 }
 
-impl Page<'_> {
-    /// Takes the page by value: it then lives only in this future, not also in the
+impl Answer<'_> {
+    /// Takes the answer by value: it then lives only in this future, not also in the
     /// caller's.
     pub(super) async fn send<W: Write>(
         self,
         response: Responder<'_, W>,
     ) -> Result<Sent, WriteError<W::Error>> {
         let (status, headers): (Status, &[Header<'_>]) = match &self {
-            Page::Refused(rejection) => return rejection.send(response).await,
-            Page::Unavailable { .. } => (Status::SERVICE_UNAVAILABLE, &[("Retry-After", "5")]),
-            Page::History(_) => (Status::OK, &[NO_STORE]),
+            Answer::Refused(rejection) => return rejection.send(response).await,
+            Answer::Unavailable { .. } => (Status::SERVICE_UNAVAILABLE, &[("Retry-After", "5")]),
+            Answer::History(_) => (Status::OK, &[NO_STORE]),
             _ => (Status::OK, &[]),
         };
-        let page = &self;
-        let render = |out: &mut dyn fmt::Write| page.render(out);
+        let answer = &self;
+        let render = |out: &mut dyn fmt::Write| answer.render(out);
         response
             .send(status, JSON, headers, Body::Render(&render))
             .await
@@ -65,20 +66,20 @@ impl Page<'_> {
 
     fn render(&self, out: &mut dyn fmt::Write) -> fmt::Result {
         match self {
-            Page::Document(render) => render(out),
-            Page::Verdict(verdict) => verdict.render_json(out),
-            Page::Vibe(vibe) => vibe.render_json(out),
-            Page::Unavailable { error, message } => {
+            Answer::Document(render) => render(out),
+            Answer::Verdict(verdict) => verdict.render_json(out),
+            Answer::Vibe(vibe) => vibe.render_json(out),
+            Answer::Unavailable { error, message } => {
                 write_json_object(out, &[("error", error), ("message", message)])
             }
-            Page::ProtectedResource(document) => document.render(out),
-            Page::History(user) => DeployHistory { user }.render(out),
+            Answer::ProtectedResource(document) => document.render(out),
+            Answer::History(user) => DeployHistory { user }.render(out),
             // Answered by the rejection itself.
-            Page::Refused(_) => Ok(()),
+            Answer::Refused(_) => Ok(()),
             #[cfg(feature = "openapi")]
-            Page::OpenApi(params) => openapi::render(params, out),
+            Answer::OpenApi(params) => openapi::render(params, out),
             #[cfg(feature = "as-mirror")]
-            Page::Mirror(metadata) => metadata.document().render(out),
+            Answer::Mirror(metadata) => metadata.document().render(out),
         }
     }
 }
