@@ -8,7 +8,7 @@ use embassy_net::tcp::client::TcpClientState;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::mutex::Mutex;
 use embassy_time::{Duration, Timer};
-use push_advisor_app::{AppConfig, AppUrls, Metadata, PushAdvisor};
+use push_advisor_app::{AppConfig, AppUrls, Metadata, Platform, PushAdvisor};
 use push_advisor_embassy::{EmbassyClock, SocketMemory, TcpConnector, Timeouts};
 use push_advisor_http::ServerConfig;
 use push_advisor_http::time::Clock as _;
@@ -65,8 +65,19 @@ pub static TLS_SLOTS: [push_advisor_embassy::TlsSlot; OUTBOUND] =
 pub type Connector = TcpConnector<'static, OUTBOUND, 1024, 1024>;
 type Validator =
     CachingValidator<Mx, DiscoveredIntrospector<'static, Mx, Connector>, Clock, CACHE_ENTRIES>;
-/// The application this firmware serves, with the board's random number generator.
-pub type App = PushAdvisor<'static, Mx, Clock, crate::board::Rng, Validator, Connector>;
+/// What the device supplies to the app: the board's random number generator, the
+/// embassy clock and connector.
+pub struct Device;
+
+impl Platform for Device {
+    type Mutex = Mx;
+    type Clock = Clock;
+    type Rng = crate::board::Rng;
+    type Connector = Connector;
+}
+
+/// The application this firmware serves.
+pub type App = PushAdvisor<'static, Device, Validator>;
 
 /// The device's clock; wall time is unknown until the provider's `Date` is read.
 pub static CLOCK: EmbassyClock<Mx> = EmbassyClock::new();

@@ -11,7 +11,7 @@ use std::time::Duration;
 
 use clap::Parser;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-use push_advisor_app::{AppConfig, AppUrls, Metadata, PushAdvisor};
+use push_advisor_app::{AppConfig, AppUrls, Metadata, Platform, PushAdvisor};
 use push_advisor_http::net::Endpoint;
 use push_advisor_mcp::McpConfig;
 use push_advisor_oauth::guard::DEMO_TOKEN_WARNING;
@@ -41,7 +41,17 @@ type Validator = CachingValidator<
 /// A ChaCha stream seeded from the OS: one `getrandom` at start-up instead of two
 /// system calls per `/vibe-check` (and per login state).
 type Rng = rand_chacha::ChaCha20Rng;
-type App = PushAdvisor<'static, Mx, HostClock, Rng, Validator, LoggedConnector>;
+/// What the host supplies to the app.
+struct Host;
+
+impl Platform for Host {
+    type Mutex = Mx;
+    type Clock = HostClock;
+    type Rng = Rng;
+    type Connector = LoggedConnector;
+}
+
+type App = PushAdvisor<'static, Host, Validator>;
 
 /// Settings live for the whole process; leaking them gives the core its `'static` borrows.
 /// Provider calls (introspection, code exchange) in flight at once, and the bytes each

@@ -179,15 +179,30 @@ impl<'a> AppConfig<'a> {
     }
 }
 
-/// The app: configuration plus what the adapter supplies (clock, randomness, the
-/// shared provider metadata, the token validator and the outbound connector).
-pub struct PushAdvisor<'a, M: RawMutex, K, R, V, X> {
+/// What the host or device supplies to the app besides the token validator, as one
+/// type: `struct Board; impl Platform for Board { ... }`.
+pub trait Platform {
+    /// The mutex kind of shared state: `CriticalSectionRawMutex` where threads share the
+    /// app, `NoopRawMutex` on a single executor.
+    type Mutex: RawMutex;
+    /// Monotonic and wall time.
+    type Clock: Clock + Clone;
+    /// Randomness for the vibe and login state.
+    type Rng: RngCore;
+    /// Outbound connections to the provider (the login's code exchange).
+    type Connector: Connect;
+}
+
+/// The app: configuration plus what the adapter supplies (the platform's clock,
+/// randomness and outbound connector, the shared provider metadata and the token
+/// validator `V`).
+pub struct PushAdvisor<'a, P: Platform, V> {
     config: AppConfig<'a>,
     /// `config.oauth` as `/mcp` applies it: its own metadata URL, and tokens for
     /// either the API or the MCP endpoint.
     mcp_oauth: OAuthConfig<'a>,
-    clock: K,
-    rng: Mutex<M, RefCell<R>>,
+    clock: P::Clock,
+    rng: Mutex<P::Mutex, RefCell<P::Rng>>,
     // Only the login pages and the documents read these.
     #[cfg_attr(
         not(any(feature = "login", feature = "openapi", feature = "as-mirror")),
@@ -196,14 +211,14 @@ pub struct PushAdvisor<'a, M: RawMutex, K, R, V, X> {
     provider: &'a dyn MetadataSource,
     validator: &'a V,
     #[cfg_attr(not(feature = "login"), allow(dead_code))]
-    connect: &'a X,
+    connect: &'a P::Connector,
     #[cfg_attr(not(feature = "login"), allow(dead_code))]
-    buffers: &'a ProviderBuffers<'a, M>,
+    buffers: &'a ProviderBuffers<'a, P::Mutex>,
     #[cfg(feature = "login")]
-    logins: LoginStore<M, PENDING_LOGINS>,
+    logins: LoginStore<P::Mutex, PENDING_LOGINS>,
 }
 
-impl<M: RawMutex, K, R, V, X> core::fmt::Debug for PushAdvisor<'_, M, K, R, V, X> {
+impl<P: Platform, V> core::fmt::Debug for PushAdvisor<'_, P, V> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("PushAdvisor")
             .field("config", &self.config)
@@ -214,23 +229,17 @@ impl<M: RawMutex, K, R, V, X> core::fmt::Debug for PushAdvisor<'_, M, K, R, V, X
 /// What sending a reply returns.
 type Reply<W> = Result<Sent, WriteError<<W as embedded_io_async::ErrorType>::Error>>;
 
-impl<'a, M, K, R, V, X> PushAdvisor<'a, M, K, R, V, X>
-where
-    M: RawMutex,
-    K: Clock + Clone,
-    R: RngCore,
-    V: TokenValidator,
-    X: Connect,
-    for<'c> <X::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
-{
+impl<'a, P: Platform, V: TokenValidator> PushAdvisor<'a, P, V> {
+    /// The app over the platform's parts, the provider metadata discovery fills, the
+    /// token validator and memory for provider calls.
     pub fn new(
         config: AppConfig<'a>,
-        clock: K,
-        rng: R,
+        clock: P::Clock,
+        rng: P::Rng,
         provider: &'a dyn MetadataSource,
         validator: &'a V,
-        connect: &'a X,
-        buffers: &'a ProviderBuffers<'a, M>,
+        connect: &'a P::Connector,
+        buffers: &'a ProviderBuffers<'a, P::Mutex>,
     ) -> Self {
         PushAdvisor {
             config,
@@ -265,7 +274,7 @@ where
         self.rng.lock(|rng| Vibe::draw(&mut *rng.borrow_mut()))
     }
 
-    fn guard(&self) -> Guard<'_, &'a V, K> {
+    fn guard(&self) -> Guard<'_, &'a V, P::Clock> {
         Guard::new(&self.config.oauth, self.validator, self.clock.clone())
     }
 
@@ -480,7 +489,7 @@ where
 
     /// The access hook for `/mcp`. Built per request, and `mcp::handle` awaited straight
     /// from `call`: a wrapper future would hold another copy of the responder.
-    fn mcp_access(&self) -> McpAccess<'_, &'a V, K> {
+    fn mcp_access(&self) -> McpAccess<'_, &'a V, P::Clock> {
         let config = &self.mcp_oauth;
         McpAccess {
             guard: Guard::new(config, self.validator, self.clock.clone()),
@@ -497,15 +506,7 @@ fn query_text<'b>(request: &Request<'_>, name: &str, buf: &'b mut [u8]) -> Optio
     core::str::from_utf8(percent_decode(raw.as_bytes(), buf, true)?).ok()
 }
 
-impl<M, K, R, V, X> ToolSet<Option<tools::Principal>> for PushAdvisor<'_, M, K, R, V, X>
-where
-    M: RawMutex,
-    K: Clock + Clone,
-    R: RngCore,
-    V: TokenValidator,
-    X: Connect,
-    for<'c> <X::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
-{
+impl<P: Platform, V: TokenValidator> ToolSet<Option<tools::Principal>> for PushAdvisor<'_, P, V> {
     type Output<'a>
         = tools::ToolResult<'a>
     where
@@ -523,15 +524,7 @@ where
     }
 }
 
-impl<M, K, R, V, X> Service for PushAdvisor<'_, M, K, R, V, X>
-where
-    M: RawMutex,
-    K: Clock + Clone,
-    R: RngCore,
-    V: TokenValidator,
-    X: Connect,
-    for<'c> <X::Connection<'c> as embedded_io_async::ErrorType>::Error: embedded_io::Error,
-{
+impl<P: Platform, V: TokenValidator> Service for PushAdvisor<'_, P, V> {
     type Route = Route;
 
     fn route(&self, path: &str) -> Option<(Route, MethodSet)> {
@@ -610,6 +603,15 @@ mod tests {
         }
     }
 
+    struct TestPlatform;
+
+    impl Platform for TestPlatform {
+        type Mutex = Mx;
+        type Clock = &'static FakeClock;
+        type Rng = Rng;
+        type Connector = FakeConnector;
+    }
+
     #[test]
     fn route_futures_stay_small() {
         let oauth = crate::oauth::testing::config();
@@ -640,7 +642,7 @@ mod tests {
             },
             mcp_lazy_auth: false,
         };
-        let app = PushAdvisor::new(
+        let app = PushAdvisor::<TestPlatform, _>::new(
             config,
             clock,
             Rng,

@@ -281,7 +281,7 @@ pub mod app {
     //! is known, and introspection answers come from a `ReplayConnector`.
     use super::*;
     use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-    use push_advisor_app::{AppConfig, AppUrls, PushAdvisor};
+    use push_advisor_app::{AppConfig, AppUrls, Platform, PushAdvisor};
     use push_advisor_mcp::McpConfig;
     use push_advisor_oauth::{
         BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
@@ -295,7 +295,17 @@ pub mod app {
     pub type Mx = CriticalSectionRawMutex;
     pub type Validator =
         CachingValidator<Mx, DiscoveredIntrospector<'static, Mx, ReplayConnector>, FixedClock, 16>;
-    pub type App = PushAdvisor<'static, Mx, FixedClock, SeededRng, Validator, ReplayConnector>;
+    /// What the tests supply to the app.
+    pub struct TestPlatform;
+
+    impl Platform for TestPlatform {
+        type Mutex = Mx;
+        type Clock = FixedClock;
+        type Rng = SeededRng;
+        type Connector = ReplayConnector;
+    }
+
+    pub type App = PushAdvisor<'static, TestPlatform, Validator>;
 
     pub struct Wired {
         pub app: &'static App,
