@@ -217,25 +217,24 @@ impl<'a> Rejection<'a> {
             RejectionKind::InsufficientScope => self.granted,
             _ => GrantedScopes::default(),
         };
-        // Parameters are separated by ", "; the first follows "Bearer ".
+        // Parameters are separated by ", "; the first follows "Bearer ". Empty ones
+        // are left out.
+        let params = [
+            ("realm", self.config.realm),
+            ("error", error.unwrap_or("")),
+            ("resource_metadata", self.config.resource_metadata_url),
+        ];
         let mut separator = " ";
-        let mut param = |out: &mut dyn fmt::Write, name: &str, value: &str| {
-            out.write_str(separator)?;
-            separator = ", ";
-            out.write_str(name)?;
-            out.write_str("=\"")?;
-            write_quoted(out, value)?;
-            out.write_str("\"")
-        };
         out.write_str("Bearer")?;
-        if !self.config.realm.is_empty() {
-            param(out, "realm", self.config.realm)?;
-        }
-        if let Some(error) = error {
-            param(out, "error", error)?;
-        }
-        if !self.config.resource_metadata_url.is_empty() {
-            param(out, "resource_metadata", self.config.resource_metadata_url)?;
+        for (name, value) in params {
+            if !value.is_empty() {
+                out.write_str(separator)?;
+                separator = ", ";
+                out.write_str(name)?;
+                out.write_str("=\"")?;
+                write_quoted(out, value)?;
+                out.write_str("\"")?;
+            }
         }
         let mut names = granted
             .names(self.config)

@@ -270,7 +270,9 @@ fn bounded<const N: usize>(value: Value<'_>) -> Result<String<N>, ValidationErro
 
 fn unsigned(value: Value<'_>) -> Result<u64, ValidationError> {
     match value.kind() {
-        Kind::Number => value.raw().parse().map_err(|_| ValidationError::BadAnswer),
+        Kind::Number => {
+            crate::http::h1::parse_decimal(value.raw().as_bytes()).ok_or(ValidationError::BadAnswer)
+        }
         _ => Err(ValidationError::BadAnswer),
     }
 }
