@@ -19,7 +19,7 @@ const RESPONSE_HEADER_SLOTS: usize = 32;
 /// Bytes of chunked-body trailers skipped before the response is refused.
 const MAX_TRAILER_BYTES: usize = 1024;
 
-/// Renders a form body into a writer.
+/// Renders a form body or a header value into a writer.
 pub type FormRenderer<'a> = &'a (dyn Fn(&mut dyn fmt::Write) -> fmt::Result + Sync);
 
 /// One outgoing request. A `form` body is rendered twice (measure, then write) and
@@ -30,8 +30,9 @@ pub struct Outgoing<'a> {
     pub endpoint: &'a Endpoint<'a>,
     /// Extra headers; values must not contain CR or LF.
     pub headers: &'a [(&'a str, &'a str)],
-    /// An `Authorization` header value (client credentials), if any.
-    pub authorization: Option<&'a str>,
+    /// Writes an `Authorization` header value (client credentials), if any; it must
+    /// not write CR or LF.
+    pub authorization: Option<FormRenderer<'a>>,
     /// An `application/x-www-form-urlencoded` body.
     pub form: Option<FormRenderer<'a>>,
     /// Ask the server to keep the connection open for another request.
@@ -187,8 +188,12 @@ pub fn write_request(request: &Outgoing<'_>, tx: &mut [u8]) -> Result<Written, U
         if !request.keep_alive {
             out.write_str("Connection: close\r\n")?;
         }
-        let authorization = request.authorization.map(|value| ("Authorization", value));
-        for (name, value) in authorization.iter().chain(request.headers) {
+        if let Some(render) = request.authorization {
+            out.write_str("Authorization: ")?;
+            render(&mut out)?;
+            out.write_str("\r\n")?;
+        }
+        for (name, value) in request.headers {
             out.write_str(name)?;
             out.write_str(": ")?;
             out.write_str(value)?;
@@ -409,7 +414,7 @@ mod tests {
             method: "POST",
             endpoint: &endpoint,
             headers: &[],
-            authorization: Some("Basic eDp5"),
+            authorization: Some(&|out: &mut dyn fmt::Write| out.write_str("Basic eDp5")),
             form: Some(&form),
             keep_alive: false,
         };

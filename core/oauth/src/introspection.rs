@@ -7,9 +7,11 @@ use embassy_sync::blocking_mutex::raw::RawMutex;
 
 use super::buffers::ProviderBuffers;
 use super::config::{ClientCredentials, OAuthConfig};
-use super::provider::{basic_authorization, status_error, transport_error, write_post_credentials};
+use super::provider::{
+    status_error, transport_error, uses_basic, write_basic_authorization, write_post_credentials,
+};
 use super::token::{TokenInfo, TokenValidator, ValidationError, parse_introspection};
-use crate::http::client::{Outgoing, Unwritable, transmit, write_request};
+use crate::http::client::{FormRenderer, Outgoing, Unwritable, transmit, write_request};
 use crate::http::codec::FormEncoded;
 use crate::http::net::{Connect, Endpoint};
 
@@ -61,8 +63,9 @@ impl<M: RawMutex, C: Connect> TokenValidator for Introspector<'_, '_, M, C> {
         // Written before connecting: a token too big for the request is refused without
         // I/O. The credentials are needed only while writing, so they stay out of the future.
         let written = {
-            let authorization = basic_authorization(&self.client)?;
             let client = &self.client;
+            let basic = |out: &mut dyn fmt::Write| write_basic_authorization(out, client);
+            let authorization: Option<FormRenderer<'_>> = uses_basic(client)?.then_some(&basic);
             let form = |out: &mut dyn fmt::Write| -> fmt::Result {
                 out.write_str("token=")?;
                 FormEncoded(token.as_bytes()).write_to(out)?;
@@ -73,7 +76,7 @@ impl<M: RawMutex, C: Connect> TokenValidator for Introspector<'_, '_, M, C> {
                 method: "POST",
                 endpoint: &endpoint,
                 headers: &[],
-                authorization: authorization.as_deref(),
+                authorization,
                 form: Some(&form),
                 keep_alive: true,
             };

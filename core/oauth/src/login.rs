@@ -14,9 +14,11 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::config::OAuthConfig;
-use super::provider::{basic_authorization, status_error, transport_error, write_post_credentials};
+use super::provider::{
+    status_error, transport_error, uses_basic, write_basic_authorization, write_post_credentials,
+};
 use super::token::ValidationError;
-use crate::http::client::{Outgoing, exchange};
+use crate::http::client::{FormRenderer, Outgoing, exchange};
 use crate::http::codec::{FormEncoded, HtmlEscaped};
 use crate::http::net::{Connect, Endpoint};
 
@@ -276,8 +278,9 @@ pub async fn exchange_code<C: Connect>(
     buffer: &mut [u8],
 ) -> Result<TokenResponse, ExchangeError> {
     let endpoint = Endpoint::parse(token_endpoint).ok_or(ExchangeError::Misconfigured)?;
-    let authorization =
-        basic_authorization(&config.client).map_err(|_| ExchangeError::Misconfigured)?;
+    let basic = |out: &mut dyn fmt::Write| write_basic_authorization(out, &config.client);
+    let uses_basic = uses_basic(&config.client).map_err(|_| ExchangeError::Misconfigured)?;
+    let authorization: Option<FormRenderer<'_>> = uses_basic.then_some(&basic);
     let form = |out: &mut dyn fmt::Write| -> fmt::Result {
         write!(
             out,
@@ -293,7 +296,7 @@ pub async fn exchange_code<C: Connect>(
         method: "POST",
         endpoint: &endpoint,
         headers: &[],
-        authorization: authorization.as_deref(),
+        authorization,
         form: Some(&form),
         keep_alive: false,
     };

@@ -3,63 +3,100 @@
 
 use core::fmt::{self, Write as _};
 
-use heapless::String;
-
 use super::config::{ClientAuth, ClientCredentials};
 use super::token::ValidationError;
 use crate::http::client::ClientError;
-use crate::http::codec::FormEncoded;
+use crate::http::codec::{ByteCount, FormEncoded};
 
 /// Longest `Authorization: Basic ...` value.
 const BASIC_MAX: usize = 512;
-/// Longest `form(id):form(secret)` before base64.
-const CREDENTIALS_MAX: usize = BASIC_MAX / 4 * 3 - 8;
 
-/// The `Authorization` header value for `client_secret_basic`; `None` for
-/// `client_secret_post`. `Err` when the credentials are too long.
-#[inline(never)] // a call, not a copy inlined into async callers: less flash
-pub fn basic_authorization(
-    client: &ClientCredentials<'_>,
-) -> Result<Option<String<BASIC_MAX>>, ValidationError> {
+/// Whether `client` authenticates with HTTP Basic (`client_secret_basic`); `Err` when
+/// its credentials would make the header longer than `BASIC_MAX`.
+pub fn uses_basic(client: &ClientCredentials<'_>) -> Result<bool, ValidationError> {
     if client.auth != ClientAuth::ClientSecretBasic {
-        return Ok(None);
+        return Ok(false);
     }
-    let mut plain: String<CREDENTIALS_MAX> = String::new();
-    (|| -> fmt::Result {
-        FormEncoded(client.client_id.as_bytes()).write_to(&mut plain)?;
-        plain.write_str(":")?;
-        FormEncoded(client.client_secret.as_bytes()).write_to(&mut plain)
-    })()
-    .map_err(|_| ValidationError::Misconfigured)?;
-    let mut value = String::new();
-    value
-        .push_str("Basic ")
-        .map_err(|_| ValidationError::Misconfigured)?;
-    write_base64(&mut value, plain.as_bytes()).map_err(|_| ValidationError::Misconfigured)?;
-    Ok(Some(value))
+    let mut length = ByteCount::default();
+    let _ = write_basic_authorization(&mut length, client);
+    if length.0 > BASIC_MAX {
+        return Err(ValidationError::Misconfigured);
+    }
+    Ok(true)
 }
 
-/// Writes `bytes` in standard padded base64 (RFC 4648 §4): a few instructions here
-/// instead of a general engine on the device.
-fn write_base64(out: &mut dyn fmt::Write, bytes: &[u8]) -> fmt::Result {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for chunk in bytes.chunks(3) {
-        let mut group = [0u8; 3];
-        for (slot, byte) in group.iter_mut().zip(chunk) {
-            *slot = *byte;
-        }
-        let bits = u32::from_be_bytes([0, group[0], group[1], group[2]]);
+/// Writes the `Authorization` value for `client_secret_basic`: `Basic ` and the
+/// base64 of `form(id):form(secret)` (RFC 6749 §2.3.1), streamed: no buffer holds the
+/// credentials.
+pub fn write_basic_authorization(
+    out: &mut dyn fmt::Write,
+    client: &ClientCredentials<'_>,
+) -> fmt::Result {
+    out.write_str("Basic ")?;
+    let mut encoder = Base64Writer {
+        out,
+        pending: [0; 3],
+        held: 0,
+    };
+    FormEncoded(client.client_id.as_bytes()).write_to(&mut encoder)?;
+    encoder.write_str(":")?;
+    FormEncoded(client.client_secret.as_bytes()).write_to(&mut encoder)?;
+    encoder.finish()
+}
+
+/// Standard padded base64 (RFC 4648 §4) of what is written to it, into `out`: a few
+/// instructions here instead of a general engine on the device.
+struct Base64Writer<'o> {
+    out: &'o mut dyn fmt::Write,
+    pending: [u8; 3],
+    held: usize,
+}
+
+impl Base64Writer<'_> {
+    /// Writes the group held so far (`held` bytes, then `=` padding).
+    fn flush_group(&mut self) -> fmt::Result {
+        const ALPHABET: &[u8; 64] =
+            b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let [a, b, c] = self.pending;
+        let bits = u32::from_be_bytes([0, a, b, c]);
         for index in 0..4 {
-            let symbol = if index <= chunk.len() {
+            let symbol = if index <= self.held {
                 let sextet = (bits >> (18 - 6 * index)) & 0x3f;
-                char::from(ALPHABET[sextet as usize])
+                ALPHABET
+                    .get(sextet as usize)
+                    .map_or('=', |&byte| char::from(byte))
             } else {
                 '='
             };
-            out.write_char(symbol)?;
+            self.out.write_char(symbol)?;
         }
+        self.pending = [0; 3];
+        self.held = 0;
+        Ok(())
     }
-    Ok(())
+
+    /// Writes the last, partial group with its padding.
+    fn finish(mut self) -> fmt::Result {
+        if self.held > 0 {
+            self.flush_group()?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Write for Base64Writer<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        for &byte in text.as_bytes() {
+            if let Some(slot) = self.pending.get_mut(self.held) {
+                *slot = byte;
+            }
+            self.held += 1;
+            if self.held == 3 {
+                self.flush_group()?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Appends `&client_id=..&client_secret=..` for `client_secret_post`.
@@ -108,15 +145,25 @@ mod tests {
 
     use super::*;
 
-    /// The small encoder writes what the base64 crate writes, for every padding case.
+    /// The small encoder writes what the base64 crate writes, for every padding case
+    /// and however the text arrives.
     #[test]
     fn base64_matches_the_reference_engine() {
-        let bytes: std::vec::Vec<u8> = (0..=255u8).rev().chain(0..=255).collect();
+        let text: std::string::String = (0..200u8).map(|b| char::from(b % 95 + 32)).collect();
         for length in 0..40 {
-            for start in [0, 7, 200] {
-                let input = &bytes[start..start + length];
+            for start in [0, 7, 100] {
+                let input = &text[start..start + length];
                 let mut ours = std::string::String::new();
-                write_base64(&mut ours, input).unwrap();
+                let mut encoder = Base64Writer {
+                    out: &mut ours,
+                    pending: [0; 3],
+                    held: 0,
+                };
+                for piece in input.as_bytes().chunks(2) {
+                    let piece = core::str::from_utf8(piece).unwrap();
+                    fmt::Write::write_str(&mut encoder, piece).unwrap();
+                }
+                encoder.finish().unwrap();
                 let mut reference = [0u8; 64];
                 let written = base64::engine::general_purpose::STANDARD
                     .encode_slice(input, &mut reference)
@@ -124,5 +171,37 @@ mod tests {
                 assert_eq!(ours.as_bytes(), &reference[..written], "{input:?}");
             }
         }
+    }
+
+    /// RFC 6749 §2.3.1: id and secret are form-encoded before base64.
+    #[test]
+    fn basic_credentials_are_form_encoded_then_base64() {
+        let client = ClientCredentials {
+            client_id: "my app",
+            client_secret: "p@ss:wörd",
+            auth: ClientAuth::ClientSecretBasic,
+        };
+        let mut value = std::string::String::new();
+        write_basic_authorization(&mut value, &client).unwrap();
+        let mut reference = [0u8; 64];
+        let written = base64::engine::general_purpose::STANDARD
+            .encode_slice("my+app:p%40ss%3Aw%C3%B6rd", &mut reference)
+            .unwrap();
+        assert_eq!(
+            value.strip_prefix("Basic ").unwrap().as_bytes(),
+            &reference[..written]
+        );
+        assert_eq!(uses_basic(&client), Ok(true));
+        let long = "x".repeat(400);
+        let too_long = ClientCredentials {
+            client_secret: &long,
+            ..client
+        };
+        assert_eq!(uses_basic(&too_long), Err(ValidationError::Misconfigured));
+        let post = ClientCredentials {
+            auth: ClientAuth::ClientSecretPost,
+            ..client
+        };
+        assert_eq!(uses_basic(&post), Ok(false));
     }
 }
