@@ -85,13 +85,15 @@ pub const METADATA_MEMBERS: Members = if cfg!(feature = "as-mirror") {
     Members::VALIDATION
 };
 
-/// Bytes of provider metadata text this build keeps: room for `METADATA_MEMBERS`.
+/// Bytes of provider metadata text this build keeps: room for `METADATA_MEMBERS`,
+/// whose URLs are typically 30 to 100 bytes each (three of them at least: the issuer,
+/// the introspection endpoint and the JWKS URI).
 pub const METADATA_TEXT: usize = if cfg!(feature = "as-mirror") {
     oauth::metadata::METADATA_TEXT
 } else if cfg!(any(feature = "login", feature = "openapi")) {
     640
 } else {
-    320
+    300
 };
 
 /// The provider metadata this build reads, in the room it needs.

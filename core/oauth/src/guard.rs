@@ -332,6 +332,15 @@ impl<'a> Rejection<'a> {
     }
 }
 
+/// The bearer token to check, or why there is none.
+fn token_or_refusal(bearer: Result<Option<&str>, BearerError>) -> (&str, Option<RejectionKind>) {
+    match bearer {
+        Ok(Some(token)) => (token, None),
+        Ok(None) => ("", Some(RejectionKind::MissingToken)),
+        Err(problem) => ("", Some(RejectionKind::InvalidRequest(problem))),
+    }
+}
+
 /// Renders `write` into `buf` as text; `None` if it does not fit.
 fn render_into(
     buf: &mut [u8],
@@ -409,7 +418,8 @@ impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
         required_scope: &'c str,
         pick: impl FnOnce(&TokenInfo) -> T,
     ) -> impl Future<Output = Result<T, Rejection<'c>>> {
-        self.decide(bearer_token(request), required_scope, pick)
+        let (token, refused) = token_or_refusal(bearer_token(request));
+        self.decide(token, refused, required_scope, pick)
     }
 
     /// The check for any HTTP stack: given the request's `Authorization` header values
@@ -433,27 +443,25 @@ impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
                 })
                 .flatten(),
         };
-        self.decide(
-            bearer_from_authorization(authorization),
-            required_scope,
-            grant,
-        )
-        .await
+        let (token, refused) = token_or_refusal(bearer_from_authorization(authorization));
+        self.decide(token, refused, required_scope, grant).await
     }
 
-    /// The decision once the bearer token is taken from the request.
+    /// The decision once the bearer token is taken from the request (`refused` when
+    /// there is none to check). Two small arguments rather than the extraction's
+    /// result: an async fn keeps its arguments for its whole life, in every
+    /// connection's future.
     async fn decide<T>(
         &self,
-        bearer: Result<Option<&str>, BearerError>,
+        token: &str,
+        refused: Option<RejectionKind>,
         required_scope: &'c str,
         pick: impl FnOnce(&TokenInfo) -> T,
     ) -> Result<T, Rejection<'c>> {
         let reject = |kind| Rejection::new(kind, self.config, required_scope);
-        let token = match bearer {
-            Ok(Some(token)) => token,
-            Ok(None) => return Err(reject(RejectionKind::MissingToken)),
-            Err(problem) => return Err(reject(RejectionKind::InvalidRequest(problem))),
-        };
+        if let Some(kind) = refused {
+            return Err(reject(kind));
+        }
         if token.len() > self.config.max_token_len {
             return Err(reject(RejectionKind::InvalidToken(TokenProblem::Malformed)));
         }
