@@ -133,13 +133,6 @@ impl Members {
     pub const fn bits(self) -> u16 {
         self.0
     }
-
-    /// Whether the set has a list member.
-    fn has_lists(self) -> bool {
-        MEMBERS
-            .iter()
-            .any(|(member, _, list)| list.is_some() && self.contains(*member))
-    }
 }
 
 /// Where a kept member's text lies in the metadata's text. A list's items are
@@ -181,6 +174,33 @@ impl<const TEXT: usize, const KEEP: u16> Default for ProviderMetadata<TEXT, KEEP
 impl<const TEXT: usize, const KEEP: u16> ProviderMetadata<TEXT, KEEP> {
     /// The members kept.
     const KEPT: Members = Members(KEEP).with(Member::Issuer);
+
+    /// [`MEMBERS`] with the names of members not kept blanked out, computed at compile
+    /// time: the device carries only the names it reads.
+    const READ: [(Member, &'static str, ListBounds); MEMBER_COUNT] = {
+        let mut table = MEMBERS;
+        let mut index = 0;
+        while index < MEMBER_COUNT {
+            if Self::KEPT.0 & (1 << index) == 0 {
+                table[index].1 = "";
+            }
+            index += 1;
+        }
+        table
+    };
+
+    /// Whether a list member is kept (then lists are read in a second pass).
+    const READS_LISTS: bool = {
+        let mut index = 0;
+        let mut found = false;
+        while index < MEMBER_COUNT {
+            if Self::KEPT.0 & (1 << index) != 0 && MEMBERS[index].2.is_some() {
+                found = true;
+            }
+            index += 1;
+        }
+        found
+    };
 
     /// Metadata from settings alone, for providers that publish none.
     pub fn from_config(config: &OAuthConfig<'_>) -> Result<Self, DiscoveryError> {
@@ -242,7 +262,7 @@ impl<const TEXT: usize, const KEEP: u16> ProviderMetadata<TEXT, KEEP> {
     /// Reads a list's items into the text; `None` when the value is not a string or an
     /// array of strings.
     fn read_list(&mut self, member: Member, value: json::Value<'_>) -> Option<()> {
-        let (max_items, max_len) = MEMBERS.get(member as usize)?.2?;
+        let (max_items, max_len) = Self::READ.get(member as usize)?.2?;
         let start = self.text.len();
         let mut items = 0;
         let mut buf = [0u8; 64];
@@ -400,20 +420,18 @@ fn parse_metadata<const TEXT: usize, const KEEP: u16>(
     if document.kind() != Kind::Object {
         return Err(bad);
     }
-    let keep = ProviderMetadata::<TEXT, KEEP>::KEPT;
-    let mut metadata = ProviderMetadata::default();
+    let mut metadata = ProviderMetadata::<TEXT, KEEP>::default();
     let mut seen = 0u16;
-    let passes: &[bool] = if keep.has_lists() {
+    let passes: &[bool] = if ProviderMetadata::<TEXT, KEEP>::READS_LISTS {
         &[false, true]
     } else {
         &[false]
     };
     for &lists in passes {
         for (name, value) in document.members() {
-            let Some((member, _, list)) = MEMBERS
+            let Some((member, _, list)) = ProviderMetadata::<TEXT, KEEP>::READ
                 .iter()
-                .filter(|(member, _, _)| keep.contains(*member))
-                .find(|(_, known, _)| name.eq_str(known))
+                .find(|(_, known, _)| !known.is_empty() && name.eq_str(known))
             else {
                 continue;
             };
@@ -982,6 +1000,26 @@ mod tests {
         assert_eq!(
             core::str::from_utf8(&out[..length]).unwrap(),
             r#"{"resource":"http://127.0.0.1:8787","authorization_servers":["http://127.0.0.1:9000"],"scopes_supported":["api:read","api:write"],"bearer_methods_supported":["header"],"resource_name":"Push Advisor API"}"#
+        );
+    }
+
+    /// A device that keeps only what validation needs reads nothing else: other
+    /// members are neither kept nor checked, their lists not read.
+    #[test]
+    fn only_the_kept_members_are_read() {
+        const KEEP: u16 = Members::VALIDATION.bits();
+        let body = r#"{"issuer":"http://a","token_endpoint":"http://a/t","token_endpoint":7,"scopes_supported":["x"],"jwks_uri":"http://a/k","introspection_endpoint":"http://a/i"}"#;
+        let metadata = parse_metadata::<64, KEEP>(body.as_bytes()).unwrap();
+        let view = metadata.view();
+        assert_eq!(view.issuer(), "http://a");
+        assert_eq!(view.introspection_endpoint(), Some("http://a/i"));
+        assert_eq!(view.jwks_uri(), Some("http://a/k"));
+        assert_eq!(view.token_endpoint(), None);
+        assert_eq!(view.list(Member::ScopesSupported).count(), 0);
+        // Kept members that do not fit the room are still an error.
+        assert_eq!(
+            parse_metadata::<16, KEEP>(body.as_bytes()),
+            Err(DiscoveryError::BadDocument)
         );
     }
 }
