@@ -1,5 +1,28 @@
-//! The Push Advisor API: its routes and handlers on top of the HTTP engine, the OAuth
-//! guard and the MCP endpoint.
+//! The Push Advisor API on the HTTP, OAuth and MCP crates: "can I push to prod?", a vibe
+//! check and an OAuth-protected deployment history, over REST and as MCP tools. Every
+//! route is one row of [`routes::ROUTES`]; its scopes are named in [`scopes`]; the
+//! platform (mutex kind, clock, randomness, connector) is one [`Platform`] type.
+//!
+//! Its OAuth settings, and a route as the table describes it:
+//!
+//! ```
+//! use push_advisor_app::routes::{Access, ROUTES};
+//! use push_advisor_app::{AppUrls, oauth_config, scopes};
+//! use push_advisor_oauth::{ClientAuth, ClientCredentials};
+//!
+//! let urls = AppUrls::new("https://push.example").unwrap();
+//! assert_eq!(urls.mcp, "https://push.example/mcp");
+//! let client = ClientCredentials {
+//!     client_id: "push-advisor",
+//!     client_secret: "secret",
+//!     auth: ClientAuth::ClientSecretBasic,
+//! };
+//! let oauth = oauth_config("https://push.example", &urls.resource_metadata, "https://id.example", client);
+//! assert_eq!((oauth.resource_name, oauth.scopes_supported), ("Push Advisor API", scopes::ALL));
+//!
+//! let history = ROUTES.iter().find(|row| row.path == "/deploy-history").unwrap();
+//! assert_eq!(history.access, Access::Scope(scopes::READ));
+//! ```
 #![no_std]
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
