@@ -3,7 +3,7 @@
 
 mod access_log;
 mod options;
-mod provider;
+mod provider_link;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ use tracing::{error, info, warn};
 
 use access_log::AccessLogged;
 use options::{ClientAuthMethod, Options};
-use provider::{LoggedConnector, discover_until_known};
+use provider_link::{LoggedConnector, discover_until_known};
 
 pub type Mx = CriticalSectionRawMutex;
 /// Tokens remembered at once by the introspection cache.

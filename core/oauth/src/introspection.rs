@@ -7,7 +7,7 @@ use embassy_sync::blocking_mutex::raw::RawMutex;
 
 use super::buffers::ProviderBuffers;
 use super::config::{ClientCredentials, OAuthConfig};
-use super::provider::{
+use super::provider_calls::{
     status_error, transport_error, uses_basic, write_basic_authorization, write_post_credentials,
 };
 use super::token::{TokenInfo, TokenValidator, ValidationError, parse_introspection};

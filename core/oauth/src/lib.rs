@@ -90,7 +90,7 @@ pub mod introspection;
 #[cfg(feature = "login")]
 pub mod login;
 pub mod metadata;
-pub mod provider;
+pub mod provider_calls;
 pub mod token;
 
 #[cfg(any(test, feature = "testing"))]

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use super::config::OAuthConfig;
-use super::provider::{
+use super::provider_calls::{
     status_error, transport_error, uses_basic, write_basic_authorization, write_post_credentials,
 };
 use super::token::ValidationError;

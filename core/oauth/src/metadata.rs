@@ -8,7 +8,7 @@ use heapless::String;
 use serde::Serialize;
 
 use super::config::{Endpoints, OAuthConfig};
-use super::provider::{status_error, transport_error};
+use super::provider_calls::{status_error, transport_error};
 use super::token::ValidationError;
 use crate::http::client::{Outgoing, exchange};
 use crate::http::codec::JsonEscaped;

@@ -1,4 +1,4 @@
-//! The host's way to the OAuth provider: the tokio connector with failures logged
+//! The host's link to the OAuth provider: the tokio connector with failures logged
 //! (so a wrong CA or a down provider is visible), and discovery retried with back-off.
 
 use std::time::Duration;
