@@ -5,7 +5,6 @@
 use embassy_executor::{SpawnError, SpawnToken, Spawner};
 use embassy_net::Stack;
 use embassy_net::tcp::client::TcpClientState;
-use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::mutex::Mutex;
 use embassy_time::{Duration, Timer};
 use push_advisor_app::{AppConfig, AppUrls, Metadata, PushAdvisor};
@@ -18,6 +17,8 @@ use push_advisor_oauth::{
     DiscoveredIntrospector, DiscoveryError, OAuthConfig, ProviderBuffers, discover_dated,
 };
 use static_cell::{ConstStaticCell, StaticCell};
+
+use crate::board_parts::{Mx, Settings};
 
 /// Listening sockets, so concurrent connections: 4, or `PA_SOCKETS` at build time
 /// (`size-report.sh` compares 3 and 4 to measure one connection's RAM).
@@ -55,7 +56,6 @@ pub const STACK_SOCKETS: usize = SOCKETS + 3 + OUTBOUND + 1;
 /// an ID token on `/token`.
 const PROVIDER_BUFFER: usize = 3072;
 
-pub type Mx = CriticalSectionRawMutex;
 pub type Clock = &'static EmbassyClock<Mx>;
 /// One TLS session per slot at a time, as many as the outbound connections; `main`
 /// runs a worker per slot.
@@ -70,18 +70,6 @@ pub type App = PushAdvisor<'static, Mx, Clock, crate::board::Rng, Validator, Con
 
 /// The device's clock; wall time is unknown until the provider's `Date` is read.
 pub static CLOCK: EmbassyClock<Mx> = EmbassyClock::new();
-
-/// Where the provider is and who this device is to it. Secrets are never logged.
-pub struct Settings {
-    /// The provider's issuer URL (`http://`, or `https://` with feature `tls`).
-    pub issuer: &'static str,
-    pub client_id: &'static str,
-    pub client_secret: &'static str,
-    /// This API's canonical URL as clients reach it, e.g. `http://nucleo.lan`.
-    pub public_url: &'static str,
-    /// Longest time an introspection answer is trusted.
-    pub cache_ttl_seconds: u64,
-}
 
 pub fn server_config() -> ServerConfig<'static> {
     ServerConfig::default()

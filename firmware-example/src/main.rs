@@ -11,18 +11,11 @@
 mod fmt;
 
 mod app;
+mod board_parts;
 mod provider;
 
-// One file per board, `src/board/<board>.rs`, chosen by its cargo feature (`build.rs`
-// writes the `mod board` for it). Each provides:
-// - `Device`, its embassy-net driver, and `Rng`, a `RngCore + CryptoRng + Copy`;
-// - `TCP_WINDOW`, the bytes of each listening socket's receive and transmit buffers;
-// - `init() -> BoardParts`: clocks, pins, the driver, the RNG and the settings;
-// - `halt(reason) -> !`, for settings that cannot work;
-// - with feature `tls`, `ca_der()`: the CA an `https` provider must chain to (a
-//   function, not a task argument: on the board it is a constant, and an argument
-//   would cost each TLS worker's task memory);
-// - on a microcontroller, its panic handler and `src/board/<board>.x` (memory layout).
+// The board file whose feature is on (`build.rs` writes the `mod board`); what it
+// provides: `board_parts.rs`.
 include!(concat!(env!("OUT_DIR"), "/board.rs"));
 
 use embassy_executor::Spawner;
@@ -30,18 +23,7 @@ use embassy_net::{Runner, StackResources};
 use push_advisor_embassy::{DropUnmatchedTcp, serve_sockets};
 use static_cell::ConstStaticCell;
 
-/// What a board hands to the start-up every board shares.
-pub struct BoardParts {
-    pub device: board::Device,
-    /// How the interface gets its address: static or DHCP.
-    pub network: embassy_net::Config,
-    /// Seeds the TCP/IP stack's choices (initial sequence numbers, local ports).
-    pub seed: u64,
-    pub rng: board::Rng,
-    /// Where the API listens.
-    pub port: u16,
-    pub settings: app::Settings,
-}
+use crate::board_parts::BoardParts;
 
 static RESOURCES: ConstStaticCell<StackResources<{ app::STACK_SOCKETS }>> =
     ConstStaticCell::new(StackResources::new());
