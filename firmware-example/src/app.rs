@@ -17,7 +17,7 @@ use push_advisor_oauth::{
 use static_cell::{ConstStaticCell, StaticCell};
 
 use crate::board_parts::{Mx, Settings};
-use crate::discovery::{CLOCK, Clock};
+use crate::discovery::{CLOCK, Clock, provider_task};
 use crate::net::{Connector, ConnectorState, OUTBOUND, SOCKETS, spawn_once};
 
 /// Per socket: smoltcp receive/transmit buffers (the board's `TCP_WINDOW`), then the
@@ -131,17 +131,4 @@ pub fn start(
         provider_task(stack, connector, oauth, &METADATA, buffers),
     );
     Ok(app)
-}
-
-/// Discovers the provider and keeps the clock (`discovery.rs`) for the app's metadata.
-/// Not `async`: the task is the discovery future itself, not a second layer around it.
-#[embassy_executor::task]
-fn provider_task(
-    stack: Stack<'static>,
-    connector: &'static Connector,
-    oauth: &'static OAuthConfig<'static>,
-    metadata: &'static Metadata,
-    buffers: &'static ProviderBuffers<'static, Mx>,
-) -> impl Future<Output = ()> {
-    crate::discovery::keep_discovering(stack, connector, oauth, metadata, buffers)
 }

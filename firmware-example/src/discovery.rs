@@ -1,13 +1,12 @@
 //! Provider discovery and wall time, for every program on these boards: the device has
-//! no RTC, so it learns the date from the provider's answers.
+//! no RTC, so it learns the date from the provider's answers. Each program names the
+//! metadata it keeps as `crate::Metadata` (a task cannot be generic over it).
 
 use embassy_net::Stack;
 use embassy_time::{Duration, Timer};
 use push_advisor_embassy::EmbassyClock;
 use push_advisor_http::time::Clock as _;
-use push_advisor_oauth::{
-    DiscoveryError, OAuthConfig, ProviderBuffers, SharedMetadata, discover_dated,
-};
+use push_advisor_oauth::{DiscoveryError, OAuthConfig, ProviderBuffers, discover_dated};
 
 use crate::board_parts::Mx;
 use crate::net::Connector;
@@ -24,13 +23,13 @@ const TIME_REFRESH: Duration = Duration::from_secs(3600);
 
 /// Discovers the provider, retrying with back-off (250 ms doubling to 5 s) until it
 /// answers, and sets the wall clock from the answer's `Date`; then asks again now and
-/// then for the time alone (the metadata is kept from the first answer). The body of
-/// each program's provider task (a task cannot be generic over the metadata it keeps).
-pub async fn keep_discovering<const TEXT: usize, const KEEP: u16>(
+/// then for the time alone (the metadata is kept from the first answer).
+#[embassy_executor::task]
+pub async fn provider_task(
     stack: Stack<'static>,
     connector: &'static Connector,
     oauth: &'static OAuthConfig<'static>,
-    metadata: &'static SharedMetadata<TEXT, KEEP>,
+    metadata: &'static crate::Metadata,
     buffers: &'static ProviderBuffers<'static, Mx>,
 ) {
     let mut delay = Duration::from_millis(250);

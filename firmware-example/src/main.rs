@@ -23,6 +23,9 @@ include!(concat!(env!("OUT_DIR"), "/board.rs"));
 
 use embassy_executor::Spawner;
 
+// What the app reads of the provider's metadata: `discovery.rs` keeps it.
+use push_advisor_app::Metadata;
+
 #[embassy_executor::main]
 async fn main(spawner: Spawner) {
     start_network!(spawner => stack, port, settings, rng);
