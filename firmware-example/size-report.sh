@@ -4,7 +4,9 @@
 # arm-none-eabi-size, built with 3 and with 4 listening sockets (`PA_SOCKETS`), so the
 # difference is what one connection costs, split into the buffers lent to it
 # (`MEMORY`), its share of the main task's future (`__embassy_main::POOL`) and its
-# smoltcp socket slot (`RESOURCES`); then with 4 sockets and feature `tls` (row `4+tls`),
+# smoltcp socket slot (`RESOURCES`); then the auth-only gateway (`--bin auth-gateway`:
+# the OAuth and HTTP crates without the app and MCP, 4 sockets, row `gateway`), so the
+# difference is what the app and MCP cost; then with 4 sockets and feature `tls` (row `4+tls`),
 # so the difference is what outbound TLS costs, its record buffers (`TLS_RECORDS`) apart;
 # then 4 sockets with a size-optimised `core` (row `4-small`: nightly-2026-05-20,
 # `-Zbuild-std=core` with `optimize_for_size` and `panic=immediate-abort`, installed here
@@ -52,7 +54,7 @@ fi
 
 target_dir=$(cargo metadata --format-version 1 --no-deps |
     sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
-elf="$target_dir/thumbv7em-none-eabihf/firmware/firmware-example"
+firmware_dir="$target_dir/thumbv7em-none-eabihf/firmware"
 
 symbol_size() { # the size of the first symbol whose name ends with $1
     arm-none-eabi-nm -C -S -t d "$elf" | awk -v name="$1" '
@@ -63,18 +65,19 @@ symbol_size() { # the size of the first symbol whose name ends with $1
 printf '%-8s %8s %6s %8s %8s %11s %14s %8s %9s\n' sockets text data bss flash static-ram \
     main-task-pool memory resources
 declare -A flash ram bss pool memory resources
-for build in 3 4 4+tls; do
-    sockets=${build%+tls}
-    if [ "$build" = 4+tls ]; then
-        PA_PROVIDER_URL=${PA_PROVIDER_URL/#http:/https:} PA_CA_DER_FILE=$PA_CA_DER_FILE \
-            PA_SOCKETS=$sockets cargo build --quiet --locked --profile firmware \
-            --target thumbv7em-none-eabihf -p firmware-example --no-default-features \
-            --features nucleo-h743zi2,tls
-    else
-        PA_SOCKETS=$sockets cargo build --quiet --locked --profile firmware \
-            --target thumbv7em-none-eabihf -p firmware-example --no-default-features \
-            --features nucleo-h743zi2
-    fi
+for build in 3 4 gateway 4+tls; do
+    sockets=${build%+tls} binary=firmware-example features=nucleo-h743zi2 tls_env=()
+    case $build in
+    gateway) sockets=4 binary=auth-gateway ;;
+    4+tls)
+        features=nucleo-h743zi2,tls
+        tls_env=(PA_PROVIDER_URL="${PA_PROVIDER_URL/#http:/https:}" PA_CA_DER_FILE="$PA_CA_DER_FILE")
+        ;;
+    esac
+    elf="$firmware_dir/$binary"
+    env "${tls_env[@]}" PA_SOCKETS="$sockets" cargo build --quiet --locked --profile firmware \
+        --target thumbv7em-none-eabihf -p firmware-example --no-default-features \
+        --features "$features" --bin "$binary"
     read -r text data bss_size _ < <(arm-none-eabi-size "$elf" | awk 'NR == 2')
     flash[$build]=$((text + data))
     ram[$build]=$((data + bss_size))
@@ -93,8 +96,8 @@ small_elf="$target_dir/size-small/thumbv7em-none-eabihf/firmware/firmware-exampl
 PA_SOCKETS=4 RUSTFLAGS="-Zunstable-options -Cpanic=immediate-abort" \
     cargo "+$SMALL_TOOLCHAIN" build --quiet --locked --profile firmware \
     --target thumbv7em-none-eabihf -p firmware-example --no-default-features \
-    --features nucleo-h743zi2 -Zbuild-std=core -Zbuild-std-features=optimize_for_size \
-    --target-dir "$target_dir/size-small"
+    --features nucleo-h743zi2 --bin firmware-example -Zbuild-std=core \
+    -Zbuild-std-features=optimize_for_size --target-dir "$target_dir/size-small"
 read -r text data bss_size _ < <(arm-none-eabi-size "$small_elf" | awk 'NR == 2')
 flash[4-small]=$((text + data))
 ram[4-small]=$((data + bss_size))
@@ -109,6 +112,8 @@ printf '\none connection: %d B of RAM = %d B lent buffers (TCP + core rx/tx) + %
     "$per_connection" "$lent" "$future" "$slot"
 printf 'tls: %d B of flash, %d B of RAM (%d B of it the record buffers of its workers)\n' \
     $((${flash[4+tls]} - ${flash[4]})) $((${ram[4+tls]} - ${ram[4]})) "$records"
+printf 'the app and MCP (row 4 against the gateway): %d B of flash, %d B of RAM\n' \
+    $((${flash[4]} - ${flash[gateway]})) $((${ram[4]} - ${ram[gateway]}))
 
 verdict() { if [ "$1" -le "$2" ]; then echo met; else echo "missed by $(($1 - $2)) B"; fi; }
 beyond_tcp=$((per_connection - 2048)) # TCP buffers: 1 KiB each way (the board's `TCP_WINDOW`)

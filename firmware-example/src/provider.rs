@@ -48,8 +48,8 @@ pub const PROVIDER: ProviderSettings = ProviderSettings {
     dead_code,
     reason = "boards that read their settings at run time do not call it"
 )]
-pub const fn built_in() -> crate::app::Settings {
-    crate::app::Settings {
+pub const fn built_in() -> crate::board_parts::Settings {
+    crate::board_parts::Settings {
         issuer: required(
             PROVIDER.url,
             "set PA_PROVIDER_URL (the OAuth issuer) at build time",

@@ -1,12 +1,14 @@
-//! The linux-tap firmware (the Push Advisor app on embassy-net over a TAP device) against
-//! the real development provider, inside the network namespace `tests/tap/run.sh`
-//! creates: the provider listens on the namespace's side of the TAP link, the firmware
-//! reaches it over TAP, and the test talks to the firmware over TAP.
+//! The linux-tap firmware (the Push Advisor app on embassy-net over a TAP device), and the
+//! auth-only gateway on the same board, against the real development provider, inside
+//! the network namespace `tests/tap/run.sh` creates: the provider listens on the
+//! namespace's side of the TAP link, the firmware reaches it over TAP, and the test
+//! talks to the firmware over TAP.
 //!
 //! Ignored by a plain `cargo test`; `tests/tap/run.sh` runs it with `--include-ignored`
 //! and sets `DEVICE_URL` (e.g. `http://192.168.69.2` inside the test netns), `PA_FIRMWARE` (the built
-//! firmware), `PA_TAP` and `PA_HOST_IP`. Each case starts its own provider and firmware;
-//! one firmware at a time can own the TAP device, so the cases take turns.
+//! firmware), `PA_AUTH_GATEWAY` (the built auth-only gateway), `PA_TAP` and
+//! `PA_HOST_IP`. Each case starts its own provider and firmware; one firmware at a time
+//! can own the TAP device, so the cases take turns.
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -19,7 +21,7 @@ use push_advisor_tests::*;
 const IGNORED: &str = "needs the TAP namespace: run `tests/tap/run.sh` as root";
 /// The provider's fixed port on the namespace's side of the TAP link.
 const PROVIDER_PORT: u16 = 9000;
-/// Listening sockets of the firmware (`firmware-example/src/app.rs`).
+/// Listening sockets of the firmware (`firmware-example/src/net.rs`).
 const SOCKETS: usize = 4;
 
 /// Where the device and its pieces are, from the environment run.sh sets.
@@ -27,6 +29,8 @@ struct Setup {
     url: String,
     address: SocketAddr,
     firmware: String,
+    /// The auth-only gateway (`firmware-example`'s `auth-gateway`).
+    gateway: String,
     tap: String,
     host_ip: String,
 }
@@ -42,10 +46,16 @@ fn setup() -> Option<Setup> {
     } else {
         SocketAddr::new(authority.parse().expect("DEVICE_URL host"), 80)
     };
+    let firmware = std::env::var("PA_FIRMWARE").expect("PA_FIRMWARE names the firmware binary");
+    let gateway = std::env::var("PA_AUTH_GATEWAY").unwrap_or_else(|_| {
+        let built_beside = std::path::Path::new(&firmware).with_file_name("auth-gateway");
+        built_beside.to_string_lossy().into_owned()
+    });
     Some(Setup {
         url,
         address,
-        firmware: std::env::var("PA_FIRMWARE").expect("PA_FIRMWARE names the firmware binary"),
+        firmware,
+        gateway,
         tap: std::env::var("PA_TAP").unwrap_or_else(|_| "tap0".into()),
         host_ip: std::env::var("PA_HOST_IP").unwrap_or_else(|_| "192.168.69.1".into()), // inside the netns of tests/tap/run.sh
     })
@@ -120,7 +130,19 @@ fn start_firmware(setup: &Setup, cache_ttl: u64) -> PushAdvisor {
 
 /// Starts the firmware against `issuer` with extra flags and waits until it accepts.
 fn start_firmware_with(setup: &Setup, cache_ttl: u64, issuer: &str, extra: &[&str]) -> PushAdvisor {
-    let mut command = Command::new(&setup.firmware);
+    start_program(setup, &setup.firmware, cache_ttl, issuer, extra)
+}
+
+/// Starts `program` (the firmware or the gateway: both take the TAP board's flags)
+/// against `issuer` with extra flags, and waits until it accepts.
+fn start_program(
+    setup: &Setup,
+    program: &str,
+    cache_ttl: u64,
+    issuer: &str,
+    extra: &[&str],
+) -> PushAdvisor {
+    let mut command = Command::new(program);
     command
         .args(["--tap", &setup.tap])
         .args(["--ip", &format!("{}/24", setup.address.ip())])
@@ -272,6 +294,67 @@ fn deploy_history_answers_200_401_403() {
         assert!(
             !logs.contains(secret),
             "the firmware log leaks a secret:\n{logs}"
+        );
+    }
+}
+
+#[test]
+#[ignore = "needs the TAP namespace: run `tests/tap/run.sh` as root"]
+fn auth_gateway_answers_401_200_403_with_the_providers_tokens() {
+    let _turn = take_turn();
+    let Some(setup) = setup() else { return };
+    // The gateway's own scope, which the provider issues for this resource.
+    let provider = Provider::start(ProviderOptions {
+        port: Some(PROVIDER_PORT),
+        host: Some(setup.host_ip.clone()),
+        resource: setup.url.clone(),
+        resource_scopes: Some("gateway:read gateway:write".into()),
+        ..ProviderOptions::default()
+    });
+    let gateway = start_program(&setup, &setup.gateway, 60, &provider.issuer, &[]);
+    let reader = provider.token("gateway:read", &setup.url);
+    let ok = gateway.wait_for("/protected", &reader, Duration::from_secs(20), |r| {
+        r.status != 503
+    });
+    assert_eq!(ok.status, 200, "after discovery: {ok:?}");
+    assert_eq!(ok.json()["principal"], CLIENT_ID);
+    assert_eq!(ok.json()["scope"], "gateway:read");
+
+    let missing = gateway.get("/protected");
+    assert_eq!(missing.status, 401, "{missing:?}");
+    let header = challenge(&missing);
+    for part in [
+        format!(
+            "resource_metadata=\"{}/.well-known/oauth-protected-resource\"",
+            setup.url
+        ),
+        "scope=\"gateway:read\"".to_owned(),
+    ] {
+        assert!(header.contains(&part), "{header}");
+    }
+    let garbage = gateway.get_with_token("/protected", "not-a-real-token");
+    assert_eq!(garbage.status, 401);
+    assert!(challenge(&garbage).contains("error=\"invalid_token\""));
+
+    let writer = provider.token("gateway:write", &setup.url);
+    let refused = gateway.get_with_token("/protected", &writer);
+    assert_eq!(refused.status, 403, "without the scope: {refused:?}");
+    assert!(challenge(&refused).contains("error=\"insufficient_scope\""));
+
+    let prm = gateway.get("/.well-known/oauth-protected-resource").json();
+    assert_eq!(prm["resource"], setup.url);
+    assert_eq!(prm["authorization_servers"][0], provider.issuer);
+    assert_eq!(prm["scopes_supported"], json!(["gateway:read"]));
+    assert_eq!(
+        gateway.get_with_token("/deploy-history", &reader).status,
+        404,
+        "no app routes"
+    );
+    let logs = gateway.process.output();
+    for secret in [reader.as_str(), writer.as_str(), CLIENT_SECRET] {
+        assert!(
+            !logs.contains(secret),
+            "the gateway log leaks a secret:\n{logs}"
         );
     }
 }

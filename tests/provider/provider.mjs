@@ -11,6 +11,8 @@
 //   PROVIDER_RESOURCE          canonical URI of the protected resource, default http://127.0.0.1:8787;
 //                              the default audience when a client sends no `resource`
 //   PROVIDER_RESOURCE_MCP      optional second resource URI (e.g. http://127.0.0.1:8787/mcp)
+//   PROVIDER_RESOURCE_SCOPES   space-separated scopes of the resource, default "api:read api:write"
+//                              (e.g. the auth-only gateway's "gateway:read gateway:write")
 //   PROVIDER_ACCESS_TOKEN_TTL  access token lifetime in seconds, default 300
 //   PROVIDER_REDIRECT_URIS     comma-separated redirect URIs of the `push-advisor` client,
 //                              default http://127.0.0.1:8787/token
@@ -36,9 +38,9 @@ const { MapAdapter } = await import('./map_adapter.mjs');
 
 /** An audience string only: no traffic ever goes there. */
 const FOREIGN_RESOURCE = 'https://other-api.example';
-const RESOURCE_SCOPES = ['api:read', 'api:write'];
 
 const env = process.env;
+const RESOURCE_SCOPES = (env.PROVIDER_RESOURCE_SCOPES || 'api:read api:write').split(' ').filter(Boolean);
 const host = env.PROVIDER_HOST || '127.0.0.1';
 const requestedPort = parsePort(env.PROVIDER_PORT ?? '0');
 const tlsCertPath = env.PROVIDER_TLS_CERT || '';

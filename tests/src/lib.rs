@@ -121,6 +121,8 @@ pub struct ProviderOptions {
     pub host: Option<String>,
     pub resource: String,
     pub resource_mcp: Option<String>,
+    /// The resource's scopes, space-separated (default `api:read api:write`).
+    pub resource_scopes: Option<String>,
     pub redirect_uris: Vec<String>,
     pub access_token_ttl: Option<u64>,
     pub tls: Option<TlsFiles>,
@@ -171,6 +173,9 @@ impl Provider {
         command.env("PROVIDER_RESOURCE", &options.resource);
         if let Some(mcp) = &options.resource_mcp {
             command.env("PROVIDER_RESOURCE_MCP", mcp);
+        }
+        if let Some(scopes) = &options.resource_scopes {
+            command.env("PROVIDER_RESOURCE_SCOPES", scopes);
         }
         if !options.redirect_uris.is_empty() {
             command.env("PROVIDER_REDIRECT_URIS", options.redirect_uris.join(","));

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The device end-to-end tests: the linux-tap firmware (the Push Advisor app on
-# embassy-net) and the real development provider, inside a network namespace this
-# script creates and always deletes.
+# embassy-net) and the auth-only gateway, against the real development provider, inside
+# a network namespace this script creates and always deletes.
 #
 #   sudo tests/tap/run.sh                 # tests/e2e/device.rs, then the MCP clients
 #                                         # (tests/tap/mcp-clients.sh), then one summary line
@@ -11,7 +11,8 @@
 # the firmware is 192.168.69.2 and the provider listens on 192.168.69.1:9000, so all
 # traffic stays inside. Each test case starts its own provider and firmware.
 # Env: PA_FIRMWARE (a built firmware with feature `tls`; default: cargo build -p
-# firmware-example --features tls),
+# firmware-example --features tls), PA_AUTH_GATEWAY (the auth-only gateway; default:
+# the `auth-gateway` built beside PA_FIRMWARE),
 # PA_PORT (the firmware's port, default 80), PA_TIMEOUT (seconds for the Rust tests,
 # default 150), PA_MCP_TIMEOUT (seconds for the MCP clients, default 60),
 # MCP_TEST_NAME_PATTERN (run only the MCP client cases whose names match).
@@ -66,6 +67,7 @@ if [[ -z ${PA_FIRMWARE:-} ]]; then
         sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
     PA_FIRMWARE="$target_dir/debug/firmware-example"
 fi
+PA_AUTH_GATEWAY=${PA_AUTH_GATEWAY:-$(dirname "$PA_FIRMWARE")/auth-gateway}
 if [[ $# -eq 0 ]]; then
     test_binary=$(cd "$root" && cargo test --quiet --locked -p push-advisor-tests --test device \
         --no-run --message-format=json |
@@ -106,7 +108,8 @@ in_namespace_bounded() {
     shift
     timeout --kill-after=10 "$seconds" ip netns exec "$namespace" env \
         DEVICE_URL="http://$device_ip$([[ $port == 80 ]] || echo ":$port")" \
-        PA_FIRMWARE="$PA_FIRMWARE" PA_TAP=tap0 PA_HOST_IP="$host_ip" PA_NETNS="$namespace" \
+        PA_FIRMWARE="$PA_FIRMWARE" PA_AUTH_GATEWAY="$PA_AUTH_GATEWAY" \
+        PA_TAP=tap0 PA_HOST_IP="$host_ip" PA_NETNS="$namespace" \
         "$@" 2>&1 | tee -a "$log" || status=$?
     return "$status"
 }

@@ -17,7 +17,7 @@ use std::process::exit;
 
 use embassy_net::{Config, Ipv4Cidr, StaticConfigV4};
 
-use crate::{BoardParts, app};
+use crate::board_parts::{self, BoardParts};
 
 pub type Device = embassy_net_tuntap::TunTapDevice;
 
@@ -32,7 +32,7 @@ struct Settings {
     address: Ipv4Cidr,
     gateway: Option<Ipv4Addr>,
     port: u16,
-    app: app::Settings,
+    app: board_parts::Settings,
     #[cfg(feature = "tls")]
     ca_der: &'static [u8],
 }
@@ -95,7 +95,7 @@ fn settings() -> Result<Settings, String> {
     Ok(Settings {
         #[cfg(feature = "tls")]
         ca_der,
-        app: app::Settings {
+        app: board_parts::Settings {
             issuer: leak(issuer),
             client_id: leak(client_id),
             client_secret: leak(client_secret),

@@ -14,7 +14,8 @@ use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use rand_core::{CryptoRng, RngCore};
 use static_cell::{ConstStaticCell, StaticCell};
 
-use crate::{BoardParts, app, provider};
+use crate::board_parts::{BoardParts, Mx};
+use crate::provider;
 
 type HardwareRng = embassy_stm32::rng::Rng<'static, RNG>;
 
@@ -23,11 +24,11 @@ type HardwareRng = embassy_stm32::rng::Rng<'static, RNG>;
 /// no extra code, state or dependency, and every draw is hardware entropy; the lock is
 /// held only while the requested words are read.
 #[derive(Clone, Copy)]
-pub struct Rng(&'static BlockingMutex<app::Mx, RefCell<HardwareRng>>);
+pub struct Rng(&'static BlockingMutex<Mx, RefCell<HardwareRng>>);
 
 impl Rng {
     fn new(hardware: HardwareRng) -> Self {
-        static SHARED: StaticCell<BlockingMutex<app::Mx, RefCell<HardwareRng>>> = StaticCell::new();
+        static SHARED: StaticCell<BlockingMutex<Mx, RefCell<HardwareRng>>> = StaticCell::new();
         Rng(SHARED.init(BlockingMutex::new(RefCell::new(hardware))))
     }
 
