@@ -99,7 +99,7 @@ pub struct OAuthConfig<'a> {
     pub provider_timeout_ms: u64,
     /// `Retry-After` on 503 when the provider is unavailable.
     pub retry_after_seconds: u32,
-    /// DANGER: accept `demo_token_<user>` with `api:read api:write` without asking the
+    /// DANGER: accept `demo_token_<user>` with `login_scope` without asking the
     /// provider. An authentication bypass; only for demos, never in production.
     pub demo_tokens: bool,
 }

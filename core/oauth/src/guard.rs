@@ -16,7 +16,7 @@ use crate::http::time::Clock;
 use crate::http::{Body, RenderedHeader, Request, Responder, Sent, Status};
 
 /// What adapters should log at start-up when `demo_tokens` is on.
-pub const DEMO_TOKEN_WARNING: &str = "WARNING: demo tokens are ENABLED: any `Bearer demo_token_<user>` is accepted with every supported scope WITHOUT asking the provider. Never enable this in production.";
+pub const DEMO_TOKEN_WARNING: &str = "WARNING: demo tokens are ENABLED: any `Bearer demo_token_<user>` is accepted with the login scopes WITHOUT asking the provider. Never enable this in production.";
 
 const DEMO_PREFIX: &str = "demo_token_";
 
@@ -545,16 +545,8 @@ impl<'c, V: TokenValidator, K: Clock> Guard<'c, V, K> {
         if user.is_empty() {
             return None;
         }
-        let mut info = TokenInfo::new(user, "");
-        for scope in self.config.scopes_supported {
-            let separator = if info.scope.is_empty() { "" } else { " " };
-            // A scope that does not fit is not granted.
-            let _ = info
-                .scope
-                .push_str(separator)
-                .and(info.scope.push_str(scope));
-        }
-        Some(info)
+        // A demo token stands in for what a login would get.
+        Some(TokenInfo::new(user, self.config.login_scope))
     }
 }
 
@@ -929,11 +921,12 @@ mod tests {
     }
 
     /// Without Push Advisor's settings the challenge has no realm and the demo token
-    /// grants exactly the configured scopes.
+    /// grants exactly the configured login scopes.
     #[test]
     fn neutral_settings_give_a_bare_challenge_and_configured_demo_scopes() {
         let config = OAuthConfig {
             scopes_supported: &["read:things"],
+            login_scope: "read:things",
             demo_tokens: true,
             ..OAuthConfig::new(
                 "https://api.example",
