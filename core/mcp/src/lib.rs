@@ -2,6 +2,14 @@
 //! answered with one `application/json` object (or 202 for notifications). No session
 //! is issued and no SSE stream is offered, so GET and DELETE get 405.
 //!
+//! Both eras are spoken at once, decided per request and remembered nowhere: a request
+//! whose `params._meta` names [`MODERN_PROTOCOL_VERSION`] (2026-07-28) is served by that
+//! revision's rules (`server/discover`, the `MCP-Protocol-Version`, `Mcp-Method` and
+//! `Mcp-Name` headers checked against the body, `resultType` and server info in every
+//! result, cache hints on `tools/list`, 404 for unknown methods); any other request is
+//! served as 2025-11-25, 2025-06-18 or 2025-03-26 (`initialize` and the requests after
+//! it), which never needed per-client state here either.
+//!
 //! The application describes its tools with a [`ToolSet`], and decides access with an
 //! [`Authorize`] hook: before a well-formed request is executed, [`handle`] tells the
 //! hook what it needs ([`Access::Session`] for the handshake, listing, pings,
@@ -81,13 +89,20 @@ use crate::http::response::{JSON, WriteError};
 use crate::http::{Body, Header, MethodSet, Request, Responder, Sent, Status};
 
 use json::{Kind, Value};
-use rpc::{INVALID_PARAMS, METHOD_NOT_FOUND, Message, Reply, SERVER_ERROR};
+use rpc::{
+    HEADER_MISMATCH, INVALID_PARAMS, METHOD_NOT_FOUND, Message, Reply, SERVER_ERROR,
+    UNSUPPORTED_PROTOCOL_VERSION,
+};
 use transport::TransportError;
 
-/// Protocol versions spoken, newest first.
+/// The handshake (`initialize`) protocol versions spoken, newest first.
 pub const PROTOCOL_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
-/// Offered when the client asks for a version this server does not speak.
+/// Offered when an `initialize` asks for a version this server does not speak.
 pub const LATEST_PROTOCOL_VERSION: &str = "2025-11-25";
+/// The stateless revision: no handshake, the version in every request's `_meta`.
+pub const MODERN_PROTOCOL_VERSION: &str = "2026-07-28";
+/// `_meta` key of a modern request's protocol version.
+pub const PROTOCOL_VERSION_META: &str = "io.modelcontextprotocol/protocolVersion";
 
 /// The methods the MCP route should declare: the engine then answers GET, HEAD and
 /// DELETE with 405 and `Allow: POST, OPTIONS`, and CORS preflights itself.
@@ -253,6 +268,7 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
     let list = tools.tools();
     let grant;
     let outcome;
+    let mut modern = false;
     // One envelope write and one access decision for every path: each await in here is
     // a slot in the connection's future.
     let (status, id, reply, headers): (Status, Option<&str>, Option<Reply<'_>>, &[Header<'_>]) = 'answer: {
@@ -277,9 +293,22 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
                 };
                 break 'answer (Status::BAD_REQUEST, rejected.id, Some(reply), &[]);
             }
+            // Notifications carry no `_meta` version to check headers against.
+            Ok(Message::Acknowledge) if transport::protocol_version(request).is_none() => {
+                let reply = unsupported_version(None);
+                break 'answer (Status::BAD_REQUEST, None, Some(reply), &[]);
+            }
             Ok(Message::Acknowledge) => (None, None),
             Ok(Message::Request { id, method, params }) => {
-                (Some(id), Some(plan(method, params, list)))
+                let plan;
+                (plan, modern) = self::plan(request, method, params, list);
+                // Header and version refusals run no method: answered without the hook.
+                if let Plan::Reply(reply @ Reply::Error { code, .. }) = plan
+                    && (code == HEADER_MISMATCH || code == UNSUPPORTED_PROTOCOL_VERSION)
+                {
+                    break 'answer (Status::BAD_REQUEST, Some(id), Some(reply), &[]);
+                }
+                (Some(id), Some(plan))
             }
         };
         let access = match plan {
@@ -301,6 +330,14 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
         let reply = match plan {
             // A notification or a client's response: accepted, nothing to answer.
             None => break 'answer (Status::ACCEPTED, None, None, &[]),
+            // The modern revision answers an unknown method with 404, so a client can
+            // tell it from an old server's 404 by the JSON-RPC body.
+            Some(Plan::Reply(
+                reply @ Reply::Error {
+                    code: METHOD_NOT_FOUND,
+                    ..
+                },
+            )) if modern => break 'answer (Status::NOT_FOUND, id, Some(reply), &[]),
             Some(Plan::Reply(reply)) => reply,
             Some(Plan::Call {
                 index,
@@ -317,7 +354,7 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
         (Status::OK, id, Some(reply), &[])
     };
     let render = |out: &mut dyn fmt::Write| match &reply {
-        Some(reply) => rpc::render(out, id, reply, list, config),
+        Some(reply) => rpc::render(out, id, reply, list, config, modern),
         None => Ok(()),
     };
     let (content_type, body) = match reply {
@@ -345,19 +382,118 @@ fn invalid_params(message: &'static str) -> Plan<'static> {
     })
 }
 
+fn header_mismatch(message: &'static str) -> Plan<'static> {
+    Plan::Reply(Reply::Error {
+        code: HEADER_MISMATCH,
+        message,
+        subject: None,
+    })
+}
+
+fn unsupported_version(requested: Option<json::JsonStr<'_>>) -> Reply<'_> {
+    Reply::Error {
+        code: UNSUPPORTED_PROTOCOL_VERSION,
+        message: "Unsupported protocol version",
+        subject: requested,
+    }
+}
+
+/// Resolves a request and tells whether it is modern (2026-07-28): the era comes from
+/// the body's `_meta` version, the headers must agree with the body.
 #[inline(never)] // a call, not a copy inlined into async callers: less flash
-fn plan<'a>(method: json::JsonStr<'a>, params: Option<Value<'a>>, tools: &'a [Tool]) -> Plan<'a> {
+fn plan<'a>(
+    request: &Request<'_>,
+    method: json::JsonStr<'a>,
+    params: Option<Value<'a>>,
+    tools: &'a [Tool],
+) -> (Plan<'a>, bool) {
     let params = match params {
         Some(params) if params.kind() == Kind::Object => Some(params),
         None => None,
-        Some(_) => return invalid_params("Invalid params: params must be an object"),
+        Some(_) => {
+            return (
+                invalid_params("Invalid params: params must be an object"),
+                false,
+            );
+        }
     };
-    let param = |key| match params.map(|params| params.get(key)) {
+    let meta = match param(params, "_meta") {
+        Ok(meta) => meta.map(|meta| meta.get(PROTOCOL_VERSION_META)),
+        Err(plan) => return (plan, false),
+    };
+    let claimed = match meta {
+        Some(Ok(version)) => version.and_then(Value::as_str),
+        Some(Err(_)) => {
+            return (
+                invalid_params("Invalid params: a member is given twice"),
+                false,
+            );
+        }
+        None => None,
+    };
+    let header = transport::protocol_version(request);
+    let modern = match claimed {
+        // The header must name what the body claims (and be present to do so).
+        Some(claimed)
+            if !transport::header_matches(request, "mcp-protocol-version", claimed, false) =>
+        {
+            return (
+                header_mismatch(
+                    "Header mismatch: MCP-Protocol-Version must name the _meta protocol version",
+                ),
+                false,
+            );
+        }
+        Some(claimed) if claimed.eq_str(MODERN_PROTOCOL_VERSION) => true,
+        // A handshake version named in `_meta`: served as that (legacy) version.
+        Some(claimed)
+            if PROTOCOL_VERSIONS
+                .iter()
+                .any(|version| claimed.eq_str(version)) =>
+        {
+            false
+        }
+        Some(claimed) => return (Plan::Reply(unsupported_version(Some(claimed))), false),
+        None if header == Some(MODERN_PROTOCOL_VERSION) => {
+            return (
+                header_mismatch(
+                    "Header mismatch: MCP-Protocol-Version 2026-07-28 needs the version in _meta",
+                ),
+                false,
+            );
+        }
+        None if header.is_none() => return (Plan::Reply(unsupported_version(None)), false),
+        None => false,
+    };
+    if modern && !transport::header_matches(request, "mcp-method", method, false) {
+        return (
+            header_mismatch("Header mismatch: Mcp-Method must name the method"),
+            true,
+        );
+    }
+    (resolve(method, params, tools, request, modern), modern)
+}
+
+/// A member of `params` (an object or absent).
+fn param<'a>(params: Option<Value<'a>>, key: &str) -> Result<Option<Value<'a>>, Plan<'a>> {
+    match params.map(|params| params.get(key)) {
         Some(Ok(value)) => Ok(value),
         Some(Err(_)) => Err(invalid_params("Invalid params: a member is given twice")),
         None => Ok(None),
-    };
-    if method.eq_str("initialize") {
+    }
+}
+
+fn resolve<'a>(
+    method: json::JsonStr<'a>,
+    params: Option<Value<'a>>,
+    tools: &'a [Tool],
+    request: &Request<'_>,
+    modern: bool,
+) -> Plan<'a> {
+    let param = |key| param(params, key);
+    if method.eq_str("server/discover") {
+        Plan::Reply(Reply::Discover)
+    } else if method.eq_str("initialize") && !modern {
         let requested = match param("protocolVersion") {
             Ok(requested) => requested.and_then(Value::as_str),
             Err(plan) => return plan,
@@ -371,7 +507,7 @@ fn plan<'a>(method: json::JsonStr<'a>, params: Option<Value<'a>>, tools: &'a [To
             .find(|version| requested.eq_str(version))
             .unwrap_or(LATEST_PROTOCOL_VERSION);
         Plan::Reply(Reply::Initialize { version })
-    } else if method.eq_str("ping") {
+    } else if method.eq_str("ping") && !modern {
         Plan::Reply(Reply::Empty)
     } else if method.eq_str("tools/list") {
         Plan::Reply(Reply::ToolList)
@@ -383,6 +519,9 @@ fn plan<'a>(method: json::JsonStr<'a>, params: Option<Value<'a>>, tools: &'a [To
         let Some(name) = name.and_then(Value::as_str) else {
             return invalid_params("Invalid params: name (a string) is required");
         };
+        if modern && !transport::header_matches(request, "mcp-name", name, true) {
+            return header_mismatch("Header mismatch: Mcp-Name must name the tool");
+        }
         let Some((index, tool)) = tools
             .iter()
             .enumerate()
