@@ -1,5 +1,6 @@
 // Official MCP clients against the real push-advisor MCP endpoint and the real dev OAuth provider:
 // the TypeScript SDK (cold start with discovery, dynamic registration and PKCE; step-up on 403),
+// the TypeScript client v2 speaking 2026-07-28 (pinned and `auto`, cold start through OAuth),
 // the Python SDK and the MCP Inspector CLI, plus raw HTTP checks of the challenge and the PRM.
 // Run: cd tests/mcp-clients && npm ci && node --test mcp.test.mjs
 
@@ -14,10 +15,15 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { auth, discoverAuthorizationServerMetadata, registerClient, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import {
+  Client as ClientV2,
+  StreamableHTTPClientTransport as StreamableHTTPClientTransportV2,
+  UnauthorizedError as UnauthorizedErrorV2,
+} from '@modelcontextprotocol/client';
 
 import { clientCredentials } from '../provider/flow.mjs';
 import { PUSH_ADVISOR_CLIENT_ID, PUSH_ADVISOR_CLIENT_SECRET, startStack } from './harness.mjs';
-import { BrowserlessOAuthClient, recordingFetch } from './oauth_client.mjs';
+import { BrowserlessOAuthClient, BrowserlessOAuthClientV2, recordingFetch } from './oauth_client.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const TOOL_NAMES = ['can_i_push_to_prod', 'get_deploy_history', 'vibe_check'];
@@ -271,6 +277,82 @@ describe('TypeScript SDK', () => {
       await client.close();
     }
   });
+});
+
+const MODERN = '2026-07-28';
+
+describe('TypeScript client v2 (2026-07-28)', () => {
+  for (const [label, mode] of [['pinned to 2026-07-28', { pin: MODERN }], ['auto', 'auto']]) {
+    test(`${label}: cold start through OAuth, server/discover, tools listed and called`, { timeout: CASE_TIMEOUT_MS }, async () => {
+      const recorder = recordingFetch();
+      const oauth = new BrowserlessOAuthClientV2({ redirectUrl: redirectUrlFor(`v2-${label.split(' ')[0]}`), login: USER });
+      const newV2 = () => new ClientV2({ name: 'push-advisor-mcp-client-v2-test', version: '1.0.0' }, { versionNegotiation: { mode } });
+      const newV2Transport = () => new StreamableHTTPClientTransportV2(new URL(stack.mcpUrl), { authProvider: oauth, fetch: recorder.fetch });
+      const logBefore = stack.serverLog?.().length ?? 0;
+
+      // Cold start: the server/discover probe is the first request, and it needs a token.
+      const firstTransport = newV2Transport();
+      await assert.rejects(newV2().connect(firstTransport), UnauthorizedErrorV2, recorder.summary());
+      const [firstMcp] = recorder.exchanges.filter((e) => e.url === stack.mcpUrl);
+      assert.equal(firstMcp?.status, 401, `first MCP request answered 401\n${recorder.summary()}`);
+      assert.equal(firstMcp.mcpMethod, 'server/discover', 'the probe is server/discover');
+      assert.equal(oauth.authorizationUrls.length, 1, 'one authorization');
+      const authorization = oauth.authorizationUrls[0];
+      assert.equal(authorization.origin, stack.issuer, 'authorization at the provider');
+      assert.equal(authorization.searchParams.get('code_challenge_method'), 'S256');
+      assert.equal(authorization.searchParams.get('resource'), stack.mcpUrl, 'RFC 8707 resource from the PRM');
+      assert.ok(recorder.exchanges.some((e) => e.method === 'POST' && e.url === `${stack.issuer}/reg` && e.status === 201),
+        `dynamic client registration\n${recorder.summary()}`);
+      // The client checks the RFC 9207 iss of the authorization response against the issuer.
+      assert.equal(oauth.lastIssuer, stack.issuer, 'the provider sends iss');
+      await firstTransport.finishAuth(oauth.takeCode(), oauth.lastIssuer);
+      assert.match(oauth.tokens()?.scope ?? '', /\bapi:read\b/, 'granted scope includes api:read');
+
+      const client = newV2();
+      const mcpBefore = recorder.exchanges.length;
+      await client.connect(newV2Transport());
+      try {
+        assert.equal(client.getNegotiatedProtocolVersion(), MODERN, 'settled on 2026-07-28');
+        const { tools } = await client.listTools();
+        assertToolList(tools, `client v2, ${label}`);
+        assertDeployHistoryFor(await client.callTool({ name: 'get_deploy_history', arguments: {} }), USER);
+        for (const name of ['vibe_check', 'can_i_push_to_prod']) {
+          assertStructuredResult(await client.callTool({ name, arguments: {} }), name);
+        }
+      } finally {
+        await client.close();
+      }
+
+      // Client side: every MCP request after login was modern, with its method (and tool) mirrored.
+      const sent = recorder.exchanges.slice(mcpBefore).filter((e) => e.url === stack.mcpUrl);
+      assert.deepEqual(sent.map((e) => [e.status, e.mcpProtocolVersion, e.mcpMethod, e.mcpName ?? null]), [
+        [200, MODERN, 'server/discover', null],
+        [200, MODERN, 'tools/list', null],
+        [200, MODERN, 'tools/call', 'get_deploy_history'],
+        [200, MODERN, 'tools/call', 'vibe_check'],
+        [200, MODERN, 'tools/call', 'can_i_push_to_prod'],
+      ], recorder.summary());
+      assert.ok(!recorder.exchanges.some((e) => e.url === stack.mcpUrl && e.method !== 'POST'), 'no GET stream, no DELETE');
+      // Server side: the access log saw the same requests carry MCP-Protocol-Version: 2026-07-28.
+      if (stack.serverLog) {
+        // Lines of this test's modern requests (an earlier test's last line may arrive late).
+        const answered = () => stack.serverLog().slice(logBefore)
+          // eslint-disable-next-line no-control-regex -- the log is colored
+          .replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+          .filter((l) => /path="?\/mcp\b/.test(l) && /status=200/.test(l) && l.includes(`mcp_version="${MODERN}"`));
+        // The log line is written after the response: give the last one a moment to arrive.
+        for (let waited = 0; answered().length < sent.length && waited < 2000; waited += 50) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+        const lines = answered();
+        const modern = lines;
+        for (const method of ['server/discover', 'tools/list', 'tools/call']) {
+          assert.ok(modern.some((l) => l.includes(`mcp_method="${method}"`)), `access log: ${method} with ${MODERN}\n${lines.join('\n')}`);
+        }
+        assert.equal(modern.length, 5, `five modern requests answered 200\n${lines.join('\n')}`);
+      }
+    });
+  }
 });
 
 /** `.venv/bin/python` with the pinned `mcp`; creates the venv and installs requirements.txt when needed. */
