@@ -382,10 +382,11 @@ fn invalid_params(message: &'static str) -> Plan<'static> {
     })
 }
 
-fn header_mismatch(message: &'static str) -> Plan<'static> {
+/// One message for every header refusal (flash is tight); the spec names the rules.
+fn header_mismatch() -> Plan<'static> {
     Plan::Reply(Reply::Error {
         code: HEADER_MISMATCH,
-        message,
+        message: "Header mismatch: MCP-Protocol-Version, Mcp-Method and Mcp-Name must be present and match the body",
         subject: None,
     })
 }
@@ -437,12 +438,7 @@ fn plan<'a>(
         Some(claimed)
             if !transport::header_matches(request, "mcp-protocol-version", claimed, false) =>
         {
-            return (
-                header_mismatch(
-                    "Header mismatch: MCP-Protocol-Version must name the _meta protocol version",
-                ),
-                false,
-            );
+            return (header_mismatch(), false);
         }
         Some(claimed) if claimed.eq_str(MODERN_PROTOCOL_VERSION) => true,
         // A handshake version named in `_meta`: served as that (legacy) version.
@@ -455,21 +451,13 @@ fn plan<'a>(
         }
         Some(claimed) => return (Plan::Reply(unsupported_version(Some(claimed))), false),
         None if header == Some(MODERN_PROTOCOL_VERSION) => {
-            return (
-                header_mismatch(
-                    "Header mismatch: MCP-Protocol-Version 2026-07-28 needs the version in _meta",
-                ),
-                false,
-            );
+            return (header_mismatch(), false);
         }
         None if header.is_none() => return (Plan::Reply(unsupported_version(None)), false),
         None => false,
     };
     if modern && !transport::header_matches(request, "mcp-method", method, false) {
-        return (
-            header_mismatch("Header mismatch: Mcp-Method must name the method"),
-            true,
-        );
+        return (header_mismatch(), true);
     }
     (resolve(method, params, tools, request, modern), modern)
 }
@@ -520,7 +508,7 @@ fn resolve<'a>(
             return invalid_params("Invalid params: name (a string) is required");
         };
         if modern && !transport::header_matches(request, "mcp-name", name, true) {
-            return header_mismatch("Header mismatch: Mcp-Name must name the tool");
+            return header_mismatch();
         }
         let Some((index, tool)) = tools
             .iter()
