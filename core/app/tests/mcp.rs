@@ -1163,6 +1163,10 @@ fn unsupported_versions_name_the_supported_ones() {
     );
     assert_eq!((response.status, error_of(&response).0), (400, -32020));
     assert!(service.guard.seen.borrow().is_empty());
+    // A version given twice is refused: two readers could disagree on which counts.
+    let twice = r#"{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/protocolVersion":"2025-11-25"}}}"#;
+    let response = post_modern(&service, &[("Mcp-Method", "tools/list")], twice);
+    assert_eq!(error_of(&response).0, -32602);
 }
 
 #[test]

@@ -418,43 +418,22 @@ fn plan<'a>(
             );
         }
     };
-    let meta = match param(params, "_meta") {
-        Ok(meta) => meta.map(|meta| meta.get(PROTOCOL_VERSION_META)),
+    let claimed = match param(params, "_meta").and_then(|meta| param(meta, PROTOCOL_VERSION_META)) {
+        Ok(claimed) => claimed.and_then(Value::as_str),
         Err(plan) => return (plan, false),
     };
-    let claimed = match meta {
-        Some(Ok(version)) => version.and_then(Value::as_str),
-        Some(Err(_)) => {
-            return (
-                invalid_params("Invalid params: a member is given twice"),
-                false,
-            );
-        }
-        None => None,
-    };
-    let header = transport::protocol_version(request);
-    let modern = match claimed {
-        // The header must name what the body claims (and be present to do so).
-        Some(claimed)
-            if !transport::header_matches(request, "mcp-protocol-version", claimed, false) =>
-        {
-            return (header_mismatch(), false);
-        }
-        Some(claimed) if claimed.eq_str(MODERN_PROTOCOL_VERSION) => true,
-        // A handshake version named in `_meta`: served as that (legacy) version.
-        Some(claimed)
-            if PROTOCOL_VERSIONS
-                .iter()
-                .any(|version| claimed.eq_str(version)) =>
-        {
-            false
-        }
-        Some(claimed) => return (Plan::Reply(unsupported_version(Some(claimed))), false),
-        None if header == Some(MODERN_PROTOCOL_VERSION) => {
-            return (header_mismatch(), false);
-        }
-        None if header.is_none() => return (Plan::Reply(unsupported_version(None)), false),
-        None => false,
+    // With a `_meta` version the header must name it (so must be present); then the
+    // header alone tells the era.
+    if claimed.is_some_and(|claimed| {
+        !transport::header_matches(request, "mcp-protocol-version", claimed, false)
+    }) {
+        return (header_mismatch(), false);
+    }
+    let modern = match transport::protocol_version(request) {
+        None => return (Plan::Reply(unsupported_version(claimed)), false),
+        // The modern header on a body without the envelope is a mismatch, not a fallback.
+        Some(MODERN_PROTOCOL_VERSION) if claimed.is_none() => return (header_mismatch(), false),
+        Some(version) => version == MODERN_PROTOCOL_VERSION,
     };
     if modern && !transport::header_matches(request, "mcp-method", method, false) {
         return (header_mismatch(), true);
