@@ -280,19 +280,77 @@ describe('TypeScript SDK', () => {
 });
 
 const MODERN = '2026-07-28';
+const V2_MODES = [['pinned to 2026-07-28', { pin: MODERN }], ['auto', 'auto']];
+// The client v2 sends credentials to an HTTPS or loopback token endpoint only; the TAP run's
+// provider is plain HTTP on the namespace's link, so there only the token-in-hand case runs.
+const PROVIDER_ISSUER = process.env.MCP_PROVIDER_ISSUER;
+const V2_OAUTH_SKIP = PROVIDER_ISSUER && /^http:/.test(PROVIDER_ISSUER) && !/^http:\/\/(127\.|localhost|\[::1\])/.test(PROVIDER_ISSUER)
+  ? 'client v2 refuses a plain-HTTP, non-loopback token endpoint (this provider); the token-in-hand case covers 2026-07-28 here'
+  : false;
+
+function newV2Client(mode) {
+  return new ClientV2({ name: 'push-advisor-mcp-client-v2-test', version: '1.0.0' }, { versionNegotiation: { mode } });
+}
+
+/**
+ * Connects a v2 client (server/discover), lists the tools, calls all three; then checks that
+ * exactly those five requests went out as 2026-07-28 with their mirrored headers, and (when the
+ * harness started the server) that its access log saw them carry MCP-Protocol-Version: 2026-07-28.
+ */
+async function modernSession(client, transport, recorder, { user, logBefore, context }) {
+  const mcpBefore = recorder.exchanges.length;
+  await client.connect(transport);
+  try {
+    assert.equal(client.getNegotiatedProtocolVersion(), MODERN, `settled on 2026-07-28 (${context})`);
+    const { tools } = await client.listTools();
+    assertToolList(tools, context);
+    assertDeployHistoryFor(await client.callTool({ name: 'get_deploy_history', arguments: {} }), user);
+    for (const name of ['vibe_check', 'can_i_push_to_prod']) {
+      assertStructuredResult(await client.callTool({ name, arguments: {} }), name);
+    }
+  } finally {
+    await client.close();
+  }
+
+  // Client side: every MCP request was modern, with its method (and tool) mirrored.
+  const sent = recorder.exchanges.slice(mcpBefore).filter((e) => e.url === stack.mcpUrl);
+  assert.deepEqual(sent.map((e) => [e.method, e.status, e.mcpProtocolVersion, e.mcpMethod, e.mcpName ?? null]), [
+    ['POST', 200, MODERN, 'server/discover', null],
+    ['POST', 200, MODERN, 'tools/list', null],
+    ['POST', 200, MODERN, 'tools/call', 'get_deploy_history'],
+    ['POST', 200, MODERN, 'tools/call', 'vibe_check'],
+    ['POST', 200, MODERN, 'tools/call', 'can_i_push_to_prod'],
+  ], recorder.summary());
+  // Server side: the access log saw the same requests carry MCP-Protocol-Version: 2026-07-28.
+  if (stack.serverLog) {
+    // Lines of this case's modern requests (an earlier case's last line may arrive late).
+    const answered = () => stack.serverLog().slice(logBefore)
+      // eslint-disable-next-line no-control-regex -- the log is colored
+      .replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+      .filter((l) => /path="?\/mcp\b/.test(l) && /status=200/.test(l) && l.includes(`mcp_version="${MODERN}"`));
+    // The log line is written after the response: give the last one a moment to arrive.
+    for (let waited = 0; answered().length < sent.length && waited < 2000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const lines = answered();
+    for (const method of ['server/discover', 'tools/list', 'tools/call']) {
+      assert.ok(lines.some((l) => l.includes(`mcp_method="${method}"`)), `access log: ${method} with ${MODERN}\n${lines.join('\n')}`);
+    }
+    assert.equal(lines.length, 5, `five modern requests answered 200\n${lines.join('\n')}`);
+  }
+}
 
 describe('TypeScript client v2 (2026-07-28)', () => {
-  for (const [label, mode] of [['pinned to 2026-07-28', { pin: MODERN }], ['auto', 'auto']]) {
-    test(`${label}: cold start through OAuth, server/discover, tools listed and called`, { timeout: CASE_TIMEOUT_MS }, async () => {
+  for (const [label, mode] of V2_MODES) {
+    test(`${label}: cold start through OAuth, server/discover, tools listed and called`, { timeout: CASE_TIMEOUT_MS, skip: V2_OAUTH_SKIP }, async () => {
       const recorder = recordingFetch();
       const oauth = new BrowserlessOAuthClientV2({ redirectUrl: redirectUrlFor(`v2-${label.split(' ')[0]}`), login: USER });
-      const newV2 = () => new ClientV2({ name: 'push-advisor-mcp-client-v2-test', version: '1.0.0' }, { versionNegotiation: { mode } });
       const newV2Transport = () => new StreamableHTTPClientTransportV2(new URL(stack.mcpUrl), { authProvider: oauth, fetch: recorder.fetch });
       const logBefore = stack.serverLog?.().length ?? 0;
 
       // Cold start: the server/discover probe is the first request, and it needs a token.
       const firstTransport = newV2Transport();
-      await assert.rejects(newV2().connect(firstTransport), UnauthorizedErrorV2, recorder.summary());
+      await assert.rejects(newV2Client(mode).connect(firstTransport), UnauthorizedErrorV2, recorder.summary());
       const [firstMcp] = recorder.exchanges.filter((e) => e.url === stack.mcpUrl);
       assert.equal(firstMcp?.status, 401, `first MCP request answered 401\n${recorder.summary()}`);
       assert.equal(firstMcp.mcpMethod, 'server/discover', 'the probe is server/discover');
@@ -308,49 +366,19 @@ describe('TypeScript client v2 (2026-07-28)', () => {
       await firstTransport.finishAuth(oauth.takeCode(), oauth.lastIssuer);
       assert.match(oauth.tokens()?.scope ?? '', /\bapi:read\b/, 'granted scope includes api:read');
 
-      const client = newV2();
-      const mcpBefore = recorder.exchanges.length;
-      await client.connect(newV2Transport());
-      try {
-        assert.equal(client.getNegotiatedProtocolVersion(), MODERN, 'settled on 2026-07-28');
-        const { tools } = await client.listTools();
-        assertToolList(tools, `client v2, ${label}`);
-        assertDeployHistoryFor(await client.callTool({ name: 'get_deploy_history', arguments: {} }), USER);
-        for (const name of ['vibe_check', 'can_i_push_to_prod']) {
-          assertStructuredResult(await client.callTool({ name, arguments: {} }), name);
-        }
-      } finally {
-        await client.close();
-      }
+      await modernSession(newV2Client(mode), newV2Transport(), recorder, { user: USER, logBefore, context: `client v2, ${label}` });
+    });
 
-      // Client side: every MCP request after login was modern, with its method (and tool) mirrored.
-      const sent = recorder.exchanges.slice(mcpBefore).filter((e) => e.url === stack.mcpUrl);
-      assert.deepEqual(sent.map((e) => [e.status, e.mcpProtocolVersion, e.mcpMethod, e.mcpName ?? null]), [
-        [200, MODERN, 'server/discover', null],
-        [200, MODERN, 'tools/list', null],
-        [200, MODERN, 'tools/call', 'get_deploy_history'],
-        [200, MODERN, 'tools/call', 'vibe_check'],
-        [200, MODERN, 'tools/call', 'can_i_push_to_prod'],
-      ], recorder.summary());
-      assert.ok(!recorder.exchanges.some((e) => e.url === stack.mcpUrl && e.method !== 'POST'), 'no GET stream, no DELETE');
-      // Server side: the access log saw the same requests carry MCP-Protocol-Version: 2026-07-28.
-      if (stack.serverLog) {
-        // Lines of this test's modern requests (an earlier test's last line may arrive late).
-        const answered = () => stack.serverLog().slice(logBefore)
-          // eslint-disable-next-line no-control-regex -- the log is colored
-          .replace(/\x1b\[[0-9;]*m/g, '').split('\n')
-          .filter((l) => /path="?\/mcp\b/.test(l) && /status=200/.test(l) && l.includes(`mcp_version="${MODERN}"`));
-        // The log line is written after the response: give the last one a moment to arrive.
-        for (let waited = 0; answered().length < sent.length && waited < 2000; waited += 50) {
-          await new Promise((resolve) => setTimeout(resolve, 50));
-        }
-        const lines = answered();
-        const modern = lines;
-        for (const method of ['server/discover', 'tools/list', 'tools/call']) {
-          assert.ok(modern.some((l) => l.includes(`mcp_method="${method}"`)), `access log: ${method} with ${MODERN}\n${lines.join('\n')}`);
-        }
-        assert.equal(modern.length, 5, `five modern requests answered 200\n${lines.join('\n')}`);
-      }
+    test(`${label}: with a client-credentials token in hand`, { timeout: CASE_TIMEOUT_MS }, async () => {
+      const recorder = recordingFetch();
+      const token = await serviceToken('api:read');
+      const logBefore = stack.serverLog?.().length ?? 0;
+      const transport = new StreamableHTTPClientTransportV2(new URL(stack.mcpUrl), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+        fetch: recorder.fetch,
+      });
+      // A client-credentials token has no user; the history is still served to it.
+      await modernSession(newV2Client(mode), transport, recorder, { user: undefined, logBefore, context: `client v2 with a token, ${label}` });
     });
   }
 });
