@@ -1,6 +1,7 @@
 // Official MCP clients against the real push-advisor MCP endpoint and the real dev OAuth provider:
 // the TypeScript SDK (cold start with discovery, dynamic registration and PKCE; step-up on 403),
 // the TypeScript client v2 speaking 2026-07-28 (pinned and `auto`, cold start through OAuth),
+// the Python SDK (initialize, and 2026-07-28 pinned and `auto`),
 // the Python SDK and the MCP Inspector CLI, plus raw HTTP checks of the challenge and the PRM.
 // Run: cd tests/mcp-clients && npm ci && node --test mcp.test.mjs
 
@@ -430,6 +431,35 @@ test('Python SDK: lists and calls the three tools with a client-credentials toke
   // A client-credentials token has no user; the history is still served to it.
   assertDeployHistoryFor(report.calls.get_deploy_history, undefined);
 });
+
+for (const mode of ['2026-07-28', 'auto']) {
+  // Pinned, the client adopts the version without a probe; `auto` probes server/discover.
+  test(`Python SDK in 2026-07-28 mode (${mode}): lists and calls the three tools`, { timeout: 300_000 }, async () => {
+    const python = pythonWithMcp();
+    const token = await serviceToken('api:read');
+    const logBefore = stack.serverLog?.().length ?? 0;
+    const result = await run(python, [path.join(here, 'py_client.py'), stack.mcpUrl, mode], { env: { MCP_BEARER_TOKEN: token } });
+    assert.equal(result.code, 0, `py_client.py exit ${result.code} ${result.signal ?? ''}\n${result.stderr.slice(-3000)}`);
+    const report = JSON.parse(result.stdout);
+    assert.equal(report.protocol_version, MODERN, 'settled on 2026-07-28');
+    if (mode === 'auto') assert.equal(report.server_info?.name, 'push-advisor', 'server identity from server/discover');
+    assertToolList(report.tools, `Python SDK, ${mode}`);
+    assert.deepEqual(Object.keys(report.calls).sort(), TOOL_NAMES);
+    for (const name of TOOL_NAMES) assertStructuredResult(report.calls[name], `${name} (Python, ${mode})`);
+    if (stack.serverLog) {
+      const answered = () => stack.serverLog().slice(logBefore)
+        // eslint-disable-next-line no-control-regex -- the log is colored
+        .replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+        .filter((l) => /path="?\/mcp\b/.test(l) && /status=200/.test(l) && l.includes(`mcp_version="${MODERN}"`));
+      for (let waited = 0; answered().length < 5 && waited < 2000; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const methods = answered().map((l) => /mcp_method="([^"]*)"/.exec(l)?.[1]);
+      assert.ok(methods.includes('tools/list') && methods.filter((m) => m === 'tools/call').length === 3,
+        `access log: tools/list and three tools/call with ${MODERN}\n${methods.join('\n')}`);
+    }
+  });
+}
 
 test('MCP Inspector CLI (Node 22): tools/list with a bearer header', { timeout: 180_000 }, async () => {
   const node22 = path.join(here, 'node_modules', 'node', 'bin', 'node');
