@@ -114,11 +114,12 @@ pub const NO_ARGUMENTS: &str = r#"{"type":"object","additionalProperties":false}
 /// What the server says about itself, and its limits.
 #[derive(Debug, Clone, Copy)]
 pub struct McpConfig<'a> {
-    /// `serverInfo.name`, `.title` and `.version`.
+    /// `serverInfo.name`, `.title` and `.version` (in `initialize`; in every modern
+    /// result's `_meta`).
     pub name: &'a str,
     pub title: &'a str,
     pub version: &'a str,
-    /// `instructions` in the initialize result; omitted when empty.
+    /// `instructions` in the initialize and server/discover results; omitted when empty.
     pub instructions: &'a str,
     /// Largest JSON-RPC message accepted (413 above it); the engine's body limit
     /// applies first.
@@ -202,8 +203,9 @@ pub trait ToolSet<G> {
 /// What executing a request needs from the caller's access policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// initialize, ping, tools/list, notifications and client responses, public tools,
-    /// and requests that end in a JSON-RPC error (unknown method or tool, bad params).
+    /// initialize, server/discover, ping, tools/list, notifications and client responses,
+    /// public tools, and requests that end in a JSON-RPC error (unknown method or tool,
+    /// bad params). Header and version refusals (400) are answered without asking.
     Session,
     /// A protected tool and the scope it requires.
     Tool {
@@ -293,7 +295,8 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
                 };
                 break 'answer (Status::BAD_REQUEST, rejected.id, Some(reply), &[]);
             }
-            // Notifications carry no `_meta` version to check headers against.
+            // The request headers are checked on requests only (as the reference SDK
+            // does); a notification is refused only for an unknown version header.
             Ok(Message::Acknowledge) if transport::protocol_version(request).is_none() => {
                 let reply = unsupported_version(None);
                 break 'answer (Status::BAD_REQUEST, None, Some(reply), &[]);
