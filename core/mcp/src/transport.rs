@@ -91,14 +91,19 @@ pub fn check(request: &Request<'_>, config: &McpConfig<'_>) -> Result<(), Transp
 /// The protocol version the request's header names, or the default when absent;
 /// `None` when the header names a version this server does not speak (either era).
 pub fn protocol_version(request: &Request<'_>) -> Option<&'static str> {
-    match request.header("mcp-protocol-version") {
-        None => Some(DEFAULT_HEADER_VERSION),
-        Some(value) => PROTOCOL_VERSIONS
-            .iter()
-            .chain(&[MODERN_PROTOCOL_VERSION])
-            .copied()
-            .find(|version| version.as_bytes() == value.trim_ascii()),
-    }
+    const SPOKEN: [&str; 4] = [
+        MODERN_PROTOCOL_VERSION,
+        PROTOCOL_VERSIONS[0],
+        PROTOCOL_VERSIONS[1],
+        PROTOCOL_VERSIONS[2],
+    ];
+    let value = request.header("mcp-protocol-version");
+    let Some(value) = value else {
+        return Some(DEFAULT_HEADER_VERSION);
+    };
+    SPOKEN
+        .into_iter()
+        .find(|version| version.as_bytes() == value.trim_ascii())
 }
 
 /// Whether the request has header `name` and its value names the body's `expected`
