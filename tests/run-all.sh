@@ -53,7 +53,7 @@ cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo-test.log"
 step "Provider smoke test"
 (cd tests/provider && node --test smoke.mjs) 2>&1 | tee "$log_dir/node-provider.log"
 
-step "MCP clients (TypeScript SDK, Python SDK, Inspector CLI) against push-advisor"
+step "MCP clients (TypeScript SDK 1.x and client v2, Python SDK, Inspector CLI) against push-advisor"
 (cd tests/mcp-clients && npm ci --no-audit --no-fund --loglevel=error && node --test mcp.test.mjs) 2>&1 | tee "$log_dir/node-mcp.log"
 
 step "Firmware on a Linux TAP inside a network namespace, with the real provider"

@@ -1,5 +1,7 @@
 //! One log line per answered request: method, path (never the query, which can carry
-//! login codes) and status; one per refused request (status and reason). Headers are never logged, so tokens stay out.
+//! login codes), status, and the MCP request headers when present (`MCP-Protocol-Version`,
+//! `Mcp-Method`: which revision and method a client spoke); one per refused request (status
+//! and reason). No other header is logged, so tokens stay out.
 
 use embedded_io_async::Write;
 use push_advisor_http::response::WriteError;
@@ -36,10 +38,13 @@ impl<S: Service> Service for AccessLogged<S> {
     }
 
     fn responded(&self, request: &Request<'_>, status: u16) {
+        let header = |name| request.header_str(name).unwrap_or("-");
         info!(
             method = request.method.as_str(),
             path = request.path,
             status,
+            mcp_version = ?header("mcp-protocol-version"),
+            mcp_method = ?header("mcp-method"),
             "request"
         );
     }

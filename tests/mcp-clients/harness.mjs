@@ -29,8 +29,9 @@ export const PUSH_ADVISOR_CLIENT_SECRET = process.env.PROVIDER_SECRET_PUSH_ADVIS
 const READY_TIMEOUT_MS = 30_000;
 
 /**
- * Returns { mcpUrl, origin, issuer, started, stop() }. `mcpUrl` is the MCP endpoint,
- * `origin` the server's base URL (its canonical API resource), `issuer` the provider's.
+ * Returns { mcpUrl, origin, issuer, started, stop(), serverLog() }. `mcpUrl` is the MCP
+ * endpoint, `origin` the server's base URL (its canonical API resource), `issuer` the provider's;
+ * `serverLog` (only when the harness started the server) returns its output so far.
  */
 export async function startStack() {
   const target = process.env.MCP_TARGET_URL;
@@ -82,7 +83,9 @@ export async function startStack() {
     children.push(server);
     await waitForLine(server, /listening on/, 'any');
     await pollOk(`${origin}/vibe-check`, server);
-    return { mcpUrl, origin, issuer, started: true, stop };
+    // The server's log so far (the access log names each request's MCP headers).
+    const serverLog = () => server.output.stdout + server.output.stderr;
+    return { mcpUrl, origin, issuer, started: true, stop, serverLog };
   } catch (error) {
     await stop();
     throw error;

@@ -1,5 +1,7 @@
 // Official MCP clients against the real push-advisor MCP endpoint and the real dev OAuth provider:
 // the TypeScript SDK (cold start with discovery, dynamic registration and PKCE; step-up on 403),
+// the TypeScript client v2 speaking 2026-07-28 (pinned and `auto`, cold start through OAuth),
+// the Python SDK (initialize, and 2026-07-28 pinned and `auto`),
 // the Python SDK and the MCP Inspector CLI, plus raw HTTP checks of the challenge and the PRM.
 // Run: cd tests/mcp-clients && npm ci && node --test mcp.test.mjs
 
@@ -14,10 +16,15 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { auth, discoverAuthorizationServerMetadata, registerClient, UnauthorizedError } from '@modelcontextprotocol/sdk/client/auth.js';
+import {
+  Client as ClientV2,
+  StreamableHTTPClientTransport as StreamableHTTPClientTransportV2,
+  UnauthorizedError as UnauthorizedErrorV2,
+} from '@modelcontextprotocol/client';
 
 import { clientCredentials } from '../provider/flow.mjs';
 import { PUSH_ADVISOR_CLIENT_ID, PUSH_ADVISOR_CLIENT_SECRET, startStack } from './harness.mjs';
-import { BrowserlessOAuthClient, recordingFetch } from './oauth_client.mjs';
+import { BrowserlessOAuthClient, BrowserlessOAuthClientV2, recordingFetch } from './oauth_client.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const TOOL_NAMES = ['can_i_push_to_prod', 'get_deploy_history', 'vibe_check'];
@@ -273,6 +280,110 @@ describe('TypeScript SDK', () => {
   });
 });
 
+const MODERN = '2026-07-28';
+const V2_MODES = [['pinned to 2026-07-28', { pin: MODERN }], ['auto', 'auto']];
+// The client v2 sends credentials to an HTTPS or loopback token endpoint only; the TAP run's
+// provider is plain HTTP on the namespace's link, so there only the token-in-hand case runs.
+const PROVIDER_ISSUER = process.env.MCP_PROVIDER_ISSUER;
+const V2_OAUTH_SKIP = PROVIDER_ISSUER && /^http:/.test(PROVIDER_ISSUER) && !/^http:\/\/(127\.|localhost|\[::1\])/.test(PROVIDER_ISSUER)
+  ? 'client v2 refuses a plain-HTTP, non-loopback token endpoint (this provider); the token-in-hand case covers 2026-07-28 here'
+  : false;
+
+function newV2Client(mode) {
+  return new ClientV2({ name: 'push-advisor-mcp-client-v2-test', version: '1.0.0' }, { versionNegotiation: { mode } });
+}
+
+/**
+ * Connects a v2 client (server/discover), lists the tools, calls all three; then checks that
+ * exactly those five requests went out as 2026-07-28 with their mirrored headers, and (when the
+ * harness started the server) that its access log saw them carry MCP-Protocol-Version: 2026-07-28.
+ */
+async function modernSession(client, transport, recorder, { user, logBefore, context }) {
+  const mcpBefore = recorder.exchanges.length;
+  await client.connect(transport);
+  try {
+    assert.equal(client.getNegotiatedProtocolVersion(), MODERN, `settled on 2026-07-28 (${context})`);
+    const { tools } = await client.listTools();
+    assertToolList(tools, context);
+    assertDeployHistoryFor(await client.callTool({ name: 'get_deploy_history', arguments: {} }), user);
+    for (const name of ['vibe_check', 'can_i_push_to_prod']) {
+      assertStructuredResult(await client.callTool({ name, arguments: {} }), name);
+    }
+  } finally {
+    await client.close();
+  }
+
+  // Client side: every MCP request was modern, with its method (and tool) mirrored.
+  const sent = recorder.exchanges.slice(mcpBefore).filter((e) => e.url === stack.mcpUrl);
+  assert.deepEqual(sent.map((e) => [e.method, e.status, e.mcpProtocolVersion, e.mcpMethod, e.mcpName ?? null]), [
+    ['POST', 200, MODERN, 'server/discover', null],
+    ['POST', 200, MODERN, 'tools/list', null],
+    ['POST', 200, MODERN, 'tools/call', 'get_deploy_history'],
+    ['POST', 200, MODERN, 'tools/call', 'vibe_check'],
+    ['POST', 200, MODERN, 'tools/call', 'can_i_push_to_prod'],
+  ], recorder.summary());
+  // Server side: the access log saw the same requests carry MCP-Protocol-Version: 2026-07-28.
+  if (stack.serverLog) {
+    // Lines of this case's modern requests (an earlier case's last line may arrive late).
+    const answered = () => stack.serverLog().slice(logBefore)
+      // eslint-disable-next-line no-control-regex -- the log is colored
+      .replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+      .filter((l) => /path="?\/mcp\b/.test(l) && /status=200/.test(l) && l.includes(`mcp_version="${MODERN}"`));
+    // The log line is written after the response: give the last one a moment to arrive.
+    for (let waited = 0; answered().length < sent.length && waited < 2000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const lines = answered();
+    for (const method of ['server/discover', 'tools/list', 'tools/call']) {
+      assert.ok(lines.some((l) => l.includes(`mcp_method="${method}"`)), `access log: ${method} with ${MODERN}\n${lines.join('\n')}`);
+    }
+    assert.equal(lines.length, 5, `five modern requests answered 200\n${lines.join('\n')}`);
+  }
+}
+
+describe('TypeScript client v2 (2026-07-28)', () => {
+  for (const [label, mode] of V2_MODES) {
+    test(`${label}: cold start through OAuth, server/discover, tools listed and called`, { timeout: CASE_TIMEOUT_MS, skip: V2_OAUTH_SKIP }, async () => {
+      const recorder = recordingFetch();
+      const oauth = new BrowserlessOAuthClientV2({ redirectUrl: redirectUrlFor(`v2-${label.split(' ')[0]}`), login: USER });
+      const newV2Transport = () => new StreamableHTTPClientTransportV2(new URL(stack.mcpUrl), { authProvider: oauth, fetch: recorder.fetch });
+      const logBefore = stack.serverLog?.().length ?? 0;
+
+      // Cold start: the server/discover probe is the first request, and it needs a token.
+      const firstTransport = newV2Transport();
+      await assert.rejects(newV2Client(mode).connect(firstTransport), UnauthorizedErrorV2, recorder.summary());
+      const [firstMcp] = recorder.exchanges.filter((e) => e.url === stack.mcpUrl);
+      assert.equal(firstMcp?.status, 401, `first MCP request answered 401\n${recorder.summary()}`);
+      assert.equal(firstMcp.mcpMethod, 'server/discover', 'the probe is server/discover');
+      assert.equal(oauth.authorizationUrls.length, 1, 'one authorization');
+      const authorization = oauth.authorizationUrls[0];
+      assert.equal(authorization.origin, stack.issuer, 'authorization at the provider');
+      assert.equal(authorization.searchParams.get('code_challenge_method'), 'S256');
+      assert.equal(authorization.searchParams.get('resource'), stack.mcpUrl, 'RFC 8707 resource from the PRM');
+      assert.ok(recorder.exchanges.some((e) => e.method === 'POST' && e.url === `${stack.issuer}/reg` && e.status === 201),
+        `dynamic client registration\n${recorder.summary()}`);
+      // The client checks the RFC 9207 iss of the authorization response against the issuer.
+      assert.equal(oauth.lastIssuer, stack.issuer, 'the provider sends iss');
+      await firstTransport.finishAuth(oauth.takeCode(), oauth.lastIssuer);
+      assert.match(oauth.tokens()?.scope ?? '', /\bapi:read\b/, 'granted scope includes api:read');
+
+      await modernSession(newV2Client(mode), newV2Transport(), recorder, { user: USER, logBefore, context: `client v2, ${label}` });
+    });
+
+    test(`${label}: with a client-credentials token in hand`, { timeout: CASE_TIMEOUT_MS }, async () => {
+      const recorder = recordingFetch();
+      const token = await serviceToken('api:read');
+      const logBefore = stack.serverLog?.().length ?? 0;
+      const transport = new StreamableHTTPClientTransportV2(new URL(stack.mcpUrl), {
+        requestInit: { headers: { authorization: `Bearer ${token}` } },
+        fetch: recorder.fetch,
+      });
+      // A client-credentials token has no user; the history is still served to it.
+      await modernSession(newV2Client(mode), transport, recorder, { user: undefined, logBefore, context: `client v2 with a token, ${label}` });
+    });
+  }
+});
+
 /** `.venv/bin/python` with the pinned `mcp`; creates the venv and installs requirements.txt when needed. */
 function pythonWithMcp() {
   const venv = path.join(here, '.venv');
@@ -320,6 +431,35 @@ test('Python SDK: lists and calls the three tools with a client-credentials toke
   // A client-credentials token has no user; the history is still served to it.
   assertDeployHistoryFor(report.calls.get_deploy_history, undefined);
 });
+
+for (const mode of ['2026-07-28', 'auto']) {
+  // Pinned, the client adopts the version without a probe; `auto` probes server/discover.
+  test(`Python SDK in 2026-07-28 mode (${mode}): lists and calls the three tools`, { timeout: 300_000 }, async () => {
+    const python = pythonWithMcp();
+    const token = await serviceToken('api:read');
+    const logBefore = stack.serverLog?.().length ?? 0;
+    const result = await run(python, [path.join(here, 'py_client.py'), stack.mcpUrl, mode], { env: { MCP_BEARER_TOKEN: token } });
+    assert.equal(result.code, 0, `py_client.py exit ${result.code} ${result.signal ?? ''}\n${result.stderr.slice(-3000)}`);
+    const report = JSON.parse(result.stdout);
+    assert.equal(report.protocol_version, MODERN, 'settled on 2026-07-28');
+    if (mode === 'auto') assert.match(report.server_info?.name ?? '', /^push-advisor/, 'server identity from server/discover');
+    assertToolList(report.tools, `Python SDK, ${mode}`);
+    assert.deepEqual(Object.keys(report.calls).sort(), TOOL_NAMES);
+    for (const name of TOOL_NAMES) assertStructuredResult(report.calls[name], `${name} (Python, ${mode})`);
+    if (stack.serverLog) {
+      const answered = () => stack.serverLog().slice(logBefore)
+        // eslint-disable-next-line no-control-regex -- the log is colored
+        .replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+        .filter((l) => /path="?\/mcp\b/.test(l) && /status=200/.test(l) && l.includes(`mcp_version="${MODERN}"`));
+      for (let waited = 0; answered().length < 5 && waited < 2000; waited += 50) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const methods = answered().map((l) => /mcp_method="([^"]*)"/.exec(l)?.[1]);
+      assert.ok(methods.includes('tools/list') && methods.filter((m) => m === 'tools/call').length === 3,
+        `access log: tools/list and three tools/call with ${MODERN}\n${methods.join('\n')}`);
+    }
+  });
+}
 
 test('MCP Inspector CLI (Node 22): tools/list with a bearer header', { timeout: 180_000 }, async () => {
   const node22 = path.join(here, 'node_modules', 'node', 'bin', 'node');

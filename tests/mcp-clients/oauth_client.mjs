@@ -91,6 +91,8 @@ export class BrowserlessOAuthClient {
     if (result.error) throw new Error(`authorization failed: ${result.error} ${result.error_description ?? ''}`);
     if (result.state !== this.expectedState) throw new Error('authorization response carries a different state');
     this.pendingCode = result.code;
+    /** RFC 9207 `iss` of the last authorization response, for clients that check it. */
+    this.lastIssuer = result.iss;
   }
 
   /** The code of the last authorization, once. */
@@ -112,9 +114,14 @@ export function recordingFetch() {
     const url = input instanceof Request ? input.url : String(input);
     const method = init?.method ?? (input instanceof Request ? input.method : 'GET');
     const response = await fetch(input, init);
+    const sent = new Headers(init?.headers ?? (input instanceof Request ? input.headers : undefined));
     exchanges.push({
       method,
       url,
+      // The MCP request headers only (never Authorization).
+      mcpProtocolVersion: sent.get('mcp-protocol-version') ?? undefined,
+      mcpMethod: sent.get('mcp-method') ?? undefined,
+      mcpName: sent.get('mcp-name') ?? undefined,
       status: response.status,
       wwwAuthenticate: response.headers.get('www-authenticate') ?? undefined,
     });
@@ -124,4 +131,18 @@ export function recordingFetch() {
     .map((e) => `${e.method} ${e.url} -> ${e.status}${e.wwwAuthenticate ? ` [WWW-Authenticate: ${e.wwwAuthenticate}]` : ''}`)
     .join('\n');
   return { fetch: wrapped, exchanges, summary };
+}
+
+/**
+ * The same, keeping the discovery state the TypeScript client v2 asks for, so it can check that
+ * the authorization code is redeemed at the authorization server that issued it (SEP-2352).
+ */
+export class BrowserlessOAuthClientV2 extends BrowserlessOAuthClient {
+  saveDiscoveryState(state) {
+    this.savedDiscoveryState = state;
+  }
+
+  discoveryState() {
+    return this.savedDiscoveryState;
+  }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The official MCP clients (tests/mcp-clients: TypeScript SDK, Python SDK, Inspector CLI)
+# The official MCP clients (tests/mcp-clients: TypeScript SDK 1.x and client v2, Python SDK, Inspector CLI)
 # against the linux-tap firmware. Runs INSIDE the namespace `run.sh` creates (it refuses
 # to run elsewhere): starts the real provider on the namespace's side of the TAP link and
 # the firmware, waits for discovery, runs `node --test`, and stops both.

@@ -234,7 +234,7 @@ fn cors_preflight_and_headers() {
     );
     assert_eq!(
         response.header("access-control-allow-headers"),
-        Some("Authorization, Content-Type, MCP-Protocol-Version")
+        Some("Authorization, Content-Type, MCP-Protocol-Version, Mcp-Method, Mcp-Name")
     );
     assert_eq!(response.header("access-control-allow-origin"), Some("*"));
     assert!(response.body.is_empty());

@@ -610,7 +610,13 @@ fn transport_rules_give_their_statuses() {
     for (headers, status) in cases {
         let response = post_with(&service, headers, &ping);
         assert_eq!(response.status, *status, "{headers:?}: {}", response.text());
-        if *status != 200 {
+        if *status == 400 {
+            // An unknown MCP-Protocol-Version is a modern, recognizable error.
+            let body = response.json();
+            assert_eq!(body["error"]["code"], -32022, "{body}");
+            assert_eq!(body["id"], 1);
+            assert_eq!(body["error"]["data"]["supported"], json!(SUPPORTED));
+        } else if *status != 200 {
             let (code, message, id) = error_of(&response);
             assert_eq!((code, id), (-32000, Value::Null));
             assert!(!message.is_empty());
@@ -781,4 +787,504 @@ fn damaged_messages_always_get_a_well_formed_answer() {
         }
     }
     assert!(bodies.len() > 1000);
+}
+
+// ---- 2026-07-28: the stateless revision, next to the handshake versions ----
+
+const SUPPORTED: [&str; 4] = ["2026-07-28", "2025-11-25", "2025-06-18", "2025-03-26"];
+const MODERN: (&str, &str) = ("MCP-Protocol-Version", "2026-07-28");
+const META: &str = r#""_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/clientInfo":{"name":"t","version":"1"},"io.modelcontextprotocol/clientCapabilities":{}}"#;
+
+/// A request with the 2026-07-28 `_meta` envelope next to `members` of `params`.
+fn modern_rpc(method: &str, id: &str, members: &str) -> String {
+    let comma = if members.is_empty() { "" } else { "," };
+    format!(
+        r#"{{"jsonrpc":"2.0","id":{id},"method":"{method}","params":{{{META}{comma}{members}}}}}"#
+    )
+}
+
+/// POSTs with the transport headers, the modern version header and `extra`.
+fn post_modern(service: &McpService, extra: &[(&str, &str)], body: &str) -> Response {
+    let mut headers = vec![ACCEPT_BOTH, JSON_BODY, MODERN];
+    headers.extend_from_slice(extra);
+    post_with(service, &headers, body)
+}
+
+fn assert_modern_result(result: &Value) {
+    assert_eq!(result["resultType"], "complete", "{result}");
+    assert_eq!(
+        result["_meta"]["io.modelcontextprotocol/serverInfo"],
+        json!({"name":"push-advisor-test","title":"Push Advisor (test)","version":"0.1.0"})
+    );
+}
+
+#[test]
+fn server_discover_names_versions_capabilities_and_identity() {
+    let service = service();
+    let response = post_modern(
+        &service,
+        &[("Mcp-Method", "server/discover")],
+        &modern_rpc("server/discover", "\"d-1\"", ""),
+    );
+    let result = result_of(&response);
+    assert_modern_result(&result);
+    assert_eq!(result["supportedVersions"], json!(SUPPORTED));
+    assert!(result["capabilities"]["tools"].is_object());
+    assert_eq!(result["instructions"], "Ask before you push.");
+    assert_eq!(
+        (result["ttlMs"].as_u64(), &result["cacheScope"]),
+        (Some(3_600_000), &json!("public"))
+    );
+    assert_eq!(response.json()["id"], "d-1");
+    // A probe without the envelope (a client of an older revision) learns the same.
+    let legacy = result_of(&post(&service, &rpc("server/discover", "2", "{}")));
+    assert_eq!(legacy["supportedVersions"], json!(SUPPORTED));
+    assert_eq!(*service.guard.seen.borrow(), vec![Access::Session; 2]);
+}
+
+#[test]
+fn modern_tools_list_carries_cache_hints_in_a_fixed_order() {
+    let service = service();
+    let body = modern_rpc("tools/list", "2", "");
+    let first = post_modern(&service, &[("Mcp-Method", "tools/list")], &body);
+    let result = result_of(&first);
+    assert_modern_result(&result);
+    assert_eq!(result["ttlMs"], 3_600_000);
+    assert_eq!(result["cacheScope"], "public");
+    let names: Vec<&str> = result["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tool| tool["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["can_i_deploy", "deploy_stats"]);
+    assert_eq!(
+        result["tools"][0]["outputSchema"]["required"],
+        json!(["answer", "reason"])
+    );
+    // Deterministic: the same bytes every time, also through a small transmit buffer.
+    let request = raw_request(
+        "POST",
+        &[ACCEPT_BOTH, JSON_BODY, MODERN, ("Mcp-Method", "tools/list")],
+        &body,
+    );
+    let again = exchange_with(&service, &request, 300);
+    assert!(again[0].body.len() > 300);
+    assert_eq!(again[0].body, first.body);
+}
+
+#[test]
+fn modern_tool_results_are_complete_and_structured() {
+    let service = service();
+    let response = post_modern(
+        &service,
+        &[("Mcp-Method", "tools/call"), ("Mcp-Name", "can_i_deploy")],
+        &modern_rpc("tools/call", "3", r#""name":"can_i_deploy","arguments":{}"#),
+    );
+    let result = result_of(&response);
+    assert_modern_result(&result);
+    assert_eq!(result["isError"], false);
+    let text: Value = serde_json::from_str(result["content"][0]["text"].as_str().unwrap()).unwrap();
+    assert_eq!(text, result["structuredContent"]);
+    assert_eq!(result["structuredContent"]["answer"], "yes");
+    // A tool failure is a complete result too.
+    let failed = result_of(&post_modern(
+        &service,
+        &[("Mcp-Method", "tools/call"), ("Mcp-Name", "can_i_deploy")],
+        &modern_rpc(
+            "tools/call",
+            "4",
+            r#""name":"can_i_deploy","arguments":{"x":1}"#,
+        ),
+    ));
+    assert_modern_result(&failed);
+    assert_eq!(failed["isError"], true);
+    assert_eq!(service.tools.calls.get(), 1);
+}
+
+#[test]
+fn request_headers_must_match_the_body() {
+    let service = service();
+    let call = modern_rpc("tools/call", "7", r#""name":"can_i_deploy""#);
+    let escaped = modern_rpc("tools/call", "7", r#""name":"can\u005fi_deploy""#);
+    let list = modern_rpc("tools/list", "7", "");
+    // A name outside the header-safe set travels Base64-encoded (the spec's example).
+    let unicode = modern_rpc("tools/call", "7", r#""name":"Hello, \u4e16界""#);
+    // base64("can_i_deploy") = Y2FuX2lfZGVwbG95; base64("deploy_stats") = ZGVwbG95X3N0YXRz
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a str, u16);
+    let cases: &[Case] = &[
+        (
+            &[ACCEPT_BOTH, JSON_BODY, MODERN, ("Mcp-Method", "tools/list")],
+            &list,
+            200,
+        ),
+        // Header names are case-insensitive.
+        (
+            &[
+                ACCEPT_BOTH,
+                JSON_BODY,
+                ("mcp-protocol-version", "2026-07-28"),
+                ("mcp-method", "tools/list"),
+            ],
+            &list,
+            200,
+        ),
+        // MCP-Protocol-Version missing, or naming another version than _meta.
+        (
+            &[ACCEPT_BOTH, JSON_BODY, ("Mcp-Method", "tools/list")],
+            &list,
+            400,
+        ),
+        (
+            &[
+                ACCEPT_BOTH,
+                JSON_BODY,
+                ("MCP-Protocol-Version", "2025-11-25"),
+                ("Mcp-Method", "tools/list"),
+            ],
+            &list,
+            400,
+        ),
+        // Mcp-Method missing, different, or differently cased (values are case-sensitive).
+        (&[ACCEPT_BOTH, JSON_BODY, MODERN], &list, 400),
+        (
+            &[ACCEPT_BOTH, JSON_BODY, MODERN, ("Mcp-Method", "tools/call")],
+            &list,
+            400,
+        ),
+        (
+            &[ACCEPT_BOTH, JSON_BODY, MODERN, ("Mcp-Method", "Tools/List")],
+            &list,
+            400,
+        ),
+        (
+            &[
+                ACCEPT_BOTH,
+                JSON_BODY,
+                MODERN,
+                ("Mcp-Method", "tools/list "),
+            ],
+            &list,
+            200,
+        ),
+        // Mcp-Name: plain, escaped in the body, Base64 sentinel (padded or not).
+        (
+            &[
+                ACCEPT_BOTH,
+                JSON_BODY,
+                MODERN,
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "can_i_deploy"),
+            ],
+            &call,
+            200,
+        ),
+        (
+            &[
+                ACCEPT_BOTH,
+                JSON_BODY,
+                MODERN,
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "can_i_deploy"),
+            ],
+            &escaped,
+            200,
+        ),
+        (
+            &[
+                ACCEPT_BOTH,
+                JSON_BODY,
+                MODERN,
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "=?base64?Y2FuX2lfZGVwbG95?="),
+            ],
+            &call,
+            200,
+        ),
+        (
+            &[
+                ACCEPT_BOTH,
+                JSON_BODY,
+                MODERN,
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "=?base64?Y2FuX2lfZGVwbG95==?="),
+            ],
+            &call,
+            200,
+        ),
+        (
+            &[
+                ACCEPT_BOTH,
+                JSON_BODY,
+                MODERN,
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "=?base64?SGVsbG8sIOS4lueVjA==?="),
+            ],
+            &unicode,
+            200,
+        ),
+        (
+            &[
+                ACCEPT_BOTH,
+                JSON_BODY,
+                MODERN,
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "=?base64?SGVsbG8sIOS4lueV?="),
+            ],
+            &unicode,
+            400,
+        ),
+        // Mcp-Name missing, another tool (plain or encoded), broken Base64, wrong sentinel case.
+        (
+            &[ACCEPT_BOTH, JSON_BODY, MODERN, ("Mcp-Method", "tools/call")],
+            &call,
+            400,
+        ),
+        (
+            &[
+                ACCEPT_BOTH,
+                JSON_BODY,
+                MODERN,
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "deploy_stats"),
+            ],
+            &call,
+            400,
+        ),
+        (
+            &[
+                ACCEPT_BOTH,
+                JSON_BODY,
+                MODERN,
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "=?base64?ZGVwbG95X3N0YXRz?="),
+            ],
+            &call,
+            400,
+        ),
+        (
+            &[
+                ACCEPT_BOTH,
+                JSON_BODY,
+                MODERN,
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "=?base64?Y2FuX2lfZGVwbG9*?="),
+            ],
+            &call,
+            400,
+        ),
+        (
+            &[
+                ACCEPT_BOTH,
+                JSON_BODY,
+                MODERN,
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "=?base64?Y2FuX2lfZGVwbG95=x?="),
+            ],
+            &call,
+            400,
+        ),
+        (
+            &[
+                ACCEPT_BOTH,
+                JSON_BODY,
+                MODERN,
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "=?BASE64?Y2FuX2lfZGVwbG95?="),
+            ],
+            &call,
+            400,
+        ),
+        (
+            &[
+                ACCEPT_BOTH,
+                JSON_BODY,
+                MODERN,
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "can_i_deplo"),
+            ],
+            &call,
+            400,
+        ),
+        (
+            &[
+                ACCEPT_BOTH,
+                JSON_BODY,
+                MODERN,
+                ("Mcp-Method", "tools/call"),
+                ("Mcp-Name", "can_i_deploy_"),
+            ],
+            &call,
+            400,
+        ),
+    ];
+    for (headers, body, status) in cases {
+        let response = post_with(&service, headers, body);
+        assert_eq!(response.status, *status, "{headers:?}: {}", response.text());
+        if *status == 400 {
+            let (code, message, id) = error_of(&response);
+            assert_eq!((code, id), (-32020, json!(7)), "{headers:?}");
+            assert!(message.starts_with("Header mismatch"), "{message}");
+        }
+    }
+    // Refused before the hook and before any tool ran.
+    let answered = cases.iter().filter(|(_, _, s)| *s == 200).count();
+    assert_eq!(service.guard.seen.borrow().len(), answered);
+    assert_eq!(service.tools.calls.get(), 4);
+}
+
+#[test]
+fn unsupported_versions_name_the_supported_ones() {
+    let service = service();
+    let body = modern_rpc("tools/list", "8", "").replace("2026-07-28", "1900-01-01");
+    let response = post_with(
+        &service,
+        &[
+            ACCEPT_BOTH,
+            JSON_BODY,
+            ("MCP-Protocol-Version", "1900-01-01"),
+            ("Mcp-Method", "tools/list"),
+        ],
+        &body,
+    );
+    assert_eq!(response.status, 400);
+    let error = &response.json()["error"];
+    assert_eq!(error["code"], -32022);
+    assert_eq!(
+        error["data"],
+        json!({"supported": SUPPORTED, "requested": "1900-01-01"})
+    );
+    assert_eq!(response.json()["id"], 8);
+    // The modern header on a body without the envelope is a mismatch, not a fallback.
+    let response = post_modern(
+        &service,
+        &[("Mcp-Method", "tools/list")],
+        &rpc("tools/list", "9", "{}"),
+    );
+    assert_eq!((response.status, error_of(&response).0), (400, -32020));
+    assert!(service.guard.seen.borrow().is_empty());
+    // A version given twice is refused: two readers could disagree on which counts.
+    let twice = r#"{"jsonrpc":"2.0","id":9,"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":"2026-07-28","io.modelcontextprotocol/protocolVersion":"2025-11-25"}}}"#;
+    let response = post_modern(&service, &[("Mcp-Method", "tools/list")], twice);
+    assert_eq!(error_of(&response).0, -32602);
+}
+
+#[test]
+fn modern_unknown_methods_get_404() {
+    let service = service();
+    // Removed by the revision (initialize, ping) or never offered here.
+    for method in [
+        "resources/list",
+        "initialize",
+        "ping",
+        "subscriptions/listen",
+    ] {
+        let response = post_modern(
+            &service,
+            &[("Mcp-Method", method)],
+            &modern_rpc(method, "10", ""),
+        );
+        assert_eq!(response.status, 404, "{method}");
+        let (code, message, id) = error_of(&response);
+        assert_eq!((code, id), (-32601, json!(10)), "{method}");
+        assert!(message.contains(method), "{message}");
+    }
+    // The handshake era keeps answering an unknown method in the body, with 200.
+    let response = post(&service, &rpc("resources/list", "11", "{}"));
+    assert_eq!((response.status, error_of(&response).0), (200, -32601));
+}
+
+#[test]
+fn session_and_resumption_headers_are_ignored() {
+    let service = service();
+    let ignored = [("Mcp-Session-Id", "stale-session"), ("Last-Event-ID", "42")];
+    let mut headers = vec![("Mcp-Method", "tools/list")];
+    headers.extend_from_slice(&ignored);
+    let response = post_modern(&service, &headers, &modern_rpc("tools/list", "12", ""));
+    assert_modern_result(&result_of(&response));
+    assert!(response.header("mcp-session-id").is_none());
+    let mut legacy = vec![ACCEPT_BOTH, JSON_BODY];
+    legacy.extend_from_slice(&ignored);
+    let response = post_with(&service, &legacy, &rpc("tools/list", "13", "{}"));
+    assert!(result_of(&response)["tools"].is_array());
+    assert!(response.header("mcp-session-id").is_none());
+    for method in ["GET", "DELETE"] {
+        let responses = exchange(
+            &service,
+            &raw_request(method, &[ACCEPT_BOTH, MODERN, ignored[0], ignored[1]], ""),
+        );
+        assert_eq!(responses[0].status, 405, "{method}");
+    }
+}
+
+#[test]
+fn both_eras_are_served_side_by_side() {
+    let service = service();
+    let initialize = rpc("initialize", "1", r#"{"protocolVersion":"2025-11-25"}"#);
+    assert_eq!(
+        result_of(&post(&service, &initialize))["protocolVersion"],
+        "2025-11-25"
+    );
+    // Handshake-era results stay as they were: no resultType, no cache hints; a
+    // `_meta` without a version (a progress token) does not make a request modern.
+    let legacy_headers = [
+        ACCEPT_BOTH,
+        JSON_BODY,
+        ("MCP-Protocol-Version", "2025-11-25"),
+    ];
+    for body in [
+        rpc("tools/list", "2", "{}"),
+        rpc("tools/list", "3", r#"{"_meta":{"progressToken":1}}"#),
+    ] {
+        let result = result_of(&post_with(&service, &legacy_headers, &body));
+        assert!(
+            result.get("resultType").is_none() && result.get("ttlMs").is_none(),
+            "{result}"
+        );
+        assert!(result.get("_meta").is_none());
+    }
+    let modern = result_of(&post_modern(
+        &service,
+        &[("Mcp-Method", "tools/list")],
+        &modern_rpc("tools/list", "4", ""),
+    ));
+    assert_eq!(modern["resultType"], "complete");
+    // The modern envelope on a notification is accepted like any notification.
+    let note = format!(
+        r#"{{"jsonrpc":"2.0","method":"notifications/cancelled","params":{{{META},"requestId":4}}}}"#
+    );
+    let response = post_modern(
+        &service,
+        &[("Mcp-Method", "notifications/cancelled")],
+        &note,
+    );
+    assert_eq!(response.status, 202);
+}
+
+#[test]
+fn modern_protected_tools_still_ask_the_hook() {
+    let service = service();
+    let headers = [("Mcp-Method", "tools/call"), ("Mcp-Name", "deploy_stats")];
+    let body = modern_rpc(
+        "tools/call",
+        "5",
+        r#""name":"deploy_stats","arguments":{"team":"core"}"#,
+    );
+    let refused = post_modern(&service, &headers, &body);
+    assert_eq!(refused.status, 401);
+    assert!(refused.header("www-authenticate").is_some());
+    assert_eq!(service.tools.calls.get(), 0);
+    let mut with_token = headers.to_vec();
+    with_token.push(("Authorization", "Bearer test"));
+    let result = result_of(&post_modern(&service, &with_token, &body));
+    assert_modern_result(&result);
+    assert_eq!(
+        result["structuredContent"]["arguments"],
+        json!({"team":"core"})
+    );
+    let protected = Access::Tool {
+        name: "deploy_stats",
+        scope: "api:read",
+    };
+    assert_eq!(*service.guard.seen.borrow(), vec![protected; 2]);
 }

@@ -325,7 +325,7 @@ async fn dispatch<C: Write, S: Service>(
                 ("Access-Control-Allow-Methods", methods),
                 (
                     "Access-Control-Allow-Headers",
-                    "Authorization, Content-Type, MCP-Protocol-Version",
+                    "Authorization, Content-Type, MCP-Protocol-Version, Mcp-Method, Mcp-Name",
                 ),
                 ("Access-Control-Max-Age", "600"),
             ];

@@ -2,6 +2,14 @@
 //! answered with one `application/json` object (or 202 for notifications). No session
 //! is issued and no SSE stream is offered, so GET and DELETE get 405.
 //!
+//! Both eras are spoken at once, decided per request and remembered nowhere: a request
+//! whose `params._meta` names [`MODERN_PROTOCOL_VERSION`] (2026-07-28) is served by that
+//! revision's rules (`server/discover`, the `MCP-Protocol-Version`, `Mcp-Method` and
+//! `Mcp-Name` headers checked against the body, `resultType` and server info in every
+//! result, cache hints on `tools/list`, 404 for unknown methods); any other request is
+//! served as 2025-11-25, 2025-06-18 or 2025-03-26 (`initialize` and the requests after
+//! it), which never needed per-client state here either.
+//!
 //! The application describes its tools with a [`ToolSet`], and decides access with an
 //! [`Authorize`] hook: before a well-formed request is executed, [`handle`] tells the
 //! hook what it needs ([`Access::Session`] for the handshake, listing, pings,
@@ -81,13 +89,20 @@ use crate::http::response::{JSON, WriteError};
 use crate::http::{Body, Header, MethodSet, Request, Responder, Sent, Status};
 
 use json::{Kind, Value};
-use rpc::{INVALID_PARAMS, METHOD_NOT_FOUND, Message, Reply, SERVER_ERROR};
+use rpc::{
+    HEADER_MISMATCH, INVALID_PARAMS, METHOD_NOT_FOUND, Message, Reply, SERVER_ERROR,
+    UNSUPPORTED_PROTOCOL_VERSION,
+};
 use transport::TransportError;
 
-/// Protocol versions spoken, newest first.
+/// The handshake (`initialize`) protocol versions spoken, newest first.
 pub const PROTOCOL_VERSIONS: [&str; 3] = ["2025-11-25", "2025-06-18", "2025-03-26"];
-/// Offered when the client asks for a version this server does not speak.
+/// Offered when an `initialize` asks for a version this server does not speak.
 pub const LATEST_PROTOCOL_VERSION: &str = "2025-11-25";
+/// The stateless revision: no handshake, the version in every request's `_meta`.
+pub const MODERN_PROTOCOL_VERSION: &str = "2026-07-28";
+/// `_meta` key of a modern request's protocol version.
+pub const PROTOCOL_VERSION_META: &str = "io.modelcontextprotocol/protocolVersion";
 
 /// The methods the MCP route should declare: the engine then answers GET, HEAD and
 /// DELETE with 405 and `Allow: POST, OPTIONS`, and CORS preflights itself.
@@ -99,11 +114,12 @@ pub const NO_ARGUMENTS: &str = r#"{"type":"object","additionalProperties":false}
 /// What the server says about itself, and its limits.
 #[derive(Debug, Clone, Copy)]
 pub struct McpConfig<'a> {
-    /// `serverInfo.name`, `.title` and `.version`.
+    /// `serverInfo.name`, `.title` and `.version` (in `initialize`; in every modern
+    /// result's `_meta`).
     pub name: &'a str,
     pub title: &'a str,
     pub version: &'a str,
-    /// `instructions` in the initialize result; omitted when empty.
+    /// `instructions` in the initialize and server/discover results; omitted when empty.
     pub instructions: &'a str,
     /// Largest JSON-RPC message accepted (413 above it); the engine's body limit
     /// applies first.
@@ -187,8 +203,9 @@ pub trait ToolSet<G> {
 /// What executing a request needs from the caller's access policy.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
-    /// initialize, ping, tools/list, notifications and client responses, public tools,
-    /// and requests that end in a JSON-RPC error (unknown method or tool, bad params).
+    /// initialize, server/discover, ping, tools/list, notifications and client responses,
+    /// public tools, and requests that end in a JSON-RPC error (unknown method or tool,
+    /// bad params). Header and version refusals (400) are answered without asking.
     Session,
     /// A protected tool and the scope it requires.
     Tool {
@@ -253,6 +270,7 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
     let list = tools.tools();
     let grant;
     let outcome;
+    let mut modern = false;
     // One envelope write and one access decision for every path: each await in here is
     // a slot in the connection's future.
     let (status, id, reply, headers): (Status, Option<&str>, Option<Reply<'_>>, &[Header<'_>]) = 'answer: {
@@ -277,9 +295,23 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
                 };
                 break 'answer (Status::BAD_REQUEST, rejected.id, Some(reply), &[]);
             }
+            // The request headers are checked on requests only (as the reference SDK
+            // does); a notification is refused only for an unknown version header.
+            Ok(Message::Acknowledge) if transport::protocol_version(request).is_none() => {
+                let reply = unsupported_version(None);
+                break 'answer (Status::BAD_REQUEST, None, Some(reply), &[]);
+            }
             Ok(Message::Acknowledge) => (None, None),
             Ok(Message::Request { id, method, params }) => {
-                (Some(id), Some(plan(method, params, list)))
+                let plan;
+                (plan, modern) = self::plan(request, method, params, list);
+                // Header and version refusals run no method: answered without the hook.
+                if let Plan::Reply(reply @ Reply::Error { code, .. }) = plan
+                    && (code == HEADER_MISMATCH || code == UNSUPPORTED_PROTOCOL_VERSION)
+                {
+                    break 'answer (Status::BAD_REQUEST, Some(id), Some(reply), &[]);
+                }
+                (Some(id), Some(plan))
             }
         };
         let access = match plan {
@@ -301,6 +333,14 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
         let reply = match plan {
             // A notification or a client's response: accepted, nothing to answer.
             None => break 'answer (Status::ACCEPTED, None, None, &[]),
+            // The modern revision answers an unknown method with 404, so a client can
+            // tell it from an old server's 404 by the JSON-RPC body.
+            Some(Plan::Reply(
+                reply @ Reply::Error {
+                    code: METHOD_NOT_FOUND,
+                    ..
+                },
+            )) if modern => break 'answer (Status::NOT_FOUND, id, Some(reply), &[]),
             Some(Plan::Reply(reply)) => reply,
             Some(Plan::Call {
                 index,
@@ -317,7 +357,7 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
         (Status::OK, id, Some(reply), &[])
     };
     let render = |out: &mut dyn fmt::Write| match &reply {
-        Some(reply) => rpc::render(out, id, reply, list, config),
+        Some(reply) => rpc::render(out, id, reply, list, config, modern),
         None => Ok(()),
     };
     let (content_type, body) = match reply {
@@ -345,19 +385,85 @@ fn invalid_params(message: &'static str) -> Plan<'static> {
     })
 }
 
+/// One message for every header refusal (flash is tight); the spec names the rules.
+fn header_mismatch() -> Plan<'static> {
+    Plan::Reply(Reply::Error {
+        code: HEADER_MISMATCH,
+        message: "Header mismatch: MCP-Protocol-Version, Mcp-Method and Mcp-Name must be present and match the body",
+        subject: None,
+    })
+}
+
+fn unsupported_version(requested: Option<json::JsonStr<'_>>) -> Reply<'_> {
+    Reply::Error {
+        code: UNSUPPORTED_PROTOCOL_VERSION,
+        message: "Unsupported protocol version",
+        subject: requested,
+    }
+}
+
+/// Resolves a request and tells whether it is modern (2026-07-28): the era comes from
+/// the body's `_meta` version, the headers must agree with the body.
 #[inline(never)] // a call, not a copy inlined into async callers: less flash
-fn plan<'a>(method: json::JsonStr<'a>, params: Option<Value<'a>>, tools: &'a [Tool]) -> Plan<'a> {
+fn plan<'a>(
+    request: &Request<'_>,
+    method: json::JsonStr<'a>,
+    params: Option<Value<'a>>,
+    tools: &'a [Tool],
+) -> (Plan<'a>, bool) {
     let params = match params {
         Some(params) if params.kind() == Kind::Object => Some(params),
         None => None,
-        Some(_) => return invalid_params("Invalid params: params must be an object"),
+        Some(_) => {
+            return (
+                invalid_params("Invalid params: params must be an object"),
+                false,
+            );
+        }
     };
-    let param = |key| match params.map(|params| params.get(key)) {
+    let claimed = match param(params, "_meta").and_then(|meta| param(meta, PROTOCOL_VERSION_META)) {
+        Ok(claimed) => claimed.and_then(Value::as_str),
+        Err(plan) => return (plan, false),
+    };
+    // With a `_meta` version the header must name it (so must be present); then the
+    // header alone tells the era.
+    if claimed.is_some_and(|claimed| {
+        !transport::header_matches(request, "mcp-protocol-version", claimed, false)
+    }) {
+        return (header_mismatch(), false);
+    }
+    let modern = match transport::protocol_version(request) {
+        None => return (Plan::Reply(unsupported_version(claimed)), false),
+        // The modern header on a body without the envelope is a mismatch, not a fallback.
+        Some(MODERN_PROTOCOL_VERSION) if claimed.is_none() => return (header_mismatch(), false),
+        Some(version) => version == MODERN_PROTOCOL_VERSION,
+    };
+    if modern && !transport::header_matches(request, "mcp-method", method, false) {
+        return (header_mismatch(), true);
+    }
+    (resolve(method, params, tools, request, modern), modern)
+}
+
+/// A member of `params` (an object or absent).
+fn param<'a>(params: Option<Value<'a>>, key: &str) -> Result<Option<Value<'a>>, Plan<'a>> {
+    match params.map(|params| params.get(key)) {
         Some(Ok(value)) => Ok(value),
         Some(Err(_)) => Err(invalid_params("Invalid params: a member is given twice")),
         None => Ok(None),
-    };
-    if method.eq_str("initialize") {
+    }
+}
+
+fn resolve<'a>(
+    method: json::JsonStr<'a>,
+    params: Option<Value<'a>>,
+    tools: &'a [Tool],
+    request: &Request<'_>,
+    modern: bool,
+) -> Plan<'a> {
+    let param = |key| param(params, key);
+    if method.eq_str("server/discover") {
+        Plan::Reply(Reply::Discover)
+    } else if method.eq_str("initialize") && !modern {
         let requested = match param("protocolVersion") {
             Ok(requested) => requested.and_then(Value::as_str),
             Err(plan) => return plan,
@@ -371,7 +477,7 @@ fn plan<'a>(method: json::JsonStr<'a>, params: Option<Value<'a>>, tools: &'a [To
             .find(|version| requested.eq_str(version))
             .unwrap_or(LATEST_PROTOCOL_VERSION);
         Plan::Reply(Reply::Initialize { version })
-    } else if method.eq_str("ping") {
+    } else if method.eq_str("ping") && !modern {
         Plan::Reply(Reply::Empty)
     } else if method.eq_str("tools/list") {
         Plan::Reply(Reply::ToolList)
@@ -383,6 +489,9 @@ fn plan<'a>(method: json::JsonStr<'a>, params: Option<Value<'a>>, tools: &'a [To
         let Some(name) = name.and_then(Value::as_str) else {
             return invalid_params("Invalid params: name (a string) is required");
         };
+        if modern && !transport::header_matches(request, "mcp-name", name, true) {
+            return header_mismatch();
+        }
         let Some((index, tool)) = tools
             .iter()
             .enumerate()

@@ -15,6 +15,18 @@ pub const INVALID_PARAMS: i32 = -32602;
 pub const INTERNAL_ERROR: i32 = -32603;
 /// Implementation-defined server error, used for transport refusals.
 pub const SERVER_ERROR: i32 = -32000;
+/// 2026-07-28: a request header is missing or disagrees with the body.
+pub const HEADER_MISMATCH: i32 = -32020;
+/// 2026-07-28: the requested protocol version is not spoken; `data.supported` lists
+/// those that are.
+pub const UNSUPPORTED_PROTOCOL_VERSION: i32 = -32022;
+
+/// Every version spoken, newest first, as the JSON array `server/discover` and
+/// `UnsupportedProtocolVersionError` carry.
+const SUPPORTED_VERSIONS: &str = r#"["2026-07-28","2025-11-25","2025-06-18","2025-03-26"]"#;
+/// How long a client may cache `tools/list` and `server/discover`: both are fixed
+/// when the server is built, and the same for every caller (hence `public`).
+const CACHE_HINTS: &str = r#","ttlMs":3600000,"cacheScope":"public""#;
 
 /// A well-formed message.
 #[derive(Debug, Clone, Copy)]
@@ -103,6 +115,8 @@ pub enum Reply<'a> {
     Initialize {
         version: &'static str,
     },
+    /// `server/discover`: versions, capabilities, identity.
+    Discover,
     /// `{}` (ping).
     Empty,
     ToolList,
@@ -117,13 +131,15 @@ pub enum Reply<'a> {
     Error {
         code: i32,
         message: &'static str,
-        /// Appended to the message, still JSON-escaped as the client sent it.
+        /// Appended to the message, still JSON-escaped as the client sent it (and the
+        /// `requested` version of an unsupported-version error).
         subject: Option<JsonStr<'a>>,
     },
 }
 
-/// Writes the whole response envelope. Called several times (measure, then windows),
-/// so it depends on nothing but its arguments.
+/// Writes the whole response envelope; a `modern` (2026-07-28) result also carries
+/// `resultType` and the server's identity in `_meta`. Called several times (measure,
+/// then windows), so it depends on nothing but its arguments.
 #[inline(never)] // a call, not a copy inlined into async callers: less flash
 pub fn render(
     out: &mut dyn Write,
@@ -131,6 +147,7 @@ pub fn render(
     reply: &Reply<'_>,
     tools: &[Tool],
     config: &McpConfig<'_>,
+    modern: bool,
 ) -> fmt::Result {
     out.write_str("{\"jsonrpc\":\"2.0\",\"id\":")?;
     out.write_str(id.unwrap_or("null"))?;
@@ -151,16 +168,62 @@ pub fn render(
                 out.write_str(": ")?;
                 out.write_str(subject.raw())?;
             }
-            out.write_str("\"}")?;
+            out.write_str("\"")?;
+            if *code == UNSUPPORTED_PROTOCOL_VERSION {
+                out.write_str(",\"data\":{\"supported\":")?;
+                out.write_str(SUPPORTED_VERSIONS)?;
+                if let Some(subject) = subject {
+                    out.write_str(",\"requested\":\"")?;
+                    out.write_str(subject.raw())?;
+                    out.write_str("\"")?;
+                }
+                out.write_str("}")?;
+            }
+            out.write_str("}")?;
         }
         _ => {
-            out.write_str(",\"result\":")?;
+            out.write_str(",\"result\":{")?;
             render_result(out, reply, tools, config)?;
+            // Discovery is a modern method whichever era asked.
+            if modern || matches!(reply, Reply::Discover) {
+                if !matches!(reply, Reply::Empty) {
+                    out.write_str(",")?;
+                }
+                out.write_str("\"resultType\":\"complete\",\"_meta\":{\"io.modelcontextprotocol/serverInfo\":")?;
+                render_server_info(out, config)?;
+                out.write_str("}")?;
+                if matches!(reply, Reply::Discover | Reply::ToolList) {
+                    out.write_str(CACHE_HINTS)?;
+                }
+            }
+            out.write_str("}")?;
         }
     }
     out.write_str("}")
 }
 
+fn render_server_info(out: &mut dyn Write, config: &McpConfig<'_>) -> fmt::Result {
+    out.write_str("{\"name\":\"")?;
+    JsonEscaped(config.name).write_to(out)?;
+    out.write_str("\",\"title\":\"")?;
+    JsonEscaped(config.title).write_to(out)?;
+    out.write_str("\",\"version\":\"")?;
+    JsonEscaped(config.version).write_to(out)?;
+    out.write_str("\"}")
+}
+
+/// `capabilities` and `instructions`, as `initialize` and `server/discover` share them.
+fn render_capabilities(out: &mut dyn Write, config: &McpConfig<'_>) -> fmt::Result {
+    out.write_str("\"capabilities\":{\"tools\":{\"listChanged\":false}}")?;
+    if !config.instructions.is_empty() {
+        out.write_str(",\"instructions\":\"")?;
+        JsonEscaped(config.instructions).write_to(out)?;
+        out.write_str("\"")?;
+    }
+    Ok(())
+}
+
+/// The members of a result object, without its braces.
 fn render_result(
     out: &mut dyn Write,
     reply: &Reply<'_>,
@@ -169,46 +232,44 @@ fn render_result(
 ) -> fmt::Result {
     match reply {
         Reply::Initialize { version } => {
-            out.write_str("{\"protocolVersion\":\"")?;
+            out.write_str("\"protocolVersion\":\"")?;
             out.write_str(version)?;
-            out.write_str("\",\"capabilities\":{\"tools\":{\"listChanged\":false}},\"serverInfo\":{\"name\":\"")?;
-            JsonEscaped(config.name).write_to(out)?;
-            out.write_str("\",\"title\":\"")?;
-            JsonEscaped(config.title).write_to(out)?;
-            out.write_str("\",\"version\":\"")?;
-            JsonEscaped(config.version).write_to(out)?;
-            out.write_str("\"}")?;
-            if !config.instructions.is_empty() {
-                out.write_str(",\"instructions\":\"")?;
-                JsonEscaped(config.instructions).write_to(out)?;
-                out.write_str("\"")?;
-            }
-            out.write_str("}")
+            out.write_str("\",\"serverInfo\":")?;
+            render_server_info(out, config)?;
+            out.write_str(",")?;
+            render_capabilities(out, config)
         }
-        Reply::Empty => out.write_str("{}"),
+        Reply::Discover => {
+            out.write_str("\"supportedVersions\":")?;
+            out.write_str(SUPPORTED_VERSIONS)?;
+            out.write_str(",")?;
+            render_capabilities(out, config)
+        }
+        Reply::Empty => Ok(()),
         Reply::ToolList => {
-            out.write_str("{\"tools\":[")?;
+            out.write_str("\"tools\":[")?;
             for (index, tool) in tools.iter().enumerate() {
                 if index > 0 {
                     out.write_str(",")?;
                 }
                 render_tool(out, tool)?;
             }
-            out.write_str("]}")
+            out.write_str("]")
         }
         Reply::ToolResult { output } => {
-            out.write_str("{\"content\":[{\"type\":\"text\",\"text\":\"")?;
+            out.write_str("\"content\":[{\"type\":\"text\",\"text\":\"")?;
             output.render_json(&mut JsonEscaping(&mut *out))?;
             out.write_str("\"}],\"structuredContent\":")?;
             output.render_json(out)?;
-            out.write_str(",\"isError\":false}")
+            out.write_str(",\"isError\":false")
         }
         Reply::ToolFailed { text } => {
-            out.write_str("{\"content\":[{\"type\":\"text\",\"text\":\"")?;
+            out.write_str("\"content\":[{\"type\":\"text\",\"text\":\"")?;
             JsonEscaped(text).write_to(out)?;
-            out.write_str("\"}],\"isError\":true}")
+            out.write_str("\"}],\"isError\":true")
         }
-        Reply::Error { .. } => out.write_str("null"),
+        // Not reached: errors are rendered by `render`.
+        Reply::Error { .. } => Ok(()),
     }
 }
 

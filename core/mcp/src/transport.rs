@@ -1,11 +1,14 @@
 //! The Streamable HTTP rules a POST must pass before its JSON-RPC message is read:
-//! method, Origin (DNS-rebinding protection), media types, protocol version, size.
+//! method, Origin (DNS-rebinding protection), media types, size; and the request
+//! headers checked against the message once it is read (`MCP-Protocol-Version`,
+//! `Mcp-Method`, `Mcp-Name`).
 
 use crate::http::codec::header_list;
+use crate::http::json::JsonStr;
 use crate::http::server::ServerConfig;
 use crate::http::{Method, Request, Status};
 
-use super::{McpConfig, PROTOCOL_VERSIONS};
+use super::{MODERN_PROTOCOL_VERSION, McpConfig, PROTOCOL_VERSIONS};
 
 /// The version a request without `MCP-Protocol-Version` is taken to speak.
 pub const DEFAULT_HEADER_VERSION: &str = "2025-03-26";
@@ -21,8 +24,6 @@ pub enum TransportError {
     NotAcceptable,
     /// `Content-Type` is missing or not `application/json`.
     UnsupportedMediaType,
-    /// `MCP-Protocol-Version` names a version this server does not speak.
-    UnsupportedProtocolVersion,
     /// The message exceeds `McpConfig::max_message_bytes`.
     TooLarge,
 }
@@ -35,7 +36,6 @@ impl TransportError {
             TransportError::ForbiddenOrigin => Status::FORBIDDEN,
             TransportError::NotAcceptable => Status::NOT_ACCEPTABLE,
             TransportError::UnsupportedMediaType => Status::UNSUPPORTED_MEDIA_TYPE,
-            TransportError::UnsupportedProtocolVersion => Status::BAD_REQUEST,
             TransportError::TooLarge => Status::CONTENT_TOO_LARGE,
         }
     }
@@ -52,9 +52,6 @@ impl TransportError {
             }
             TransportError::UnsupportedMediaType => {
                 "Unsupported Media Type: Content-Type must be application/json"
-            }
-            TransportError::UnsupportedProtocolVersion => {
-                "Bad Request: unsupported MCP-Protocol-Version (supported: 2025-11-25, 2025-06-18, 2025-03-26)"
             }
             TransportError::TooLarge => "Content Too Large: the JSON-RPC message exceeds the limit",
         }
@@ -85,7 +82,6 @@ pub fn check(request: &Request<'_>, config: &McpConfig<'_>) -> Result<(), Transp
     {
         return Err(TransportError::UnsupportedMediaType);
     }
-    protocol_version(request).ok_or(TransportError::UnsupportedProtocolVersion)?;
     if request.body.len() > config.max_message_bytes {
         return Err(TransportError::TooLarge);
     }
@@ -93,14 +89,92 @@ pub fn check(request: &Request<'_>, config: &McpConfig<'_>) -> Result<(), Transp
 }
 
 /// The protocol version the request's header names, or the default when absent;
-/// `None` when the header names a version this server does not speak.
+/// `None` when the header names a version this server does not speak (either era).
 pub fn protocol_version(request: &Request<'_>) -> Option<&'static str> {
-    match request.header("mcp-protocol-version") {
-        None => Some(DEFAULT_HEADER_VERSION),
-        Some(value) => PROTOCOL_VERSIONS
-            .iter()
-            .copied()
-            .find(|version| version.as_bytes() == value.trim_ascii()),
+    const SPOKEN: [&str; 4] = [
+        MODERN_PROTOCOL_VERSION,
+        PROTOCOL_VERSIONS[0],
+        PROTOCOL_VERSIONS[1],
+        PROTOCOL_VERSIONS[2],
+    ];
+    let value = request.header("mcp-protocol-version");
+    let Some(value) = value else {
+        return Some(DEFAULT_HEADER_VERSION);
+    };
+    SPOKEN
+        .into_iter()
+        .find(|version| version.as_bytes() == value.trim_ascii())
+}
+
+/// Whether the request has header `name` and its value names the body's `expected`
+/// string; with `sentinel`, a value in the `=?base64?...?=` form is decoded first.
+/// Compared byte by byte while decoding, so nothing is buffered.
+#[inline(never)] // one copy for its three callers: less flash
+pub fn header_matches(
+    request: &Request<'_>,
+    name: &str,
+    expected: JsonStr<'_>,
+    sentinel: bool,
+) -> bool {
+    let Some(value) = request.header(name) else {
+        return false;
+    };
+    let encoded = value
+        .strip_prefix(b"=?base64?")
+        .and_then(|rest| rest.strip_suffix(b"?="))
+        .filter(|_| sentinel);
+    let mut decoded = Decoded {
+        rest: encoded.unwrap_or(value).iter(),
+        base64: encoded.is_some(),
+        bits: 0,
+        count: 0,
+    };
+    for c in expected.chars() {
+        let Ok(c) = c else { return false };
+        for &byte in c.encode_utf8(&mut [0; 4]).as_bytes() {
+            if decoded.next() != Some(Some(byte)) {
+                return false;
+            }
+        }
+    }
+    decoded.next().is_none()
+}
+
+/// The bytes a header value stands for: as is, or Base64-decoded (standard alphabet,
+/// padding optional); `Some(None)` marks a character outside the alphabet.
+struct Decoded<'a> {
+    rest: core::slice::Iter<'a, u8>,
+    base64: bool,
+    bits: u16,
+    count: u8,
+}
+
+impl Iterator for Decoded<'_> {
+    type Item = Option<u8>;
+
+    fn next(&mut self) -> Option<Option<u8>> {
+        if !self.base64 {
+            return self.rest.next().map(|&byte| Some(byte));
+        }
+        loop {
+            if self.count >= 8 {
+                self.count -= 8;
+                return Some(Some((self.bits >> self.count) as u8));
+            }
+            let sextet = match *self.rest.next()? {
+                c @ b'A'..=b'Z' => c - b'A',
+                c @ b'a'..=b'z' => c - b'a' + 26,
+                c @ b'0'..=b'9' => c - b'0' + 52,
+                b'+' => 62,
+                b'/' => 63,
+                // Padding ends the value; leftover bits are dropped.
+                b'=' if self.rest.as_slice().iter().all(|&c| c == b'=') => return None,
+                _ => return Some(None),
+            };
+            // At most 13 bits are pending, so a u16 loses nothing that is still needed.
+            self.bits = (self.bits << 6) | u16::from(sextet);
+            self.count += 6;
+        }
     }
 }
 
