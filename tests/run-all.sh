@@ -15,7 +15,8 @@ rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imc-unknown-no
 
 step "Debian packages (only those missing)"
 missing=()
-for pkg_cmd in "openssl:openssl" "curl:curl" "iproute2:ip" "binutils-arm-none-eabi:arm-none-eabi-size"; do
+for pkg_cmd in "openssl:openssl" "curl:curl" "iproute2:ip" "binutils-arm-none-eabi:arm-none-eabi-size" \
+  "nginx:nginx" "caddy:caddy"; do
   pkg=${pkg_cmd%%:*}; cmd=${pkg_cmd#*:}
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
 done
