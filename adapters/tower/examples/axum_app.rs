@@ -5,6 +5,7 @@
 //!   cargo run -p push-advisor-tower --example axum_app
 //! curl -i http://127.0.0.1:3000/            # 200, public
 //! curl -i http://127.0.0.1:3000/api/things  # 401 with the challenge
+//! curl -i http://127.0.0.1:3000/bare        # 200, outside the layer
 //! ```
 //!
 //! Settings: `BIND` (127.0.0.1:3000), `PUBLIC_URL` (http://<BIND>, the resource tokens
@@ -56,7 +57,10 @@ async fn main() {
             OAuthLayer::new(config, validator)
                 .public("/")
                 .route_scope("/api", "api:read"),
-        );
+        )
+        // Routes added after `.layer` are outside it: tests/bench/gateways.sh compares
+        // this bare route with the protected one to measure the layer's cost.
+        .route("/bare", get(|| async { "bare\n" }));
     let listener = tokio::net::TcpListener::bind(bind).await.expect("listen");
     println!("listening on http://{}", listener.local_addr().unwrap());
     axum::serve(listener, app).await.expect("serve");
