@@ -151,12 +151,20 @@ impl Settings {
     /// The scope `path` needs (`Some("")`: any valid token), or `None` when it is public.
     /// The longest matching prefix decides; a prefix matches whole segments.
     fn scope_for(&self, path: &str) -> Option<&'static str> {
-        self.rules
-            .iter()
-            .filter(|(prefix, _)| prefix_matches(prefix, path))
-            .max_by_key(|(prefix, _)| prefix.len())
-            .map_or(Some(self.scope), |(_, scope)| *scope)
+        scope_for(self.scope, &self.rules, path)
     }
+}
+
+fn scope_for(
+    default: &'static str,
+    rules: &[(&'static str, Option<&'static str>)],
+    path: &str,
+) -> Option<&'static str> {
+    rules
+        .iter()
+        .filter(|(prefix, _)| prefix_matches(prefix, path))
+        .max_by_key(|(prefix, _)| prefix.len())
+        .map_or(Some(default), |(_, scope)| *scope)
 }
 
 fn prefix_matches(prefix: &str, path: &str) -> bool {
@@ -396,5 +404,21 @@ mod tests {
             "/.well-known/oauth-protected-resource/mcp"
         );
         assert_eq!(url_path("http://h:1"), "/");
+    }
+
+    #[test]
+    fn the_layer_scope_applies_where_no_prefix_rule_does() {
+        let rules = [
+            ("/", None),
+            ("/api", Some("api:read")),
+            ("/api/admin", Some("api:write")),
+        ];
+        assert_eq!(scope_for("x", &rules, "/"), None);
+        assert_eq!(scope_for("x", &rules, "/about"), None);
+        assert_eq!(scope_for("x", &rules, "/api/things"), Some("api:read"));
+        assert_eq!(scope_for("x", &rules, "/api/admin/1"), Some("api:write"));
+        assert_eq!(scope_for("x", &rules, "/apiary"), None);
+        assert_eq!(scope_for("api:read", &[], "/anything"), Some("api:read"));
+        assert_eq!(scope_for("", &[("/public", None)], "/other"), Some(""));
     }
 }
