@@ -173,9 +173,15 @@ impl<S, V: TokenValidator> ForwardAuth<S, V> {
                 .await;
         };
         let method = forwarded_method(request);
-        // A CORS preflight carries no token by design; the upstream answers it.
+        // A CORS preflight carries no token by design; the upstream answers it. The
+        // identity headers go out empty: a gateway that copies them then overwrites a
+        // client's own (Caddy 2.6 would otherwise write its placeholder's literal text).
         if method == Method::Options && request.header("Access-Control-Request-Method").is_some() {
-            return response.send(Status::OK, JSON, &[], Body::Empty).await;
+            let headers = [
+                (self.config.subject_header, ""),
+                (self.config.scopes_header, ""),
+            ];
+            return response.send(Status::OK, JSON, &headers, Body::Empty).await;
         }
         let scope = self.config.required_scope(method, path);
         let guard = Guard::new(self.oauth, self.validator, self.clock);
@@ -195,17 +201,13 @@ impl<S, V: TokenValidator> ForwardAuth<S, V> {
                     method = method.as_str(),
                     path, scope, "forward auth granted"
                 );
+                // Both always, empty when there is nobody to name (see the preflight).
                 let headers = [
                     (self.config.subject_header, subject),
                     (self.config.scopes_header, scopes.as_str()),
                     ("Cache-Control", "no-store"),
                 ];
-                let headers = if subject.is_empty() {
-                    &headers[1..]
-                } else {
-                    &headers[..]
-                };
-                response.send(Status::OK, JSON, headers, Body::Empty).await
+                response.send(Status::OK, JSON, &headers, Body::Empty).await
             }
             Err(rejection) => {
                 debug!(

@@ -334,6 +334,29 @@ fn read_token_reaches_the_upstream_with_the_subject(kind: Gateway) {
         assert_eq!(seen["headers"]["x-auth-scopes"], json!(["api:read"]));
     }
     assert_eq!(stack.upstream.requests(), 2);
+
+    // A CORS preflight passes without a token, and push-advisor then names nobody: the
+    // client's own identity headers must not reach the upstream either (empty is fine).
+    let preflight = stack.request(
+        "OPTIONS",
+        "/api/things",
+        &[
+            ("Origin", "http://localhost:5173"),
+            ("Access-Control-Request-Method", "GET"),
+            ("X-Auth-Subject", "forged"),
+            ("X-Auth-Scopes", "api:write"),
+        ],
+    );
+    assert_eq!(preflight.status, 200, "{preflight:?}");
+    let seen = preflight.json();
+    assert_eq!(seen["method"], "OPTIONS");
+    for name in ["x-auth-subject", "x-auth-scopes"] {
+        let values = seen["headers"].get(name);
+        assert!(
+            values.is_none_or(|v| *v == json!([""])),
+            "{name} reached the upstream: {seen}"
+        );
+    }
 }
 
 fn token_for_another_audience_401(kind: Gateway) {
