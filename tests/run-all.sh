@@ -15,7 +15,8 @@ rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imc-unknown-no
 
 step "Debian packages (only those missing)"
 missing=()
-for pkg_cmd in "openssl:openssl" "curl:curl" "iproute2:ip" "binutils-arm-none-eabi:arm-none-eabi-size"; do
+for pkg_cmd in "openssl:openssl" "curl:curl" "iproute2:ip" "binutils-arm-none-eabi:arm-none-eabi-size" \
+  "nginx:nginx" "caddy:caddy"; do
   pkg=${pkg_cmd%%:*}; cmd=${pkg_cmd#*:}
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
 done
@@ -44,8 +45,9 @@ done
 step "Firmware for the NUCLEO-H743ZI2 board (size report)"
 bash firmware-example/size-report.sh
 
-step "Building the push-advisor binary for the end-to-end tests"
+step "Building the push-advisor binary and the rmcp example for the end-to-end tests"
 cargo build --locked -p host-example
+cargo build --locked -p push-advisor-tower --example rmcp_server
 
 step "Rust tests (unit, core, adapters, end-to-end against oidc-provider)"
 cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo-test.log"
@@ -53,8 +55,8 @@ cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo-test.log"
 step "Provider smoke test"
 (cd tests/provider && node --test smoke.mjs) 2>&1 | tee "$log_dir/node-provider.log"
 
-step "MCP clients (TypeScript SDK 1.x and client v2, Python SDK, Inspector CLI) against push-advisor"
-(cd tests/mcp-clients && npm ci --no-audit --no-fund --loglevel=error && node --test mcp.test.mjs) 2>&1 | tee "$log_dir/node-mcp.log"
+step "MCP clients (TypeScript SDK 1.x and client v2, Python SDK, Inspector CLI) against push-advisor, and the TypeScript SDK against the rmcp example behind the tower layer"
+(cd tests/mcp-clients && npm ci --no-audit --no-fund --loglevel=error && node --test mcp.test.mjs rmcp.test.mjs) 2>&1 | tee "$log_dir/node-mcp.log"
 
 step "Firmware on a Linux TAP inside a network namespace, with the real provider"
 bash tests/tap/run.sh 2>&1 | tee "$log_dir/tap.log"

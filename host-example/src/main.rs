@@ -2,6 +2,7 @@
 //! an external OAuth provider.
 
 mod access_log;
+mod forward_auth;
 mod options;
 mod provider_link;
 
@@ -26,6 +27,7 @@ use rand_chacha::rand_core::SeedableRng;
 use tracing::{error, info, warn};
 
 use access_log::AccessLogged;
+use forward_auth::{ForwardAuth, ForwardAuthConfig, Rule};
 use options::{ClientAuthMethod, Options};
 use provider_link::{LoggedConnector, discover_until_known};
 
@@ -174,6 +176,7 @@ fn start(options: Options) -> Result<(), String> {
         connector,
         buffers,
     );
+    let forward_auth = forward_auth_config(&options)?;
     let server_options = ServerOptions {
         allowed_origins: options.allowed_origins.clone(),
         max_connections: options.max_connections,
@@ -193,17 +196,71 @@ fn start(options: Options) -> Result<(), String> {
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         info!(%address, resource, issuer = %options.issuer, "listening on http://{address}");
         tokio::task::spawn_local(discover_until_known(connector, oauth, metadata));
-        let stats = run(
-            listener,
-            Arc::new(AccessLogged(app)),
-            server_options,
-            shutdown_signal(),
-        )
-        .await
+        let stats = match forward_auth {
+            Some(config) => {
+                info!(
+                    path = config.path,
+                    rules = config.rules.len(),
+                    "forward auth on"
+                );
+                let service = ForwardAuth {
+                    inner: app,
+                    config,
+                    oauth,
+                    validator,
+                    clock,
+                };
+                run(
+                    listener,
+                    Arc::new(AccessLogged(service)),
+                    server_options,
+                    shutdown_signal(),
+                )
+                .await
+            }
+            None => {
+                run(
+                    listener,
+                    Arc::new(AccessLogged(app)),
+                    server_options,
+                    shutdown_signal(),
+                )
+                .await
+            }
+        }
         .map_err(|e| format!("server failed: {e}"))?;
         info!(?stats, "stopped");
         Ok(())
     })
+}
+
+/// The forward-auth settings, `None` when no path turns the endpoint on.
+fn forward_auth_config(options: &Options) -> Result<Option<&'static ForwardAuthConfig>, String> {
+    let Some(path) = &options.forward_auth_path else {
+        if !options.forward_auth_rules.is_empty() {
+            return Err(
+                "PUSH_ADVISOR_FORWARD_AUTH_RULES needs PUSH_ADVISOR_FORWARD_AUTH_PATH".into(),
+            );
+        }
+        return Ok(None);
+    };
+    if !path.starts_with('/') {
+        return Err(format!(
+            "PUSH_ADVISOR_FORWARD_AUTH_PATH must start with /, not {path:?}"
+        ));
+    }
+    let rules = options
+        .forward_auth_rules
+        .iter()
+        .filter(|rule| !rule.trim().is_empty())
+        .map(|rule| Rule::parse(rule))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Some(leak(ForwardAuthConfig::new(
+        leak_str(path.clone()),
+        rules,
+        leak_str(options.forward_auth_subject_header.clone()),
+        leak_str(options.forward_auth_scopes_header.clone()),
+    ))))
 }
 
 fn oauth_config(

@@ -95,6 +95,30 @@ pub struct Options {
     /// Token endpoint, overriding discovery.
     #[arg(long, env = "PUSH_ADVISOR_TOKEN_ENDPOINT")]
     pub token_endpoint: Option<String>,
+
+    /// Path of the forward-auth endpoint for nginx `auth_request`, Caddy `forward_auth` and the like, e.g. /auth [default: off]
+    #[arg(long, env = "PUSH_ADVISOR_FORWARD_AUTH_PATH")]
+    pub forward_auth_path: Option<String>,
+
+    /// Comma-separated forward-auth rules `[METHOD ]PREFIX=SCOPE` (longest prefix wins; an empty scope or no matching rule needs any valid token)
+    #[arg(long, env = "PUSH_ADVISOR_FORWARD_AUTH_RULES", value_delimiter = ',')]
+    pub forward_auth_rules: Vec<String>,
+
+    /// Header that carries a granted token's subject (or client id) to the upstream.
+    #[arg(
+        long,
+        env = "PUSH_ADVISOR_FORWARD_AUTH_SUBJECT_HEADER",
+        default_value = "X-Auth-Subject"
+    )]
+    pub forward_auth_subject_header: String,
+
+    /// Header that carries a granted token's scopes (space-separated) to the upstream.
+    #[arg(
+        long,
+        env = "PUSH_ADVISOR_FORWARD_AUTH_SCOPES_HEADER",
+        default_value = "X-Auth-Scopes"
+    )]
+    pub forward_auth_scopes_header: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

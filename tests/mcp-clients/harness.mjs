@@ -92,6 +92,47 @@ export async function startStack() {
   }
 }
 
+/**
+ * The provider and the `rmcp_server` example of adapters/tower (an rmcp MCP server behind
+ * the tower auth layer). Returns { mcpUrl, origin, issuer, stop() }.
+ */
+export async function startRmcpStack() {
+  const binary = process.env.RMCP_EXAMPLE_BIN || path.join(repoRoot, 'target', 'debug', 'examples', 'rmcp_server');
+  if (!fs.existsSync(binary)) {
+    throw new Error(`no rmcp example at ${binary}: run \`cargo build -p push-advisor-tower --example rmcp_server\` or set RMCP_EXAMPLE_BIN`);
+  }
+  ensureProviderInstalled();
+  const children = [];
+  const stop = async () => {
+    await Promise.all(children.reverse().map(stopChild));
+  };
+  try {
+    const port = await freeLoopbackPort();
+    const origin = `http://127.0.0.1:${port}`;
+    const mcpUrl = `${origin}/mcp`;
+    const provider = spawnLogged('provider', process.execPath, [path.join(providerDir, 'provider.mjs')], {
+      PROVIDER_HOST: '127.0.0.1',
+      PROVIDER_PORT: '0',
+      PROVIDER_RESOURCE: origin,
+      PROVIDER_RESOURCE_MCP: mcpUrl,
+    });
+    children.push(provider);
+    const issuer = (await waitForLine(provider, /^PROVIDER_READY (\S+)$/m, 'stdout'))[1];
+    const server = spawnLogged('rmcp_server', binary, [], {
+      BIND: `127.0.0.1:${port}`,
+      ISSUER: issuer,
+      CLIENT_ID: PUSH_ADVISOR_CLIENT_ID,
+      CLIENT_SECRET: PUSH_ADVISOR_CLIENT_SECRET,
+    });
+    children.push(server);
+    await waitForLine(server, /listening on/, 'any');
+    return { mcpUrl, origin, issuer, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
 function trimSlash(url) {
   return url.replace(/\/+$/, '');
 }

@@ -87,6 +87,60 @@ impl Process {
         }
     }
 
+    /// Starts `command` and waits until something accepts connections on
+    /// 127.0.0.1:`port` (for servers that print no ready line, such as nginx).
+    pub fn spawn_listening(command: Command, port: u16, timeout: Duration) -> Process {
+        let mut command = command;
+        command
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .stdin(Stdio::null());
+        let mut child = command
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
+        let output = Arc::new(Mutex::new(String::new()));
+        for stream in [
+            child
+                .stdout
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+            child
+                .stderr
+                .take()
+                .map(|s| Box::new(s) as Box<dyn Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let output = Arc::clone(&output);
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    let mut out = output.lock().unwrap();
+                    out.push_str(&line);
+                    out.push('\n');
+                }
+            });
+        }
+        let mut process = Process { child, output };
+        let start = Instant::now();
+        loop {
+            let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+            if std::net::TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+                return process;
+            }
+            let exited = process.child.try_wait().ok().flatten();
+            if exited.is_some() || start.elapsed() > timeout {
+                process.stop();
+                std::thread::sleep(Duration::from_millis(100));
+                panic!(
+                    "{command:?} did not listen on port {port} within {timeout:?} ({exited:?}); output:\n{}",
+                    process.output()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Everything the process wrote so far (stdout and stderr).
     pub fn output(&self) -> String {
         self.output.lock().unwrap().clone()
