@@ -25,8 +25,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-step "npm packages of the development provider"
+step "npm packages of the development provider (Node 22 among them)"
 (cd tests/provider && npm ci --no-audit --no-fund --loglevel=error)
+
+step "Python tools of the tests (pinned: OpenMetrics parser, schemathesis)"
+[ -x tests/python/.venv/bin/python ] || python3 -m venv tests/python/.venv
+tests/python/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 
 step "Formatting and lints"
 cargo fmt --all --check
@@ -50,8 +54,11 @@ cargo build --locked -p host-example
 step "Rust tests (unit, core, adapters, end-to-end against oidc-provider)"
 cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo-test.log"
 
+step "demo.sh: the provider on Node 22, and any signal stops everything it started"
+node --test tests/demo.test.mjs 2>&1 | tee "$log_dir/node-demo.log"
+
 step "Provider smoke test"
-(cd tests/provider && node --test smoke.mjs) 2>&1 | tee "$log_dir/node-provider.log"
+(cd tests/provider && node_modules/node/bin/node --test smoke.mjs) 2>&1 | tee "$log_dir/node-provider.log"
 
 step "MCP clients (TypeScript SDK, Python SDK, Inspector CLI) against push-advisor"
 (cd tests/mcp-clients && npm ci --no-audit --no-fund --loglevel=error && node --test mcp.test.mjs) 2>&1 | tee "$log_dir/node-mcp.log"

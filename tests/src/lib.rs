@@ -148,7 +148,14 @@ impl Provider {
             dir.join("node_modules").exists(),
             "run `npm ci` in tests/provider first (tests/run-all.sh does)"
         );
-        let mut command = Command::new("node");
+        // The Node 22 that `npm ci` installs there (oidc-provider's supported runtime).
+        let node22 = dir.join("node_modules/node/bin/node");
+        assert!(
+            node22.exists(),
+            "{} is missing: run `npm ci` in tests/provider",
+            node22.display()
+        );
+        let mut command = Command::new(node22);
         command.current_dir(&dir).arg("provider.mjs");
         match &options.host {
             Some(host) => {

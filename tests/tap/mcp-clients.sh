@@ -54,7 +54,7 @@ wait_for_text() {
 PROVIDER_HOST=$PA_HOST_IP PROVIDER_PORT=$provider_port PROVIDER_ISSUER=$issuer \
     PROVIDER_RESOURCE=$DEVICE_URL PROVIDER_RESOURCE_MCP="$DEVICE_URL/mcp" \
     PROVIDER_REDIRECT_URIS="$DEVICE_URL/token" \
-    node "$root/tests/provider/provider.mjs" >"$work/provider.log" 2>&1 &
+    "$root/tests/provider/node_modules/node/bin/node" "$root/tests/provider/provider.mjs" >"$work/provider.log" 2>&1 &
 children+=($!)
 wait_for_text "$work/provider.log" PROVIDER_READY 20
 
