@@ -82,6 +82,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_max_level(options.log)
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: journald and log files get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
     // The token cache is built in place before it is leaked; a large stack keeps debug
