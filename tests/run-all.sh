@@ -63,6 +63,9 @@ step "Provider smoke test"
 step "MCP clients (TypeScript SDK, Python SDK, Inspector CLI) against push-advisor"
 (cd tests/mcp-clients && npm ci --no-audit --no-fund --loglevel=error && node --test mcp.test.mjs) 2>&1 | tee "$log_dir/node-mcp.log"
 
+step "MCP conformance suite (pinned; server scenarios) against push-advisor"
+(cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error && ../provider/node_modules/node/bin/node --test conformance.test.mjs) 2>&1 | tee "$log_dir/node-conformance.log"
+
 step "Firmware on a Linux TAP inside a network namespace, with the real provider"
 bash tests/tap/run.sh 2>&1 | tee "$log_dir/tap.log"
 
