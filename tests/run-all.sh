@@ -15,7 +15,7 @@ rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imc-unknown-no
 
 step "Debian packages (only those missing)"
 missing=()
-for pkg_cmd in "openssl:openssl" "curl:curl" "iproute2:ip" "binutils-arm-none-eabi:arm-none-eabi-size"; do
+for pkg_cmd in "openssl:openssl" "curl:curl" "iproute2:ip" "binutils-arm-none-eabi:arm-none-eabi-size" "chromium:chromium"; do
   pkg=${pkg_cmd%%:*}; cmd=${pkg_cmd#*:}
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
 done
@@ -65,6 +65,9 @@ step "MCP clients (TypeScript SDK, Python SDK, Inspector CLI) against push-advis
 
 step "MCP conformance suite (pinned; server scenarios) against push-advisor"
 (cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error && ../provider/node_modules/node/bin/node --test conformance.test.mjs) 2>&1 | tee "$log_dir/node-conformance.log"
+
+step "A real browser (Debian's chromium, puppeteer-core): /login, provider, /token"
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && ../provider/node_modules/node/bin/node --test browser.test.mjs) 2>&1 | tee "$log_dir/node-browser.log"
 
 step "Firmware on a Linux TAP inside a network namespace, with the real provider"
 bash tests/tap/run.sh 2>&1 | tee "$log_dir/tap.log"
