@@ -211,9 +211,7 @@ fn start(options: Options) -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(options.bind)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", options.bind))?;
-        let address = listener.local_addr().map_err(|e| e.to_string())?;
-        info!(%address, resource, issuer = %options.issuer, "listening on http://{address}");
-        tokio::task::spawn_local(discover_until_known(connector, oauth, metadata));
+        // The ops listener is bound before the API's "listening on" line, so both answer once it is printed.
         if let Some(bind) = options.metrics_bind {
             let ops_listener = tokio::net::TcpListener::bind(bind)
                 .await
@@ -238,6 +236,9 @@ fn start(options: Options) -> Result<(), String> {
                 }
             });
         }
+        let address = listener.local_addr().map_err(|e| e.to_string())?;
+        info!(%address, resource, issuer = %options.issuer, "listening on http://{address}");
+        tokio::task::spawn_local(discover_until_known(connector, oauth, metadata));
         let stats = run_with_stats(
             listener,
             Arc::new(AccessLogged { service: app, metrics }),

@@ -148,6 +148,11 @@ fn health_readiness_and_metrics_count_what_the_server_did() {
         !scrape.body.contains(&token),
         "a token leaked into the metrics"
     );
+    // Kept for the operator's eye (and release notes): target/ops-metrics-scrape.txt.
+    let _ = std::fs::write(
+        repo_root().join("target/ops-metrics-scrape.txt"),
+        &scrape.body,
+    );
     let (samples, families) = parse(&scrape.body);
     for (family, kind) in [
         ("push_advisor_http_requests", "counter"),
