@@ -16,7 +16,7 @@ rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imc-unknown-no
 step "Debian packages (only those missing)"
 missing=()
 for pkg_cmd in "openssl:openssl" "curl:curl" "iproute2:ip" "binutils-arm-none-eabi:arm-none-eabi-size" \
-  "nginx:nginx" "caddy:caddy"; do
+  "nginx:nginx" "caddy:caddy" "chromium:chromium"; do
   pkg=${pkg_cmd%%:*}; cmd=${pkg_cmd#*:}
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
 done
@@ -26,8 +26,12 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-step "npm packages of the development provider"
+step "npm packages of the development provider (Node 22 among them)"
 (cd tests/provider && npm ci --no-audit --no-fund --loglevel=error)
+
+step "Python tools of the tests (pinned: OpenMetrics parser, schemathesis)"
+[ -x tests/python/.venv/bin/python ] || python3 -m venv tests/python/.venv
+tests/python/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 
 step "Formatting and lints"
 cargo fmt --all --check
@@ -52,11 +56,20 @@ cargo build --locked -p push-advisor-tower --example rmcp_server
 step "Rust tests (unit, core, adapters, end-to-end against oidc-provider)"
 cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo-test.log"
 
+step "demo.sh: the provider on Node 22, and any signal stops everything it started"
+node --test tests/demo.test.mjs 2>&1 | tee "$log_dir/node-demo.log"
+
 step "Provider smoke test"
-(cd tests/provider && node --test smoke.mjs) 2>&1 | tee "$log_dir/node-provider.log"
+(cd tests/provider && node_modules/node/bin/node --test smoke.mjs) 2>&1 | tee "$log_dir/node-provider.log"
 
 step "MCP clients (TypeScript SDK 1.x and client v2, Python SDK, Inspector CLI) against push-advisor, and the TypeScript SDK against the rmcp example behind the tower layer"
 (cd tests/mcp-clients && npm ci --no-audit --no-fund --loglevel=error && node --test mcp.test.mjs rmcp.test.mjs) 2>&1 | tee "$log_dir/node-mcp.log"
+
+step "MCP conformance suite (pinned; server scenarios) against push-advisor"
+(cd tests/conformance && npm ci --no-audit --no-fund --loglevel=error && ../provider/node_modules/node/bin/node --test conformance.test.mjs) 2>&1 | tee "$log_dir/node-conformance.log"
+
+step "A real browser (Debian's chromium, puppeteer-core): /login, provider, /token"
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error && ../provider/node_modules/node/bin/node --test browser.test.mjs) 2>&1 | tee "$log_dir/node-browser.log"
 
 step "Firmware on a Linux TAP inside a network namespace, with the real provider"
 bash tests/tap/run.sh 2>&1 | tee "$log_dir/tap.log"

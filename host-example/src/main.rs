@@ -2,7 +2,10 @@
 //! an external OAuth provider.
 
 mod access_log;
+mod check;
 mod forward_auth;
+mod metrics;
+mod ops;
 mod options;
 mod provider_link;
 
@@ -21,24 +24,31 @@ use push_advisor_oauth::{
     DiscoveredIntrospector, Endpoints, OAuthConfig, ProviderBuffers,
 };
 use push_advisor_tokio::{
-    Connector, ConnectorOptions, HostClock, OsRng, ServerOptions, TlsRoots, run, shutdown_signal,
+    Connector, ConnectorOptions, HostClock, LiveStats, OsRng, ServerOptions, TlsRoots, run,
+    run_with_stats, shutdown_signal,
 };
 use rand_chacha::rand_core::SeedableRng;
 use tracing::{error, info, warn};
 
 use access_log::AccessLogged;
 use forward_auth::{ForwardAuth, ForwardAuthConfig, Rule};
-use options::{ClientAuthMethod, Options};
+use metrics::{CheckPath, CountedChecks, Metrics};
+use ops::Ops;
+use options::{ClientAuthMethod, Mode, Options};
 use provider_link::{LoggedConnector, discover_until_known};
 
 pub type Mx = CriticalSectionRawMutex;
 /// Tokens remembered at once by the introspection cache.
 const CACHE_ENTRIES: usize = 1024;
-type Validator = CachingValidator<
-    Mx,
-    DiscoveredIntrospector<'static, Mx, LoggedConnector>,
-    HostClock,
-    CACHE_ENTRIES,
+/// Every token check is counted in front of the cache, and those that reach the
+/// provider behind it.
+type Validator = CountedChecks<
+    CachingValidator<
+        Mx,
+        CountedChecks<DiscoveredIntrospector<'static, Mx, LoggedConnector>>,
+        HostClock,
+        CACHE_ENTRIES,
+    >,
 >;
 /// A ChaCha stream seeded from the OS: one `getrandom` at start-up instead of two
 /// system calls per `/vibe-check` (and per login state).
@@ -74,6 +84,8 @@ fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_max_level(options.log)
         .with_writer(std::io::stderr)
+        // Colours only on a terminal: journald and log files get plain text.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
     // The token cache is built in place before it is leaked; a large stack keeps debug
@@ -130,7 +142,12 @@ fn start(options: Options) -> Result<(), String> {
         ..ConnectorOptions::default()
     })
     .map_err(|e| format!("cannot set up the provider connection: {e}"))?;
-    let connector = leak(LoggedConnector(connector));
+    if options.mode == Mode::Check {
+        return check_mode(oauth, connector);
+    }
+    let connections: Arc<LiveStats> = Arc::default();
+    let metrics: &'static Metrics = leak(Metrics::new(Arc::clone(&connections)));
+    let connector = leak(LoggedConnector { connector, metrics });
     let metadata: &'static Metadata = leak(Metadata::new());
     let clock = HostClock::new();
     // Calls to the provider borrow these; more calls at once wait for one to finish.
@@ -139,10 +156,14 @@ fn start(options: Options) -> Result<(), String> {
         .collect();
     let buffers = leak(ProviderBuffers::new(slots.leak()));
     let introspector = DiscoveredIntrospector::new(metadata, connector, oauth, buffers);
-    let validator = leak(CachingValidator::new(
-        introspector,
-        clock,
-        CachePolicy::from_config(oauth),
+    let validator = leak(CountedChecks::new(
+        CachingValidator::new(
+            CountedChecks::new(introspector, metrics, CheckPath::Introspection),
+            clock,
+            CachePolicy::from_config(oauth),
+        ),
+        metrics,
+        CheckPath::All,
     ));
     let allowed_origins: &'static [&'static str] = Box::leak(
         options
@@ -193,6 +214,31 @@ fn start(options: Options) -> Result<(), String> {
         let listener = tokio::net::TcpListener::bind(options.bind)
             .await
             .map_err(|e| format!("cannot listen on {}: {e}", options.bind))?;
+        // The ops listener is bound before the API's "listening on" line, so both answer once it is printed.
+        if let Some(bind) = options.metrics_bind {
+            let ops_listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .map_err(|e| format!("cannot listen on {bind} (PUSH_ADVISOR_METRICS_BIND): {e}"))?;
+            let ops_address = ops_listener.local_addr().map_err(|e| e.to_string())?;
+            info!(address = %ops_address, "ops listener (/healthz, /readyz, /metrics) on http://{ops_address}");
+            let ops = Arc::new(Ops {
+                metrics,
+                metadata,
+                connector,
+                probe_timeout: provider_timeout,
+            });
+            let ops_options = ServerOptions {
+                allowed_origins: Vec::new(),
+                max_connections: 16,
+                workers: 1,
+                ..ServerOptions::default()
+            };
+            tokio::task::spawn_local(async move {
+                if let Err(error) = run(ops_listener, ops, ops_options, shutdown_signal()).await {
+                    error!("ops listener failed: {error}");
+                }
+            });
+        }
         let address = listener.local_addr().map_err(|e| e.to_string())?;
         info!(%address, resource, issuer = %options.issuer, "listening on http://{address}");
         tokio::task::spawn_local(discover_until_known(connector, oauth, metadata));
@@ -210,20 +256,25 @@ fn start(options: Options) -> Result<(), String> {
                     validator,
                     clock,
                 };
-                run(
+                run_with_stats(
                     listener,
-                    Arc::new(AccessLogged(service)),
+                    Arc::new(AccessLogged { service, metrics }),
                     server_options,
                     shutdown_signal(),
+                    connections,
                 )
                 .await
             }
             None => {
-                run(
+                run_with_stats(
                     listener,
-                    Arc::new(AccessLogged(app)),
+                    Arc::new(AccessLogged {
+                        service: app,
+                        metrics,
+                    }),
                     server_options,
                     shutdown_signal(),
+                    connections,
                 )
                 .await
             }
@@ -261,6 +312,19 @@ fn forward_auth_config(options: &Options) -> Result<Option<&'static ForwardAuthC
         leak_str(options.forward_auth_subject_header.clone()),
         leak_str(options.forward_auth_scopes_header.clone()),
     ))))
+}
+
+/// `push-advisor check`: the provider checks on a runtime of their own; the verdict is the exit status.
+fn check_mode(oauth: &'static OAuthConfig<'static>, connector: Connector) -> Result<(), String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    if runtime.block_on(check::run(oauth, &connector)) {
+        Ok(())
+    } else {
+        Err("push-advisor check: some checks failed".to_owned())
+    }
 }
 
 fn oauth_config(

@@ -11,9 +11,17 @@ use clap::{Parser, ValueEnum};
 #[derive(Debug, Clone, Parser)]
 #[command(name = "push-advisor", version, about, long_about = None)]
 pub struct Options {
+    /// `serve` (the default) runs the server; `check` checks the provider settings, line by line with a fix for each problem, and exits 0 only when all pass.
+    #[arg(value_enum, default_value_t = Mode::Serve)]
+    pub mode: Mode,
+
     /// Address to listen on.
     #[arg(long, env = "PUSH_ADVISOR_BIND", default_value = "127.0.0.1:8787")]
     pub bind: SocketAddr,
+
+    /// Address of the ops listener: /healthz, /readyz and Prometheus /metrics [default: off]
+    #[arg(long, env = "PUSH_ADVISOR_METRICS_BIND")]
+    pub metrics_bind: Option<SocketAddr>,
 
     /// Canonical URI of this API (the RFC 8707 resource tokens must name) [default: http://<bind>]
     #[arg(long, env = "PUSH_ADVISOR_PUBLIC_URL")]
@@ -119,6 +127,15 @@ pub struct Options {
         default_value = "X-Auth-Scopes"
     )]
     pub forward_auth_scopes_header: String,
+}
+
+/// What the binary does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Mode {
+    /// Serve the API and MCP endpoint.
+    Serve,
+    /// Check the provider settings and exit.
+    Check,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -24,7 +24,7 @@ port=18787
 resource="http://127.0.0.1:$port"
 ready=$(mktemp)
 PROVIDER_PORT=0 PROVIDER_RESOURCE=$resource PROVIDER_ACCESS_TOKEN_TTL=3600 \
-  node tests/provider/provider.mjs >"$ready" 2>/dev/null &
+  tests/provider/node_modules/node/bin/node tests/provider/provider.mjs >"$ready" 2>/dev/null &
 pids+=($!)
 for _ in $(seq 100); do grep -q PROVIDER_READY "$ready" && break; sleep 0.1; done
 issuer=$(sed -n 's/^PROVIDER_READY //p' "$ready")

@@ -457,3 +457,112 @@ fn logs_never_contain_tokens_or_secrets() {
         assert!(!logs.contains(secret), "log leaks {secret}:\n{logs}");
     }
 }
+
+/// Runs schemathesis (pinned in tests/python/requirements.txt), all checks, against the
+/// server's own `/openapi.json` with `token`; returns (operations tested, cases
+/// generated, cases passed) after asserting it found no issue (and, when `refused` is
+/// set, only its warning that the token was refused: 403 is what such a token gets).
+fn schemathesis(server: &PushAdvisor, token: &str, refused: bool) -> (u32, u32, u32) {
+    let work = std::env::temp_dir().join(format!("pa-schemathesis-{}", std::process::id()));
+    std::fs::create_dir_all(&work).expect("work dir");
+    let bin = python_tools().with_file_name("schemathesis");
+    let mut child = std::process::Command::new(bin)
+        .current_dir(&work)
+        .env("NO_COLOR", "1")
+        .args(["run", &format!("{}/openapi.json", server.url)])
+        .args(["--checks", "all", "--max-examples", "50", "--seed", "1"])
+        .args(["-H", &format!("Authorization: Bearer {token}")])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start schemathesis");
+    let start = Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed() > Duration::from_secs(180) {
+            let _ = child.kill();
+            panic!("schemathesis took more than 180 s");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let output = child.wait_with_output().expect("schemathesis output");
+    let _ = std::fs::remove_dir_all(&work);
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    let verdict = if refused {
+        text.contains("1 warning in")
+            && text.contains("Authentication failed: 1 operation returned only 401/403 responses")
+    } else {
+        text.contains("No issues found")
+    };
+    assert!(
+        output.status.success() && verdict,
+        "schemathesis found issues:\n{text}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let number = |after: &str| -> u32 {
+        let start = text
+            .find(after)
+            .unwrap_or_else(|| panic!("no {after:?} in:\n{text}"))
+            + after.len();
+        text[start..]
+            .trim_start()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("no number after {after:?} in:\n{text}"))
+    };
+    let tested = number("Tested:");
+    let generated = number("Test cases:");
+    let passed = number("generated,");
+    eprintln!(
+        "schemathesis: {tested} operations tested, {generated} cases generated, {passed} passed"
+    );
+    (tested, generated, passed)
+}
+
+#[test]
+fn schemathesis_finds_the_openapi_document_true_for_every_answer() {
+    let stack = Stack::start(&[]);
+    let spec = stack.server.get("/openapi.json").json();
+    let history = &spec["paths"]["/deploy-history"]["get"]["responses"];
+    for (status, header) in [
+        ("401", "WWW-Authenticate"),
+        ("403", "WWW-Authenticate"),
+        ("503", "Retry-After"),
+    ] {
+        assert_eq!(
+            history[status]["headers"][header]["required"], true,
+            "{status} documents {header}"
+        );
+    }
+    assert!(spec["paths"]["/can-i-push-to-prod"]["get"]["responses"]["503"].is_object());
+
+    // With api:read: 200s for every operation, and the refusals of requests without or with broken credentials.
+    let (tested, generated, passed) = schemathesis(&stack.server, &stack.token("api:read"), false);
+    assert_eq!(tested, 3, "every documented operation");
+    assert!(
+        generated >= 10 && passed == generated,
+        "{generated} generated, {passed} passed"
+    );
+
+    // With a token lacking api:read: the 403 with its challenge, as documented.
+    let writer = stack.provider.client_credentials(
+        "writer-only",
+        "dev-secret-writer-only",
+        "api:write",
+        &stack.resource,
+    );
+    let writer = writer["access_token"].as_str().expect("access_token");
+    assert_eq!(
+        stack
+            .server
+            .get_with_token("/deploy-history", writer)
+            .status,
+        403
+    );
+    let (tested, generated, passed) = schemathesis(&stack.server, writer, true);
+    assert_eq!(tested, 3);
+    assert!(
+        generated >= 10 && passed == generated,
+        "{generated} generated, {passed} passed"
+    );
+}

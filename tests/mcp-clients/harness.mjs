@@ -61,7 +61,8 @@ export async function startStack() {
     const origin = `http://127.0.0.1:${port}`;
     const mcpUrl = `${origin}/mcp`;
 
-    const provider = spawnLogged('provider', process.execPath, [path.join(providerDir, 'provider.mjs')], {
+    // The provider on the Node 22 its own npm packages install (oidc-provider's supported runtime).
+    const provider = spawnLogged('provider', path.join(providerDir, 'node_modules', 'node', 'bin', 'node'), [path.join(providerDir, 'provider.mjs')], {
       PROVIDER_HOST: '127.0.0.1',
       PROVIDER_PORT: '0',
       PROVIDER_RESOURCE: origin,

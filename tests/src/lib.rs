@@ -204,7 +204,14 @@ impl Provider {
             dir.join("node_modules").exists(),
             "run `npm ci` in tests/provider first (tests/run-all.sh does)"
         );
-        let mut command = Command::new("node");
+        // The Node 22 that `npm ci` installs there (oidc-provider's supported runtime).
+        let node22 = dir.join("node_modules/node/bin/node");
+        assert!(
+            node22.exists(),
+            "{} is missing: run `npm ci` in tests/provider",
+            node22.display()
+        );
+        let mut command = Command::new(node22);
         command.current_dir(&dir).arg("provider.mjs");
         match &options.host {
             Some(host) => {
@@ -611,4 +618,104 @@ pub fn html_unescape(text: &str) -> String {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&")
+}
+
+/// `tests/python/.venv/bin/python` with the pinned tools of `tests/python/requirements.txt`
+/// (the OpenMetrics parser, schemathesis); creates the venv and installs them when
+/// missing (tests/run-all.sh does it first).
+pub fn python_tools() -> PathBuf {
+    static INSTALL: Mutex<()> = Mutex::new(());
+    let _one_at_a_time = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = repo_root().join("tests/python");
+    let python = dir.join(".venv/bin/python");
+    let has = |module: &str| {
+        Command::new(&python)
+            .args(["-c", &format!("import {module}")])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    if python.exists() && has("prometheus_client") && has("schemathesis") {
+        return python;
+    }
+    if !python.exists() {
+        let created = Command::new("python3")
+            .args(["-m", "venv"])
+            .arg(dir.join(".venv"))
+            .status()
+            .expect("python3 -m venv");
+        assert!(created.success(), "python3 -m venv failed");
+    }
+    let installed = Command::new(&python)
+        .args([
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "-r",
+        ])
+        .arg(dir.join("requirements.txt"))
+        .status()
+        .expect("pip install");
+    assert!(
+        installed.success(),
+        "pip install -r tests/python/requirements.txt failed"
+    );
+    python
+}
+
+/// What `push-advisor check` printed and its exit status.
+#[derive(Debug)]
+pub struct CheckRun {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `push-advisor check` against `issuer` with the dev client and extra settings
+/// (which override the defaults), within 30 s.
+pub fn run_check(resource_port: u16, issuer: &str, extra: &[(&str, &str)]) -> CheckRun {
+    let mut command = Command::new(binary_path());
+    command
+        .arg("check")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("PUSH_ADVISOR_BIND", format!("127.0.0.1:{resource_port}"))
+        .env("PUSH_ADVISOR_ISSUER", issuer)
+        .env("PUSH_ADVISOR_CLIENT_ID", CLIENT_ID)
+        .env("PUSH_ADVISOR_CLIENT_SECRET", CLIENT_SECRET)
+        .env("PUSH_ADVISOR_PROVIDER_TIMEOUT_MS", "3000");
+    for (name, value) in extra {
+        command.env(name, value);
+    }
+    let mut child = command
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start push-advisor check");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait for check") {
+            break status;
+        }
+        if start.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("push-advisor check took more than 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let mut stdout = String::new();
+    let mut stderr = String::new();
+    if let Some(mut out) = child.stdout.take() {
+        let _ = out.read_to_string(&mut stdout);
+    }
+    if let Some(mut err) = child.stderr.take() {
+        let _ = err.read_to_string(&mut stderr);
+    }
+    CheckRun {
+        success: status.success(),
+        stdout,
+        stderr,
+    }
 }

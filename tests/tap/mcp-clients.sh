@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The official MCP clients (tests/mcp-clients: TypeScript SDK 1.x and client v2, Python SDK, Inspector CLI)
+# The official MCP clients (tests/mcp-clients: TypeScript SDK 1.x and client v2, Python SDK,
+# Inspector CLI) and the MCP conformance suite (tests/conformance)
 # against the linux-tap firmware. Runs INSIDE the namespace `run.sh` creates (it refuses
 # to run elsewhere): starts the real provider on the namespace's side of the TAP link and
 # the firmware, waits for discovery, runs `node --test`, and stops both.
@@ -54,7 +55,7 @@ wait_for_text() {
 PROVIDER_HOST=$PA_HOST_IP PROVIDER_PORT=$provider_port PROVIDER_ISSUER=$issuer \
     PROVIDER_RESOURCE=$DEVICE_URL PROVIDER_RESOURCE_MCP="$DEVICE_URL/mcp" \
     PROVIDER_REDIRECT_URIS="$DEVICE_URL/token" \
-    node "$root/tests/provider/provider.mjs" >"$work/provider.log" 2>&1 &
+    "$root/tests/provider/node_modules/node/bin/node" "$root/tests/provider/provider.mjs" >"$work/provider.log" 2>&1 &
 children+=($!)
 wait_for_text "$work/provider.log" PROVIDER_READY 20
 
@@ -70,6 +71,10 @@ status=0
 (cd "$root/tests/mcp-clients" &&
     MCP_TARGET_URL="$DEVICE_URL/mcp" MCP_PROVIDER_ISSUER=$issuer MCP_NETNS=$PA_NETNS \
         node --test --test-reporter=tap "${filter[@]}" mcp.test.mjs) || status=$?
+# The official MCP conformance suite's applicable server scenarios against the device.
+(cd "$root/tests/conformance" &&
+    MCP_TARGET_URL="$DEVICE_URL/mcp" MCP_PROVIDER_ISSUER=$issuer MCP_NETNS=$PA_NETNS \
+        "$root/tests/provider/node_modules/node/bin/node" --test --test-reporter=tap conformance.test.mjs) || status=$?
 if [[ $status -ne 0 ]]; then
     echo "--- firmware log (tail) ---"
     tail -n 40 "$work/firmware.log"

@@ -14,7 +14,7 @@
 # firmware-example --features tls), PA_AUTH_GATEWAY (the auth-only gateway; default:
 # the `auth-gateway` built beside PA_FIRMWARE),
 # PA_PORT (the firmware's port, default 80), PA_TIMEOUT (seconds for the Rust tests,
-# default 150), PA_MCP_TIMEOUT (seconds for the MCP clients, default 60),
+# default 150), PA_MCP_TIMEOUT (seconds for the MCP clients and the conformance suite, default 120),
 # MCP_TEST_NAME_PATTERN (run only the MCP client cases whose names match).
 # Log lines to count: libtest's `test result: ...` for the Rust cases, node's
 # `# pass N` / `# fail N` for the MCP client cases; last line `tap: PASS|FAIL (...)`.
@@ -27,7 +27,7 @@ host_ip=192.168.69.1  # only inside the netns below
 device_ip=192.168.69.2  # only inside the netns below
 port=${PA_PORT:-80}
 limit=${PA_TIMEOUT:-150}
-mcp_limit=${PA_MCP_TIMEOUT:-60}
+mcp_limit=${PA_MCP_TIMEOUT:-120}
 started=$SECONDS
 
 if [[ $(id -u) -ne 0 ]]; then
@@ -120,8 +120,9 @@ summarize() {
     if [[ $status -eq 124 || $status -eq 137 ]]; then
         echo "$name: timed out after $seconds s"
     elif [[ $name == "mcp clients" ]] && grep -qE '^# pass [0-9]+' "$log"; then
-        passed=$(grep -oE '^# pass [0-9]+' "$log" | tail -n 1 | awk '{print $3}')
-        failed=$(grep -oE '^# fail [0-9]+' "$log" | tail -n 1 | awk '{print $3}')
+        # The MCP clients' run and the conformance suite's run each print their counts.
+        passed=$(grep -oE '^# pass [0-9]+' "$log" | awk '{s+=$3} END {print s+0}')
+        failed=$(grep -oE '^# fail [0-9]+' "$log" | awk '{s+=$3} END {print s+0}')
         echo "$name: $passed passed, ${failed:-0} failed"
     elif [[ $name != "mcp clients" ]] &&
         result=$(grep -oE 'test result: [a-zA-Z]+\. [0-9]+ passed; [0-9]+ failed' "$log" | tail -n 1) &&

@@ -14,4 +14,4 @@ pub use connector::{
     TlsRoots,
 };
 pub use host::{HostClock, OsRng};
-pub use server::{ServeStats, ServerOptions, run, shutdown_signal};
+pub use server::{LiveStats, ServeStats, ServerOptions, run, run_with_stats, shutdown_signal};

@@ -90,7 +90,7 @@ pub struct ServeStats {
     pub aborted_at_shutdown: u64,
 }
 
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Counters {
     accepted: AtomicU64,
     refused_over_capacity: AtomicU64,
@@ -120,10 +120,29 @@ impl Counters {
     }
 }
 
-struct Shared {
-    options: ServerOptions,
+/// The counts of a running server, readable while it serves (for metrics): hand one to
+/// [`run_with_stats`] and read it from anywhere.
+#[derive(Debug, Default)]
+pub struct LiveStats {
     counters: Counters,
     open_connections: AtomicUsize,
+}
+
+impl LiveStats {
+    /// The counts so far.
+    pub fn snapshot(&self) -> ServeStats {
+        self.counters.snapshot()
+    }
+
+    /// Connections being served now.
+    pub fn open_connections(&self) -> usize {
+        self.open_connections.load(Ordering::Acquire)
+    }
+}
+
+struct Shared {
+    options: ServerOptions,
+    live: Arc<LiveStats>,
 }
 
 /// Counts one open connection, globally and on its worker, until dropped.
@@ -134,7 +153,10 @@ struct OpenConnection {
 
 impl Drop for OpenConnection {
     fn drop(&mut self) {
-        self.shared.open_connections.fetch_sub(1, Ordering::AcqRel);
+        self.shared
+            .live
+            .open_connections
+            .fetch_sub(1, Ordering::AcqRel);
         self.worker_load.fetch_sub(1, Ordering::AcqRel);
     }
 }
@@ -166,14 +188,27 @@ pub async fn run<S>(
 where
     S: Service + Send + Sync + 'static,
 {
+    run_with_stats(listener, service, options, shutdown, Arc::default()).await
+}
+
+/// [`run`], counting into `stats`, which others may read while it serves.
+pub async fn run_with_stats<S>(
+    listener: TcpListener,
+    service: Arc<S>,
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()>,
+    stats: Arc<LiveStats>,
+) -> io::Result<ServeStats>
+where
+    S: Service + Send + Sync + 'static,
+{
     let worker_count = match options.workers {
         0 => std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
     };
     let shared = Arc::new(Shared {
         options,
-        counters: Counters::default(),
-        open_connections: AtomicUsize::new(0),
+        live: stats,
     });
     let (stop, stopped) = watch::channel(false);
     let mut workers = Vec::with_capacity(worker_count);
@@ -213,12 +248,12 @@ where
     for worker in finished {
         let _ = worker.await; // an error means the thread died; its count is lost either way
     }
-    Ok(shared.counters.snapshot())
+    Ok(shared.live.counters.snapshot())
 }
 
 fn admit(stream: TcpStream, shared: &Arc<Shared>, workers: &[Worker]) {
-    if shared.open_connections.load(Ordering::Acquire) >= shared.options.max_connections {
-        Counters::bump(&shared.counters.refused_over_capacity, 1);
+    if shared.live.open_connections.load(Ordering::Acquire) >= shared.options.max_connections {
+        Counters::bump(&shared.live.counters.refused_over_capacity, 1);
         tokio::spawn(refuse_over_capacity(stream, shared.options.write_timeout));
         return;
     }
@@ -238,7 +273,7 @@ fn admit(stream: TcpStream, shared: &Arc<Shared>, workers: &[Worker]) {
     else {
         return;
     };
-    shared.open_connections.fetch_add(1, Ordering::AcqRel);
+    shared.live.open_connections.fetch_add(1, Ordering::AcqRel);
     worker.load.fetch_add(1, Ordering::AcqRel);
     let open = OpenConnection {
         shared: Arc::clone(shared),
@@ -248,7 +283,7 @@ fn admit(stream: TcpStream, shared: &Arc<Shared>, workers: &[Worker]) {
         warn!("a worker thread has stopped; connection dropped");
         return;
     }
-    Counters::bump(&shared.counters.accepted, 1);
+    Counters::bump(&shared.live.counters.accepted, 1);
 }
 
 fn spawn_worker<S>(
@@ -314,7 +349,7 @@ async fn worker_loop<S: Service + 'static>(
     let drain = async { while connections.join_next().await.is_some() {} };
     if timeout(shared.options.shutdown_grace, drain).await.is_err() {
         let aborted = connections.len() as u64;
-        Counters::bump(&shared.counters.aborted_at_shutdown, aborted);
+        Counters::bump(&shared.live.counters.aborted_at_shutdown, aborted);
         debug!(aborted, "shutdown grace period over; aborting connections");
         connections.shutdown().await;
     }
@@ -339,7 +374,7 @@ async fn serve_connection<S: Service>(
     };
     let peer = stream.peer_addr().ok();
     let options = &shared.options;
-    let counters = &shared.counters;
+    let counters = &shared.live.counters;
     let origins: Vec<&str> = options.allowed_origins.iter().map(String::as_str).collect();
     let config = ServerConfig {
         limits: options.limits,

@@ -33,11 +33,41 @@ fn json_response(
     description: &str,
     schema: &str,
 ) -> fmt::Result {
+    json_response_with(out, status, description, schema, None)
+}
+
+/// A response with a JSON body and, when `header` names one, a required header.
+#[cfg(feature = "openapi")]
+fn json_response_with(
+    out: &mut dyn Write,
+    status: &str,
+    description: &str,
+    schema: &str,
+    header: Option<(&str, &str)>,
+) -> fmt::Result {
     write!(
         out,
-        r#""{status}":{{"description":"{description}","content":{{"application/json":{{"schema":{schema}}}}}}}"#
+        r#""{status}":{{"description":"{}","#,
+        JsonEscaped(description)
+    )?;
+    if let Some((name, about)) = header {
+        write!(
+            out,
+            r#""headers":{{"{name}":{{"description":"{}","required":true,"schema":{{"type":"string"}}}}}},"#,
+            JsonEscaped(about)
+        )?;
+    }
+    write!(
+        out,
+        r#""content":{{"application/json":{{"schema":{schema}}}}}}}"#
     )
 }
+
+#[cfg(feature = "openapi")]
+const CHALLENGE: &str =
+    "RFC 6750 Bearer challenge with the RFC 9728 resource_metadata URL and the scope needed";
+#[cfg(feature = "openapi")]
+const RETRY_AFTER: &str = "Seconds to wait before trying again";
 
 /// Writes a row's operation: its 200 answer and, for a protected route, its security
 /// requirement and the refusals the guard may answer. Documented routes answer GET
@@ -67,14 +97,31 @@ fn write_operation(
     let answer = operation.answer;
     json_response(out, "200", answer.description, answer.schema)?;
     if scope.is_some() {
-        for (status, description) in [
-            ("401", "Authentication required"),
-            ("403", "Insufficient scope"),
-            ("503", "Authorization server unavailable"),
+        for (status, description, header) in [
+            (
+                "401",
+                "Authentication required",
+                ("WWW-Authenticate", CHALLENGE),
+            ),
+            ("403", "Insufficient scope", ("WWW-Authenticate", CHALLENGE)),
+            (
+                "503",
+                "Authorization server unavailable",
+                ("Retry-After", RETRY_AFTER),
+            ),
         ] {
             out.write_char(',')?;
-            json_response(out, status, description, ERROR_SCHEMA)?;
+            json_response_with(out, status, description, ERROR_SCHEMA, Some(header))?;
         }
+    } else if let Some(when) = operation.unavailable {
+        out.write_char(',')?;
+        json_response_with(
+            out,
+            "503",
+            when,
+            ERROR_SCHEMA,
+            Some(("Retry-After", RETRY_AFTER)),
+        )?;
     }
     out.write_str("}}}")
 }

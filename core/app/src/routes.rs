@@ -64,6 +64,9 @@ pub struct Operation {
     pub description: &'static str,
     /// The 200 answer.
     pub answer: AnswerType,
+    /// `Some(when)` when the handler itself may answer 503 (with `Retry-After` and an
+    /// `{"error","message"}` body), for the OpenAPI document.
+    pub unavailable: Option<&'static str>,
     /// `Some` when the route is also an MCP tool, answering the same JSON.
     pub tool: Option<ToolText>,
 }
@@ -219,6 +222,9 @@ pub const ROUTES: &[RouteSpec] = &[
                 description: "Successful response",
                 schema: VERDICT_SCHEMA,
             },
+            unavailable: Some(
+                "The server has not learned the current date yet (a device before its first provider answer)",
+            ),
             tool: Some(ToolText {
                 title: "Can I push to prod?",
                 description: "Says whether it is safe to deploy to production today (yes Monday to Thursday, no Friday to Sunday, by the UTC weekday), with the reason.",
@@ -242,6 +248,7 @@ pub const ROUTES: &[RouteSpec] = &[
                 description: "Successful response",
                 schema: VIBE_SCHEMA,
             },
+            unavailable: None,
             tool: Some(ToolText {
                 title: "Vibe check",
                 description: "A random yes/no answer on whether to push right now, with a random vibe.",
@@ -268,6 +275,7 @@ pub const ROUTES: &[RouteSpec] = &[
                 description: "Deployment history",
                 schema: HISTORY_SCHEMA,
             },
+            unavailable: None,
             tool: Some(ToolText {
                 title: "Deployment history",
                 description: "Recent deployments, attributed to the signed-in user. Needs OAuth scope api:read.",
