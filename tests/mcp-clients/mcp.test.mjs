@@ -282,11 +282,11 @@ describe('TypeScript SDK', () => {
 
 const MODERN = '2026-07-28';
 const V2_MODES = [['pinned to 2026-07-28', { pin: MODERN }], ['auto', 'auto']];
-// The client v2 sends credentials to an HTTPS or loopback token endpoint only; the TAP run's
-// provider is plain HTTP on the namespace's link, so there only the token-in-hand case runs.
+// The client v2 sends credentials to an HTTPS or loopback token endpoint only, so its cold start
+// cannot run against a plain-HTTP, non-loopback provider (the TAP run serves HTTPS for this).
 const PROVIDER_ISSUER = process.env.MCP_PROVIDER_ISSUER;
 const V2_OAUTH_SKIP = PROVIDER_ISSUER && /^http:/.test(PROVIDER_ISSUER) && !/^http:\/\/(127\.|localhost|\[::1\])/.test(PROVIDER_ISSUER)
-  ? 'client v2 refuses a plain-HTTP, non-loopback token endpoint (this provider); the token-in-hand case covers 2026-07-28 here'
+  ? 'client v2 refuses a plain-HTTP, non-loopback token endpoint (this provider); serve the provider over HTTPS'
   : false;
 
 function newV2Client(mode) {
