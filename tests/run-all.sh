@@ -49,9 +49,9 @@ done
 step "Firmware for the NUCLEO-H743ZI2 board (size report)"
 bash firmware-example/size-report.sh
 
-step "Building the push-advisor binary and the rmcp example for the end-to-end tests"
+step "Building the push-advisor binary and the rmcp examples (server, 2026-07-28 client) for the end-to-end tests"
 cargo build --locked -p host-example
-cargo build --locked -p push-advisor-tower --example rmcp_server
+cargo build --locked -p push-advisor-tower --example rmcp_server --example rmcp_client
 
 step "Rust tests (unit, core, adapters, end-to-end against oidc-provider)"
 cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo-test.log"
@@ -62,7 +62,7 @@ node --test tests/demo.test.mjs 2>&1 | tee "$log_dir/node-demo.log"
 step "Provider smoke test"
 (cd tests/provider && node_modules/node/bin/node --test smoke.mjs) 2>&1 | tee "$log_dir/node-provider.log"
 
-step "MCP clients (TypeScript SDK 1.x and client v2, Python SDK, Inspector CLI) against push-advisor, and the TypeScript SDK against the rmcp example behind the tower layer"
+step "MCP clients (TypeScript SDK 1.x and client v2, Python SDK, rmcp, Inspector CLI) against push-advisor, and the TypeScript SDK against the rmcp example behind the tower layer"
 (cd tests/mcp-clients && npm ci --no-audit --no-fund --loglevel=error && node --test mcp.test.mjs rmcp.test.mjs) 2>&1 | tee "$log_dir/node-mcp.log"
 
 step "MCP conformance suite (pinned; server scenarios) against push-advisor"

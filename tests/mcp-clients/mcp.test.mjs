@@ -1,7 +1,7 @@
 // Official MCP clients against the real push-advisor MCP endpoint and the real dev OAuth provider:
 // the TypeScript SDK (cold start with discovery, dynamic registration and PKCE; step-up on 403),
 // the TypeScript client v2 speaking 2026-07-28 (pinned and `auto`, cold start through OAuth),
-// the Python SDK (initialize, and 2026-07-28 pinned and `auto`),
+// the Python SDK (initialize, and 2026-07-28 pinned and `auto`), the Rust SDK rmcp (2026-07-28 pinned),
 // the Python SDK and the MCP Inspector CLI, plus raw HTTP checks of the challenge and the PRM.
 // Run: cd tests/mcp-clients && npm ci && node --test mcp.test.mjs
 
@@ -460,6 +460,45 @@ for (const mode of ['2026-07-28', 'auto']) {
     }
   });
 }
+
+/** `target/debug/examples/rmcp_client` (or `RMCP_CLIENT_BIN`), built by tests/run-all.sh. */
+const RMCP_CLIENT = process.env.RMCP_CLIENT_BIN || path.join(here, '..', '..', 'target', 'debug', 'examples', 'rmcp_client');
+
+// The Rust SDK: `server/discover` pinned to 2026-07-28 (`ClientLifecycleMode::Discover`, no fallback).
+test('rmcp (Rust SDK) in 2026-07-28 mode (pinned): lists and calls the three tools', { timeout: 120_000 }, async () => {
+  assert.ok(fs.existsSync(RMCP_CLIENT),
+    `no rmcp client at ${RMCP_CLIENT}: run \`cargo build -p push-advisor-tower --example rmcp_client\` or set RMCP_CLIENT_BIN`);
+  const token = await serviceToken('api:read');
+  const logBefore = stack.serverLog?.().length ?? 0;
+  const result = await run(RMCP_CLIENT, [stack.mcpUrl], { env: { MCP_BEARER_TOKEN: token } });
+  assert.equal(result.code, 0, `rmcp_client exit ${result.code} ${result.signal ?? ''}\n${result.stderr.slice(-3000)}`);
+  assert.ok(!result.stdout.includes(token) && !result.stderr.includes(token), 'the token is never printed');
+  const report = JSON.parse(result.stdout);
+  assert.equal(report.protocol_version, MODERN, 'settled on 2026-07-28');
+  assert.match(report.server_info?.name ?? '', /^push-advisor/, 'server identity from server/discover');
+  assert.deepEqual([...report.tools].sort(), TOOL_NAMES, 'tool names (rmcp)');
+  assert.deepEqual(Object.keys(report.calls).sort(), TOOL_NAMES);
+  for (const name of TOOL_NAMES) {
+    const call = report.calls[name];
+    assert.equal(call.is_error, false, `${name} (rmcp) is not an error: ${JSON.stringify(call)}`);
+    assert.equal(call.structured, true, `${name} (rmcp) returned structured content: ${JSON.stringify(call)}`);
+  }
+  assert.ok(Array.isArray(report.calls.get_deploy_history.structured_content.deployments), 'deployments listed (rmcp)');
+  if (stack.serverLog) {
+    const answered = () => stack.serverLog().slice(logBefore)
+      // eslint-disable-next-line no-control-regex -- the log is colored
+      .replace(/\x1b\[[0-9;]*m/g, '').split('\n')
+      .filter((l) => /path="?\/mcp\b/.test(l) && /status=200/.test(l) && l.includes(`mcp_version="${MODERN}"`));
+    for (let waited = 0; answered().length < 5 && waited < 2000; waited += 50) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const methods = answered().map((l) => /mcp_method="([^"]*)"/.exec(l)?.[1]);
+    assert.ok(methods.includes('server/discover') && methods.includes('tools/list') && methods.filter((m) => m === 'tools/call').length === 3,
+      `access log: server/discover, tools/list and three tools/call with ${MODERN}\n${methods.join('\n')}`);
+    const initialized = stack.serverLog().slice(logBefore).split('\n').filter((l) => l.includes('mcp_method="initialize"'));
+    assert.deepEqual(initialized, [], 'no initialize handshake (pinned: no fallback)');
+  }
+});
 
 test('MCP Inspector CLI (Node 22): tools/list with a bearer header', { timeout: 180_000 }, async () => {
   const node22 = path.join(here, 'node_modules', 'node', 'bin', 'node');

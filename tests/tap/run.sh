@@ -58,6 +58,8 @@ if [[ $run_mcp_clients == yes ]]; then
         python3 -m venv "$mcp_dir/.venv"
         "$venv_python" -m pip install --quiet --disable-pip-version-check -r "$mcp_dir/requirements.txt"
     fi
+    # The Rust SDK (rmcp) case runs this example; mcp.test.mjs looks in <repo>/target/debug/examples.
+    (cd "$root" && cargo build --quiet --locked -p push-advisor-tower --example rmcp_client)
 fi
 
 # Built outside the namespace (cargo may need the network); only the results run inside.
