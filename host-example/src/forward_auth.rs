@@ -50,14 +50,10 @@ impl Rule {
         }
         Ok(Rule {
             method,
-            prefix: leak_str(prefix),
-            scope: leak_str(scope.trim()),
+            prefix: crate::leak_str(prefix.to_owned()),
+            scope: crate::leak_str(scope.trim().to_owned()),
         })
     }
-}
-
-fn leak_str(text: &str) -> &'static str {
-    Box::leak(text.to_owned().into_boxed_str())
 }
 
 /// Settings of the forward-auth endpoint.

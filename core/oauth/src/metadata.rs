@@ -304,8 +304,8 @@ pub struct MetadataView<'m> {
 }
 
 impl<'m> MetadataView<'m> {
-    /// A member's text, if kept and advertised.
-    fn raw(self, member: Member) -> Option<&'m str> {
+    /// A member's text, if kept and advertised: a URL, or a list's items separated by `\n`.
+    fn text(self, member: Member) -> Option<&'m str> {
         let span = self.spans.get(member as usize)?;
         self.text
             .get(usize::from(span.start)..usize::from(span.end))
@@ -318,7 +318,7 @@ impl<'m> MetadataView<'m> {
 
     /// A URL member, if kept and advertised.
     pub fn url(self, member: Member) -> Option<&'m str> {
-        self.raw(member)
+        self.text(member)
     }
 
     /// `authorization_endpoint`.
@@ -349,7 +349,7 @@ impl<'m> MetadataView<'m> {
     /// The items of a list member kept (none if absent).
     pub fn list(self, member: Member) -> ListItems<'m> {
         ListItems {
-            rest: self.raw(member).filter(|text| !text.is_empty()),
+            rest: self.text(member).filter(|text| !text.is_empty()),
         }
     }
 
