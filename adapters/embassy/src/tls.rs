@@ -118,7 +118,11 @@ impl TlsSlot {
     }
 }
 
-/// Opens a session on a free slot and waits for its handshake.
+/// How often a connect waiting for a busy TLS slot looks again.
+const SLOT_POLL: Duration = Duration::from_millis(20);
+
+/// Opens a session on a free slot (waiting for one within `connect_timeout`) and waits
+/// for its handshake.
 pub(crate) async fn open_stream<'s>(
     slots: &'s [TlsSlot],
     host: &str,
@@ -127,10 +131,19 @@ pub(crate) async fn open_stream<'s>(
     io_timeout: Duration,
 ) -> Result<TlsStream<'s>, ConnectError> {
     let host = heapless::String::try_from(host).map_err(|_| ConnectError::Dns)?;
-    let slot = slots
-        .iter()
-        .find(|slot| slot.claim())
-        .ok_or(ConnectError::Connect)?;
+    // A slot frees once its worker has closed the previous session, which can trail the
+    // previous connection's drop: wait for one within the connect deadline instead of
+    // refusing at once.
+    let deadline = Instant::now() + connect_timeout;
+    let slot = loop {
+        if let Some(slot) = slots.iter().find(|slot| slot.claim()) {
+            break slot;
+        }
+        if slots.is_empty() || Instant::now() >= deadline {
+            return Err(ConnectError::Connect);
+        }
+        embassy_time::Timer::after(SLOT_POLL).await;
+    };
     // From here the stream's drop tells the worker the client is gone, whatever happens.
     let stream = TlsStream { slot, io_timeout };
     slot.opened.reset();
