@@ -33,9 +33,12 @@ pub struct Process {
 }
 
 impl Process {
-    /// Starts `command` and waits until a line of its output contains `ready_marker`;
-    /// returns the process and that line.
-    pub fn spawn(mut command: Command, ready_marker: &str, timeout: Duration) -> (Process, String) {
+    /// Starts `command` with its output captured; a line containing `marker` (if any) is
+    /// also sent on `ready`.
+    fn start_captured(
+        command: &mut Command,
+        marker: Option<(String, std::sync::mpsc::Sender<String>)>,
+    ) -> Process {
         command
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -44,7 +47,6 @@ impl Process {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
         let output = Arc::new(Mutex::new(String::new()));
-        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
         for stream in [
             child
                 .stdout
@@ -59,12 +61,13 @@ impl Process {
         .flatten()
         {
             let output = Arc::clone(&output);
-            let ready_tx = ready_tx.clone();
-            let marker = ready_marker.to_owned();
+            let marker = marker.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    if line.contains(&marker) {
-                        let _ = ready_tx.send(line.clone());
+                    if let Some((marker, ready)) = &marker {
+                        if line.contains(marker.as_str()) {
+                            let _ = ready.send(line.clone());
+                        }
                     }
                     let mut out = output.lock().unwrap();
                     out.push_str(&line);
@@ -72,7 +75,15 @@ impl Process {
                 }
             });
         }
-        let mut process = Process { child, output };
+        Process { child, output }
+    }
+
+    /// Starts `command` and waits until a line of its output contains `ready_marker`;
+    /// returns the process and that line.
+    pub fn spawn(mut command: Command, ready_marker: &str, timeout: Duration) -> (Process, String) {
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let mut process =
+            Self::start_captured(&mut command, Some((ready_marker.to_owned(), ready_tx)));
         match ready_rx.recv_timeout(timeout) {
             Ok(line) => (process, line),
             Err(_) => {
@@ -89,39 +100,8 @@ impl Process {
 
     /// Starts `command` and waits until something accepts connections on
     /// 127.0.0.1:`port` (for servers that print no ready line, such as nginx).
-    pub fn spawn_listening(command: Command, port: u16, timeout: Duration) -> Process {
-        let mut command = command;
-        command
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .stdin(Stdio::null());
-        let mut child = command
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {command:?}: {e}"));
-        let output = Arc::new(Mutex::new(String::new()));
-        for stream in [
-            child
-                .stdout
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-            child
-                .stderr
-                .take()
-                .map(|s| Box::new(s) as Box<dyn Read + Send>),
-        ]
-        .into_iter()
-        .flatten()
-        {
-            let output = Arc::clone(&output);
-            std::thread::spawn(move || {
-                for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                    let mut out = output.lock().unwrap();
-                    out.push_str(&line);
-                    out.push('\n');
-                }
-            });
-        }
-        let mut process = Process { child, output };
+    pub fn spawn_listening(mut command: Command, port: u16, timeout: Duration) -> Process {
+        let mut process = Self::start_captured(&mut command, None);
         let start = Instant::now();
         loop {
             let address = std::net::SocketAddr::from(([127, 0, 0, 1], port));
