@@ -341,7 +341,9 @@ fn oauth_config(
             ClientAuthMethod::ClientSecretPost => ClientAuth::ClientSecretPost,
         },
     };
-    let issuer = leak_str(options.issuer.trim_end_matches('/').to_owned());
+    // Kept exactly as configured: RFC 8414 issuers are compared as the provider
+    // publishes them, and some (Auth0) end with `/`.
+    let issuer = leak_str(options.issuer.clone());
     let endpoint = |value: &Option<String>| value.clone().map(leak_str);
     OAuthConfig {
         redirect_uri: &urls.redirect,

@@ -27,7 +27,8 @@ pub struct Options {
     #[arg(long, env = "PUSH_ADVISOR_PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// Issuer URL of the OAuth provider; its endpoints come from discovery.
+    /// Issuer URL of the OAuth provider exactly as it publishes it (a trailing `/` counts:
+    /// Auth0's issuers end with one); its endpoints come from discovery.
     #[arg(long, env = "PUSH_ADVISOR_ISSUER")]
     pub issuer: String,
 
