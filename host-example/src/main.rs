@@ -79,6 +79,10 @@ fn leak_str(value: String) -> &'static str {
     Box::leak(value.into_boxed_str())
 }
 
+fn leak_strs(values: &[String]) -> &'static [&'static str] {
+    Box::leak(values.iter().map(|v| leak_str(v.clone())).collect())
+}
+
 fn main() -> ExitCode {
     let options = Options::parse();
     tracing_subscriber::fmt()
@@ -165,14 +169,7 @@ fn start(options: Options) -> Result<(), String> {
         metrics,
         CheckPath::All,
     ));
-    let allowed_origins: &'static [&'static str] = Box::leak(
-        options
-            .allowed_origins
-            .iter()
-            .map(|o| leak_str(o.clone()))
-            .collect::<Vec<_>>()
-            .into_boxed_slice(),
-    );
+    let allowed_origins = leak_strs(&options.allowed_origins);
     let config = AppConfig {
         mcp_lazy_auth: options.mcp_lazy_auth,
         ..AppConfig::new(
@@ -346,6 +343,10 @@ fn oauth_config(
     let issuer = leak_str(options.issuer.clone());
     let endpoint = |value: &Option<String>| value.clone().map(leak_str);
     OAuthConfig {
+        audiences: leak_strs(&options.audiences),
+        authorize_scope: endpoint(&options.login_scope),
+        authorize_audience: endpoint(&options.login_audience),
+        send_resource: options.login_resource,
         redirect_uri: &urls.redirect,
         endpoints: Endpoints {
             authorization: endpoint(&options.authorization_endpoint),
