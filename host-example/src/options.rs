@@ -71,13 +71,8 @@ pub struct Options {
     #[arg(long, env = "PUSH_ADVISOR_LOG", default_value = "info")]
     pub log: tracing::Level,
 
-    /// Comma-separated browser origins allowed for CORS and MCP, or `*`.
-    #[arg(
-        long,
-        env = "PUSH_ADVISOR_ALLOWED_ORIGINS",
-        default_value = "*",
-        value_delimiter = ','
-    )]
+    /// Comma-separated browser origins allowed on /mcp besides the public URL's (DNS-rebinding defence), and for CORS of the other routes; `*` allows any [default: none: /mcp takes only the public URL's origin, CORS allows any]
+    #[arg(long, env = "PUSH_ADVISOR_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
     /// Connections served at once; more get a 503.

@@ -450,7 +450,7 @@ async fn close_gracefully(stream: &mut TcpStream) {
 
 fn json_error(status: &str, extra_headers: &[(&str, &str)], body: &str) -> Vec<u8> {
     let mut answer = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n",
         body.len()
     );
     for (name, value) in extra_headers {
