@@ -217,6 +217,7 @@ fn start(options: Options) -> Result<(), String> {
     let server_options = ServerOptions {
         allowed_origins: cors_origins,
         max_connections: options.max_connections,
+        max_connections_per_address: options.max_connections_per_address,
         idle_timeout: Duration::from_secs(options.idle_timeout),
         ..ServerOptions::default()
     };

@@ -75,9 +75,17 @@ pub struct Options {
     #[arg(long, env = "PUSH_ADVISOR_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
-    /// Connections served at once; more get a 503.
+    /// Connections served at once; when all are taken, a new one closes the connection waiting longest without a request under way (idle keep-alive, or an incomplete request head), else gets a 503.
     #[arg(long, env = "PUSH_ADVISOR_MAX_CONNECTIONS", default_value_t = 512)]
     pub max_connections: usize,
+
+    /// Connections one client address may hold; beyond it, the same rule within that address's connections.
+    #[arg(
+        long,
+        env = "PUSH_ADVISOR_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
+    pub max_connections_per_address: usize,
 
     /// Seconds a kept-alive connection may stay idle.
     #[arg(long, env = "PUSH_ADVISOR_IDLE_TIMEOUT", default_value_t = 30)]

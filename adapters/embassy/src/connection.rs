@@ -82,7 +82,7 @@ impl<'s, 'b> TimedSocket<'s, 'b> {
                 self.request_deadline = None;
                 now + self.timeouts.idle
             }
-            Phase::Receiving => *self
+            Phase::Receiving | Phase::Body => *self
                 .request_deadline
                 .get_or_insert(now + self.timeouts.request),
             Phase::Sending => now + self.timeouts.write,
