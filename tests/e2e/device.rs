@@ -470,11 +470,25 @@ fn login_through_the_provider_yields_a_working_token() {
         href.starts_with(&format!("{}/auth?", rig.provider().issuer)),
         "{href}"
     );
+    let set_cookie = page.header("set-cookie").expect("Set-Cookie on /login");
+    assert!(
+        set_cookie.contains("; HttpOnly; SameSite=Lax; Path=/token"),
+        "{set_cookie}"
+    );
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
     let redirect_uri = format!("{}/token", rig.setup.url);
     let back = browser_login(&href, &redirect_uri, "alice");
     let path = back.strip_prefix(&rig.setup.url).unwrap();
 
-    let success = rig.device.get(path);
+    // Login CSRF: without the browser's cookie the link is refused (and stays usable).
+    let refused = rig.device.get(path);
+    assert_eq!(refused.status, 400, "{refused:?}");
+    assert!(refused.body.contains("not started in this browser"));
+    let with_cookie = |path: &str| {
+        rig.device
+            .request("GET", path, None, &[("Cookie", &cookie)])
+    };
+    let success = with_cookie(path);
     assert_eq!(success.status, 200, "{success:?}");
     assert!(success.body.contains("OAuth Success!"));
     let token = between(&success.body, "id=\"access-token\">", "<").expect("token on the page");
@@ -484,7 +498,7 @@ fn login_through_the_provider_yields_a_working_token() {
     assert_eq!(history.status, 200, "{history:?}");
     assert_eq!(history.json()["authenticated_user"], "alice");
     assert_eq!(
-        rig.device.get(path).status,
+        with_cookie(path).status,
         400,
         "a used state cannot be replayed"
     );
