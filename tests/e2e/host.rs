@@ -305,10 +305,7 @@ fn browser_less_login_yields_a_working_token() {
     // browser's, is refused and leaves the login usable.
     let elsewhere = login_cookie(&stack.server.get("/login"));
     for other in [None, Some(elsewhere.as_str())] {
-        let refused = match other {
-            Some(cookie) => get_with_cookie(&stack.server, path, cookie),
-            None => stack.server.get(path),
-        };
+        let refused = browser_get(&stack.server, path, other);
         assert_eq!(refused.status, 400, "{refused:?}");
         assert!(refused.body.contains("not started in this browser"));
     }
@@ -350,8 +347,19 @@ fn login_cookie(page: &Reply) -> String {
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
+/// A GET as a browser of its own would send it: a fresh agent (the server's agent keeps
+/// a cookie jar), with this cookie or none.
+fn browser_get(server: &PushAdvisor, path: &str, cookie: Option<&str>) -> Reply {
+    let mut request = ureq::http::Request::builder().uri(format!("{}{path}", server.url));
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    let request = request.body(String::new()).expect("request");
+    Reply::from(plain_agent(None).run(request).expect("GET"))
+}
+
 fn get_with_cookie(server: &PushAdvisor, path: &str, cookie: &str) -> Reply {
-    server.request("GET", path, None, &[("Cookie", cookie)])
+    browser_get(server, path, Some(cookie))
 }
 
 #[test]
