@@ -131,7 +131,11 @@ pub fn start(
             version: env!("CARGO_PKG_VERSION"),
             instructions: "",
             max_message_bytes: MCP_MESSAGE_MAX,
+            // Browsers: only pages of its own public URL (DNS-rebinding defence); the
+            // device is no loopback server, so Host is not checked.
             allowed_origins: &[],
+            public_url,
+            loopback: false,
         },
     );
     let app = APP.init(PushAdvisor::new(

@@ -63,7 +63,10 @@ impl Platform for Host {
     type Connector = LoggedConnector;
 }
 
-type App = PushAdvisor<'static, Host, Validator>;
+/// Logins pending at once (each expires after the login lifetime): enough that a flood of
+/// `/login` visits within that time does not push out a real user's login.
+const PENDING_LOGINS: usize = 1024;
+type App = PushAdvisor<'static, Host, Validator, PENDING_LOGINS>;
 
 /// Settings live for the whole process; leaking them gives the core its `'static` borrows.
 /// Provider calls (introspection, code exchange) in flight at once, and the bytes each
@@ -169,7 +172,19 @@ fn start(options: Options) -> Result<(), String> {
         metrics,
         CheckPath::All,
     ));
-    let allowed_origins = leak_strs(&options.allowed_origins);
+    let listed_origins: Vec<String> = options
+        .allowed_origins
+        .iter()
+        .map(|origin| origin.trim().trim_end_matches('/').to_owned())
+        .filter(|origin| !origin.is_empty())
+        .collect();
+    let allowed_origins = leak_strs(&listed_origins);
+    // CORS of the REST routes is as before: any origin unless a list is given.
+    let cors_origins = if listed_origins.is_empty() {
+        vec!["*".to_owned()]
+    } else {
+        listed_origins
+    };
     let config = AppConfig {
         mcp_lazy_auth: options.mcp_lazy_auth,
         ..AppConfig::new(
@@ -182,6 +197,8 @@ fn start(options: Options) -> Result<(), String> {
                 instructions: "Tools to decide whether to deploy: can_i_push_to_prod (weekday rule), vibe_check (random), get_deploy_history (needs api:read).",
                 max_message_bytes: 8 * 1024,
                 allowed_origins,
+                public_url: resource,
+                loopback: options.bind.ip().is_loopback(),
             },
         )
     };
@@ -196,8 +213,9 @@ fn start(options: Options) -> Result<(), String> {
     );
     let forward_auth = forward_auth_config(&options)?;
     let server_options = ServerOptions {
-        allowed_origins: options.allowed_origins.clone(),
+        allowed_origins: cors_origins,
         max_connections: options.max_connections,
+        max_connections_per_address: options.max_connections_per_address,
         idle_timeout: Duration::from_secs(options.idle_timeout),
         ..ServerOptions::default()
     };

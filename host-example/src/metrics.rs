@@ -246,6 +246,7 @@ impl Collector for Derived {
             ("write_timeout", stats.write_timeouts),
             ("io_error", stats.failed),
             ("aborted_at_shutdown", stats.aborted_at_shutdown),
+            ("evicted", stats.evicted),
         ] {
             ConstCounter::new(count).encode(closed.encode_family(&[("reason", reason)])?)?;
         }

@@ -89,18 +89,21 @@ pub struct Options {
     #[arg(long, env = "PUSH_ADVISOR_LOG", default_value = "info")]
     pub log: tracing::Level,
 
-    /// Comma-separated browser origins allowed for CORS and MCP, or `*`.
-    #[arg(
-        long,
-        env = "PUSH_ADVISOR_ALLOWED_ORIGINS",
-        default_value = "*",
-        value_delimiter = ','
-    )]
+    /// Comma-separated browser origins allowed on /mcp besides the public URL's (DNS-rebinding defence), and for CORS of the other routes; `*` allows any [default: none: /mcp takes only the public URL's origin, CORS allows any]
+    #[arg(long, env = "PUSH_ADVISOR_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub allowed_origins: Vec<String>,
 
-    /// Connections served at once; more get a 503.
+    /// Connections served at once; when all are taken, a new one closes the connection waiting longest without a request under way (idle keep-alive, or an incomplete request head), else gets a 503.
     #[arg(long, env = "PUSH_ADVISOR_MAX_CONNECTIONS", default_value_t = 512)]
     pub max_connections: usize,
+
+    /// Connections one client address may hold; beyond it, the same rule within that address's connections.
+    #[arg(
+        long,
+        env = "PUSH_ADVISOR_MAX_CONNECTIONS_PER_ADDRESS",
+        default_value_t = 256
+    )]
+    pub max_connections_per_address: usize,
 
     /// Seconds a kept-alive connection may stay idle.
     #[arg(long, env = "PUSH_ADVISOR_IDLE_TIMEOUT", default_value_t = 30)]

@@ -66,6 +66,8 @@ test('login in a browser, the token reads the history as the user, copy, reload 
 
   const login = await page.goto(`${origin}/login`);
   assert.equal(login.status(), 200);
+  assert.match(login.headers()['set-cookie'] ?? '', /^login-state=[\w-]{43}; Max-Age=\d+; HttpOnly; SameSite=Lax; Path=\/token$/);
+  assert.equal(await page.evaluate(() => document.cookie), '', 'the login cookie is HttpOnly');
   await shot('1-login');
   await Promise.all([page.waitForNavigation(), page.click('#oauth-login')]);
   assert.ok(page.url().startsWith(stack.issuer), `at the provider: ${page.url()}`);
@@ -109,7 +111,30 @@ test('login in a browser, the token reads the history as the user, copy, reload 
   assert.ok((await page.$eval('#error-message', (e) => e.textContent)).length > 0);
   await shot('5-token-reloaded');
 
-  assert.deepEqual(jsErrors, [], 'no JavaScript errors on any page');
+  // Login CSRF: a /token link for a login this browser started, opened in another
+  // browser (a fresh context without its cookie), is refused before any exchange.
+  const again = await page.goto(`${origin}/login`);
+  assert.equal(again.status(), 200);
+  const href = await page.$eval('#oauth-login', (a) => a.href);
+  const state = new URL(href).searchParams.get('state');
+  const otherBrowser = await browser.createBrowserContext();
+  try {
+    const other = await otherBrowser.newPage();
+    const refused = await other.goto(`${origin}/token?code=stolen&state=${encodeURIComponent(state)}`);
+    assert.equal(refused.status(), 400);
+    assert.match(await other.$eval('#error-message', (e) => e.textContent), /not started in this browser/);
+    const headers = refused.headers();
+    assert.match(headers['content-security-policy'], /script-src 'sha256-[^']+'/);
+    assert.match(headers['content-security-policy'], /frame-ancestors 'none'/);
+    assert.equal(headers['referrer-policy'], 'no-referrer');
+    assert.equal(headers['cache-control'], 'no-store');
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+    assert.equal(headers['access-control-allow-origin'], undefined);
+  } finally {
+    await otherBrowser.close();
+  }
+
+  assert.deepEqual(jsErrors, [], 'no JavaScript errors on any page (a CSP violation would be one)');
   for (const name of ['1-login', '2-provider-login', '4-token', '5-token-reloaded']) {
     assert.ok(fs.statSync(path.join(shots, `${name}.png`)).size > 1000, `${name}.png saved`);
   }

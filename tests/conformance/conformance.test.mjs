@@ -12,25 +12,25 @@
 //   (Host and Origin included) unchanged.
 //
 // Scenarios that apply to a tools-only, stateless JSON server, and what is expected:
+const device = Boolean(process.env.MCP_TARGET_URL);
 const APPLICABLE = {
   'server-initialize': 'pass',
   ping: 'pass',
   'tools-list': 'pass',
-  // Expected to fail on push-advisor until the hardening issue changes the default allowed
-  // origins (PUSH_ADVISOR_ALLOWED_ORIGINS=* today accepts Host/Origin evil.example.com);
-  // on the firmware for another reason (EXPECTED_FAILING_CHECKS). When it passes, this
-  // test fails on purpose: move it to 'pass'.
-  'dns-rebinding-protection': 'fail',
+  // push-advisor refuses a foreign Origin by default and, bound to loopback, a foreign Host
+  // (DNS-rebinding defence); the firmware fails one check on purpose (EXPECTED_FAILING_CHECKS).
+  // When it passes there, this test fails on purpose: move it to 'pass'.
+  'dns-rebinding-protection': device ? 'fail' : 'pass',
 };
 // The checks an expected failure fails, and only those, on each target.
 const EXPECTED_FAILING_CHECKS = {
-  host: {
-    // Host/Origin evil.example.com accepted: the default allowed origins are `*` today.
-    'dns-rebinding-protection': ['DNSRebindingRejected'],
-  },
+  host: {},
   device: {
-    // The firmware refuses evil.example.com already, but it is not a localhost server:
-    // it allows only its own origin, so the scenario's Host/Origin localhost gets 403.
+    // The same rule as the host's: an Origin must be the public URL's (or listed); loopback
+    // origins and the Host check apply only to a server bound to loopback. The firmware is
+    // reached at its own address, through this file's 127.0.0.1 proxy (the suite insists on
+    // a localhost URL), so the scenario's Origin http://127.0.0.1:<proxy port> is foreign
+    // to it and gets 403, as it should; evil.example.com gets 403 as well.
     'dns-rebinding-protection': ['LocalhostHostAccepted'],
   },
 };
@@ -79,8 +79,8 @@ import { PUSH_ADVISOR_CLIENT_ID, PUSH_ADVISOR_CLIENT_SECRET, startStack } from '
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 // MCP_TARGET_URL (set by tests/tap/mcp-clients.sh) points the harness at the TAP firmware
-// instead of starting push-advisor; the device has no lazy mode, so only the bearer runs apply.
-const device = Boolean(process.env.MCP_TARGET_URL);
+// instead of starting push-advisor (`device` above); the device has no lazy mode, so only
+// the bearer runs apply.
 const bearerMode = device ? 'device' : 'bearer';
 const cli = path.join(here, 'node_modules', '@modelcontextprotocol', 'conformance', 'dist', 'index.js');
 

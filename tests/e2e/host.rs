@@ -314,18 +314,40 @@ fn browser_less_login_yields_a_working_token() {
     ] {
         assert!(href.contains(part), "{part} missing in {href}");
     }
+    let cookie = login_cookie(&page);
     let redirect_uri = format!("{}/token", stack.resource);
     let back = browser_login(&href, &redirect_uri, "alice");
     let path = back.strip_prefix(&stack.resource).unwrap();
 
     let forged = path.replace("state=", "state=forged");
-    let refused = stack.server.get(&forged);
+    let refused = get_with_cookie(&stack.server, &forged, &cookie);
     assert_eq!(refused.status, 400, "forged state: {refused:?}");
     assert!(!refused.body.contains("OAuth Success"));
+    // Login CSRF: the same link without the browser's cookie, or with another
+    // browser's, is refused and leaves the login usable.
+    let elsewhere = login_cookie(&stack.server.get("/login"));
+    for other in [None, Some(elsewhere.as_str())] {
+        let refused = browser_get(&stack.server, path, other);
+        assert_eq!(refused.status, 400, "{refused:?}");
+        assert!(refused.body.contains("not started in this browser"));
+    }
 
-    let success = stack.server.get(path);
+    let success = get_with_cookie(&stack.server, path, &cookie);
     assert_eq!(success.status, 200, "{success:?}");
     assert!(success.body.contains("OAuth Success!"));
+    for (name, value) in [
+        ("cache-control", "no-store"),
+        ("referrer-policy", "no-referrer"),
+        ("x-content-type-options", "nosniff"),
+    ] {
+        assert_eq!(success.header(name), Some(value), "{name}");
+    }
+    assert!(
+        success
+            .header("content-security-policy")
+            .is_some_and(|policy| policy.contains("frame-ancestors 'none'"))
+    );
+    assert_eq!(success.header("access-control-allow-origin"), None);
     let token = between(&success.body, "id=\"access-token\">", "<").expect("token on the page");
     let history = stack
         .server
@@ -333,8 +355,147 @@ fn browser_less_login_yields_a_working_token() {
     assert_eq!(history.status, 200, "{history:?}");
     assert_eq!(history.json()["authenticated_user"], "alice");
 
-    let replay = stack.server.get(path);
+    let replay = get_with_cookie(&stack.server, path, &cookie);
     assert_eq!(replay.status, 400, "a used state cannot be replayed");
+}
+
+/// The `name=value` the login page sets, to send back as a browser would.
+fn login_cookie(page: &Reply) -> String {
+    let set_cookie = page.header("set-cookie").expect("Set-Cookie on /login");
+    assert!(
+        set_cookie.contains("; HttpOnly; SameSite=Lax; Path=/token"),
+        "{set_cookie}"
+    );
+    set_cookie.split(';').next().unwrap().to_owned()
+}
+
+/// A GET as a browser of its own would send it: a fresh agent (the server's agent keeps
+/// a cookie jar), with this cookie or none.
+fn browser_get(server: &PushAdvisor, path: &str, cookie: Option<&str>) -> Reply {
+    let mut request = ureq::http::Request::builder().uri(format!("{}{path}", server.url));
+    if let Some(cookie) = cookie {
+        request = request.header("Cookie", cookie);
+    }
+    let request = request.body(String::new()).expect("request");
+    Reply::from(plain_agent(None).run(request).expect("GET"))
+}
+
+fn get_with_cookie(server: &PushAdvisor, path: &str, cookie: &str) -> Reply {
+    browser_get(server, path, Some(cookie))
+}
+
+#[test]
+fn logins_started_elsewhere_do_not_push_out_a_browsers_login() {
+    let stack = Stack::start(&[]);
+    let page = stack.server.get("/login");
+    let cookie = login_cookie(&page);
+    let href = html_unescape(
+        &between(&page.body, "id=\"oauth-login\" class=\"btn\" href=\"", "\"").expect("login link"),
+    );
+    // More logins from elsewhere than the device keeps (8): the host keeps 1,024.
+    for _ in 0..20 {
+        assert_eq!(stack.server.get("/login").status, 200);
+    }
+    let back = browser_login(&href, &format!("{}/token", stack.resource), "alice");
+    let path = back.strip_prefix(&stack.resource).unwrap();
+    let success = get_with_cookie(&stack.server, path, &cookie);
+    assert_eq!(success.status, 200, "{success:?}");
+}
+
+#[test]
+fn mcp_refuses_foreign_origins_and_hosts_by_default() {
+    let stack = Stack::start(&[]);
+    let token = stack.token("api:read");
+    let ping = r#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#;
+    let port = stack.resource.rsplit(':').next().unwrap();
+    let authorization = format!("Bearer {token}");
+    let post = |extra: &[(&str, &str)]| {
+        let mut headers = vec![
+            ("Authorization", authorization.as_str()),
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json, text/event-stream"),
+        ];
+        headers.extend_from_slice(extra);
+        stack
+            .server
+            .request("POST", "/mcp", Some(ping), &headers)
+            .status
+    };
+    let loopback_origin = format!("http://localhost:{port}");
+    let cases: &[(&[(&str, &str)], u16)] = &[
+        (&[], 200),
+        (&[("Origin", &stack.resource)], 200),
+        (&[("Origin", &loopback_origin)], 200),
+        (&[("Origin", "https://evil.example")], 403),
+        (&[("Host", "evil.example.com")], 403),
+        (
+            &[
+                ("Host", "evil.example.com"),
+                ("Origin", "http://evil.example.com"),
+            ],
+            403,
+        ),
+    ];
+    for (headers, status) in cases {
+        assert_eq!(post(headers), *status, "{headers:?}");
+    }
+    // REST CORS is unchanged: any origin may read the public routes.
+    let vibe = stack.server.request(
+        "GET",
+        "/vibe-check",
+        None,
+        &[("Origin", "https://evil.example")],
+    );
+    assert_eq!(vibe.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(vibe.header("x-content-type-options"), Some("nosniff"));
+    // `*` only when set explicitly.
+    let open = Stack::start(&[("PUSH_ADVISOR_ALLOWED_ORIGINS", "*")]);
+    let token = open.token("api:read");
+    let reply = open.server.request(
+        "POST",
+        "/mcp",
+        Some(ping),
+        &[
+            ("Authorization", &format!("Bearer {token}")),
+            ("Content-Type", "application/json"),
+            ("Accept", "application/json, text/event-stream"),
+            ("Origin", "https://evil.example"),
+        ],
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+}
+
+/// Issue 12: 600 idle sockets from one address filled every slot and fresh clients
+/// got 503 for the whole idle timeout. Now each fresh client is served.
+#[test]
+fn fresh_clients_are_served_while_one_address_holds_600_idle_sockets() {
+    use std::io::{Read, Write};
+    use std::net::{SocketAddr, TcpStream};
+    let stack = Stack::start(&[]);
+    let address: SocketAddr = stack
+        .resource
+        .trim_start_matches("http://")
+        .parse()
+        .unwrap();
+    let idle: Vec<TcpStream> = (0..600)
+        .map(|_| TcpStream::connect_timeout(&address, Duration::from_secs(5)).unwrap())
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut served = 0;
+    for _ in 0..10 {
+        let mut fresh = TcpStream::connect_timeout(&address, Duration::from_secs(5)).unwrap();
+        fresh
+            .set_read_timeout(Some(Duration::from_secs(5)))
+            .unwrap();
+        fresh
+            .write_all(b"GET /vibe-check HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let mut answer = String::new();
+        let _ = fresh.read_to_string(&mut answer);
+        served += usize::from(answer.starts_with("HTTP/1.1 200 "));
+    }
+    assert_eq!(served, 10, "fresh clients served while 600 sockets idle");
+    drop(idle);
 }
 
 #[test]

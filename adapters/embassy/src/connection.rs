@@ -8,7 +8,7 @@ use embassy_time::{Instant, with_deadline, with_timeout};
 use embedded_io_async::{ErrorKind, ErrorType, Read, Write};
 use push_advisor_http::server::Phase;
 
-use crate::server::Timeouts;
+use crate::server::{Listening, Timeouts};
 
 /// Why a read or write on a served connection failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,6 +47,7 @@ pub struct TimedSocket<'s, 'b> {
     socket: &'s mut TcpSocket<'b>,
     phase: &'s Cell<Phase>,
     timeouts: &'s Timeouts,
+    listening: &'s Listening,
     /// When the request now being received must be complete.
     request_deadline: Option<Instant>,
 }
@@ -61,16 +62,19 @@ impl core::fmt::Debug for TimedSocket<'_, '_> {
 }
 
 impl<'s, 'b> TimedSocket<'s, 'b> {
-    /// `phase` must be the cell the core's loop reports into (`serve_observed`).
+    /// `phase` must be the cell the core's loop reports into (`serve_observed`);
+    /// `listening` tells an idle connection when to give up early (`Timeouts::idle_when_full`).
     pub fn new(
         socket: &'s mut TcpSocket<'b>,
         phase: &'s Cell<Phase>,
         timeouts: &'s Timeouts,
+        listening: &'s Listening,
     ) -> Self {
         TimedSocket {
             socket,
             phase,
             timeouts,
+            listening,
             request_deadline: None,
         }
     }
@@ -82,7 +86,7 @@ impl<'s, 'b> TimedSocket<'s, 'b> {
                 self.request_deadline = None;
                 now + self.timeouts.idle
             }
-            Phase::Receiving => *self
+            Phase::Receiving | Phase::Body => *self
                 .request_deadline
                 .get_or_insert(now + self.timeouts.request),
             Phase::Sending => now + self.timeouts.write,
@@ -97,10 +101,22 @@ impl ErrorType for TimedSocket<'_, '_> {
 impl Read for TimedSocket<'_, '_> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, ConnectionError> {
         let deadline = self.read_deadline();
-        match with_deadline(deadline, self.socket.read(buf)).await {
-            Ok(Ok(n)) => Ok(n),
-            Ok(Err(_)) => Err(ConnectionError::Reset),
-            Err(_) => Err(ConnectionError::TimedOut),
+        let idle = self.phase.get() == Phase::Idle;
+        loop {
+            // Idle in keep-alive, look up now and then: when every socket is busy, give
+            // up this one so a new connection can be served.
+            let until = match idle {
+                true => deadline.min(Instant::now() + self.timeouts.idle_when_full),
+                false => deadline,
+            };
+            match with_deadline(until, self.socket.read(buf)).await {
+                Ok(Ok(n)) => return Ok(n),
+                Ok(Err(_)) => return Err(ConnectionError::Reset),
+                Err(_) if until >= deadline || self.listening.none() => {
+                    return Err(ConnectionError::TimedOut);
+                }
+                Err(_) => {}
+            }
         }
     }
 }

@@ -24,7 +24,7 @@ pub use clock::EmbassyClock;
 pub use connect::{ConnectError, Outbound, TcpConnector};
 pub use connection::{ConnectionError, TimedSocket};
 pub use server::{
-    DropUnmatchedTcp, SocketMemory, SocketSlot, Timeouts, serve_socket, serve_sockets,
+    DropUnmatchedTcp, Listening, SocketMemory, SocketSlot, Timeouts, serve_socket, serve_sockets,
 };
 #[cfg(feature = "tls")]
 pub use tls::{TLS_READ_RECORD, TLS_WRITE_RECORD, TlsFailure, TlsSlot, TlsStream, run_tls_worker};

@@ -21,6 +21,11 @@ use crate::connection::{ConnectionError, TimedSocket};
 pub struct Timeouts {
     /// How long a keep-alive connection may wait for the next request.
     pub idle: Duration,
+    /// How long it may wait while no socket listens (all are busy): then it is given up
+    /// so that a new connection is served. embassy-net shows no waiting connection (its
+    /// SYN is dropped and retransmitted, see `DropUnmatchedTcp`), so "all sockets busy"
+    /// stands for "someone may be waiting"; checked every `idle_when_full`.
+    pub idle_when_full: Duration,
     /// How long a request (head and body) may take once its first bytes arrived.
     pub request: Duration,
     /// How long one write may wait for room in the socket's transmit buffer.
@@ -33,6 +38,7 @@ impl Default for Timeouts {
     fn default() -> Self {
         Timeouts {
             idle: Duration::from_secs(5),
+            idle_when_full: Duration::from_millis(500),
             request: Duration::from_secs(10),
             write: Duration::from_secs(10),
             close: Duration::from_secs(2),
@@ -105,9 +111,20 @@ pub async fn serve_sockets<S: Service, const N: usize>(
     slots: [SocketSlot<'_>; N],
 ) -> Infallible {
     let mut index = 0;
+    let listening = Listening::default();
+    let listening = &listening;
     let sockets = slots.map(|slot| {
         index += 1;
-        serve_socket(stack, port, service, config, timeouts, slot, index - 1)
+        serve_socket(
+            stack,
+            port,
+            service,
+            config,
+            timeouts,
+            slot,
+            listening,
+            index - 1,
+        )
     });
     let _ = join_array(sockets).await;
     // Every `serve_socket` loops forever; this join never completes.
@@ -116,7 +133,20 @@ pub async fn serve_sockets<S: Service, const N: usize>(
     }
 }
 
-/// One listening socket's accept → serve → close loop, forever. `index` only names it in logs.
+/// How many of the sockets serving one port are listening; shared by them (one executor).
+#[derive(Debug, Default)]
+pub struct Listening(Cell<usize>);
+
+impl Listening {
+    /// Whether every socket is busy with a connection.
+    pub fn none(&self) -> bool {
+        self.0.get() == 0
+    }
+}
+
+/// One listening socket's accept → serve → close loop, forever. `listening` is shared
+/// by the sockets of the port; `index` only names it in logs.
+#[allow(clippy::too_many_arguments)]
 pub async fn serve_socket<S: Service>(
     stack: Stack<'_>,
     port: u16,
@@ -124,6 +154,7 @@ pub async fn serve_socket<S: Service>(
     config: &ServerConfig<'_>,
     timeouts: &Timeouts,
     slot: SocketSlot<'_>,
+    listening: &Listening,
     index: usize,
 ) -> Infallible {
     let SocketSlot {
@@ -136,7 +167,10 @@ pub async fn serve_socket<S: Service>(
         let mut socket = TcpSocket::new(stack, tcp_rx, tcp_tx);
         // smoltcp's own bound on a silent peer, for states no read or write waits in.
         socket.set_timeout(Some(timeouts.request + timeouts.write + timeouts.idle));
-        if let Err(error) = socket.accept(port).await {
+        listening.0.set(listening.0.get() + 1);
+        let accepted = socket.accept(port).await;
+        listening.0.set(listening.0.get().saturating_sub(1));
+        if let Err(error) = accepted {
             warn!("socket {}: accept failed: {:?}", index, error);
             Timer::after_millis(100).await; // never spin on a persistent error
             continue;
@@ -144,7 +178,7 @@ pub async fn serve_socket<S: Service>(
         debug!("socket {}: accepted", index);
         let phase = Cell::new(Phase::Idle);
         let outcome = {
-            let mut connection = TimedSocket::new(&mut socket, &phase, timeouts);
+            let mut connection = TimedSocket::new(&mut socket, &phase, timeouts, listening);
             let buffers = Buffers {
                 rx: &mut *rx,
                 tx: &mut *tx,

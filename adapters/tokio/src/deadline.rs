@@ -11,7 +11,7 @@ use embedded_io_adapters::tokio_1::FromTokio;
 use embedded_io_async::{Read, Write};
 use push_advisor_http::server::Phase;
 use tokio::net::TcpStream;
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 use tokio::time::{Instant, timeout, timeout_at};
 
 /// The three per-connection timeouts.
@@ -31,6 +31,8 @@ pub(crate) enum Expired {
     Idle,
     Head,
     Write,
+    /// Closed, while idle or before its request head was complete, to make room.
+    Evicted,
 }
 
 /// A tokio TCP stream seen through `embedded-io-async`, with deadlines chosen by phase.
@@ -43,6 +45,7 @@ pub(crate) struct DeadlineStream<'p> {
     phase: &'p Cell<Phase>,
     timeouts: Timeouts,
     shutdown: watch::Receiver<bool>,
+    evict: &'p Notify,
     request_started: Option<Instant>,
     expired: Option<Expired>,
 }
@@ -53,12 +56,14 @@ impl<'p> DeadlineStream<'p> {
         phase: &'p Cell<Phase>,
         timeouts: Timeouts,
         shutdown: watch::Receiver<bool>,
+        evict: &'p Notify,
     ) -> Self {
         DeadlineStream {
             inner: FromTokio::new(stream),
             phase,
             timeouts,
             shutdown,
+            evict,
             request_started: None,
             expired: None,
         }
@@ -81,6 +86,7 @@ impl<'p> DeadlineStream<'p> {
             Read(io::Result<usize>),
             IdleTimeout,
             Shutdown,
+            Evicted,
         }
         let deadline = Instant::now() + self.timeouts.idle;
         let mut shutdown = self.shutdown.clone();
@@ -91,6 +97,7 @@ impl<'p> DeadlineStream<'p> {
             },
             // A dropped sender means the server is gone: stop as well.
             _ = shutdown.wait_for(|stop| *stop) => Woke::Shutdown,
+            () = self.evict.notified() => Woke::Evicted,
         };
         match woke {
             Woke::Read(Ok(n)) => {
@@ -105,13 +112,27 @@ impl<'p> DeadlineStream<'p> {
                 Ok(0)
             }
             Woke::Shutdown => Ok(0),
+            Woke::Evicted => {
+                self.expired = Some(Expired::Evicted);
+                Ok(0)
+            }
         }
     }
 
     async fn read_request(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         // One deadline for the whole request, so trickling bytes cannot extend it.
         let started = *self.request_started.get_or_insert_with(Instant::now);
-        match timeout_at(started + self.timeouts.head, self.inner.read(buf)).await {
+        let deadline = started + self.timeouts.head;
+        // Until its head is complete, a request may be closed to make room.
+        let closable = self.phase.get() == Phase::Receiving;
+        let read = tokio::select! {
+            read = timeout_at(deadline, self.inner.read(buf)) => read,
+            () = self.evict.notified(), if closable => {
+                self.expired = Some(Expired::Evicted);
+                return Err(io::Error::new(io::ErrorKind::ConnectionAborted, "closed to make room"));
+            }
+        };
+        match read {
             Ok(result) => result,
             Err(_) => {
                 self.expired = Some(Expired::Head);
@@ -140,7 +161,7 @@ impl Read for DeadlineStream<'_> {
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self.phase.get() {
             Phase::Idle => self.read_idle(buf).await,
-            Phase::Receiving | Phase::Sending => self.read_request(buf).await,
+            Phase::Receiving | Phase::Body | Phase::Sending => self.read_request(buf).await,
         }
     }
 }

@@ -12,17 +12,21 @@
 //! be a plain `Cell<Phase>`, the observer the core provides.
 
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::time::Duration;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use push_advisor_http::Limits;
-use push_advisor_http::server::{self, Buffers, Ended, IoError, Phase, ServerConfig, Service};
+use push_advisor_http::server::{
+    self, Buffers, Ended, IoError, Observer, Phase, ServerConfig, Service,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{mpsc, oneshot, watch};
+use tokio::sync::{Notify, mpsc, oneshot, watch};
 use tokio::task::{JoinSet, LocalSet};
 use tokio::time::timeout;
 use tracing::{debug, trace, warn};
@@ -40,8 +44,13 @@ pub struct ServerOptions {
     pub rx_buffer: usize,
     /// Transmit buffer per connection; holds a response head plus a JSON body (default 8 KiB).
     pub tx_buffer: usize,
-    /// Connections served at once; further ones get a 503 and are closed (default 512).
+    /// Connections served at once (default 512). When all are taken, a new connection
+    /// closes the one that has waited longest without a request under way (idle in
+    /// keep-alive, or still sending its request head); with none, it gets a 503.
     pub max_connections: usize,
+    /// Connections one client address may hold (default 256); beyond it the same rule
+    /// applies within that address's own connections.
+    pub max_connections_per_address: usize,
     /// How long a kept-alive connection may wait for its next request (default 30 s).
     pub idle_timeout: Duration,
     /// How long a request (head and body) may take from its first byte; then 408 (default 10 s).
@@ -62,6 +71,7 @@ impl Default for ServerOptions {
             rx_buffer: 8 * 1024,
             tx_buffer: 8 * 1024,
             max_connections: 512,
+            max_connections_per_address: 256,
             idle_timeout: Duration::from_secs(30),
             head_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
@@ -76,8 +86,11 @@ impl Default for ServerOptions {
 pub struct ServeStats {
     /// Connections admitted and served.
     pub accepted: u64,
-    /// Connections answered 503 because `max_connections` were already open.
+    /// Connections answered 503 because `max_connections` (or the address's share)
+    /// were open and none of them could be closed for it.
     pub refused_over_capacity: u64,
+    /// Connections closed to make room for a new one (idle, or no full request head).
+    pub evicted: u64,
     /// Connections closed because they stayed idle past `idle_timeout`.
     pub idle_timeouts: u64,
     /// Connections closed (after a 408) because a request was not received in time.
@@ -94,6 +107,7 @@ pub struct ServeStats {
 struct Counters {
     accepted: AtomicU64,
     refused_over_capacity: AtomicU64,
+    evicted: AtomicU64,
     idle_timeouts: AtomicU64,
     head_timeouts: AtomicU64,
     write_timeouts: AtomicU64,
@@ -111,6 +125,7 @@ impl Counters {
         ServeStats {
             accepted: get(&self.accepted),
             refused_over_capacity: get(&self.refused_over_capacity),
+            evicted: get(&self.evicted),
             idle_timeouts: get(&self.idle_timeouts),
             head_timeouts: get(&self.head_timeouts),
             write_timeouts: get(&self.write_timeouts),
@@ -143,12 +158,59 @@ impl LiveStats {
 struct Shared {
     options: ServerOptions,
     live: Arc<LiveStats>,
+    slots: Mutex<Slots>,
+    started: Instant,
 }
 
-/// Counts one open connection, globally and on its worker, until dropped.
+/// The open connections, so that a new one can make room (see `ServerOptions::max_connections`).
+#[derive(Default)]
+struct Slots {
+    next_id: u64,
+    open: HashMap<u64, Arc<Slot>>,
+    per_address: HashMap<IpAddr, usize>,
+    /// Told to close, not closed yet: their room is already given away.
+    closing: usize,
+}
+
+/// What the acceptor knows of one open connection, written by its worker.
+struct Slot {
+    address: IpAddr,
+    /// Milliseconds since start (plus one) since it could be closed for a newcomer:
+    /// idle in keep-alive or before its request head is complete; 0 while busy.
+    closable_since: AtomicU64,
+    evicted: AtomicBool,
+    evict: Notify,
+}
+
+impl Slots {
+    /// Picks the connection (of `address` only, when given) that has waited longest
+    /// without a request under way, and tells it to close.
+    fn evict_one(&mut self, address: Option<IpAddr>) -> bool {
+        let victim = self
+            .open
+            .values()
+            .filter(|slot| address.is_none_or(|address| slot.address == address))
+            .filter(|slot| !slot.evicted.load(Ordering::Acquire))
+            .map(|slot| (slot.closable_since.load(Ordering::Acquire), slot))
+            .filter(|(since, _)| *since > 0)
+            .min_by_key(|(since, _)| *since)
+            .map(|(_, slot)| Arc::clone(slot));
+        let Some(victim) = victim else {
+            return false;
+        };
+        victim.evicted.store(true, Ordering::Release);
+        victim.evict.notify_one();
+        self.closing += 1;
+        true
+    }
+}
+
+/// Counts one open connection, globally, per address and on its worker, until dropped.
 struct OpenConnection {
     shared: Arc<Shared>,
     worker_load: Arc<AtomicUsize>,
+    id: u64,
+    slot: Arc<Slot>,
 }
 
 impl Drop for OpenConnection {
@@ -158,6 +220,49 @@ impl Drop for OpenConnection {
             .open_connections
             .fetch_sub(1, Ordering::AcqRel);
         self.worker_load.fetch_sub(1, Ordering::AcqRel);
+        let mut slots = lock(&self.shared.slots);
+        slots.open.remove(&self.id);
+        if self.slot.evicted.load(Ordering::Acquire) {
+            slots.closing = slots.closing.saturating_sub(1);
+        }
+        if let Some(count) = slots.per_address.get_mut(&self.slot.address) {
+            *count -= 1;
+            if *count == 0 {
+                slots.per_address.remove(&self.slot.address);
+            }
+        }
+    }
+}
+
+/// The slot table stays usable even if a thread panicked while holding it.
+fn lock(slots: &Mutex<Slots>) -> std::sync::MutexGuard<'_, Slots> {
+    slots
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// Tells the acceptor, besides the phase cell, whether the connection may be closed
+/// for a newcomer.
+struct PublishedPhase<'a> {
+    phase: &'a Cell<Phase>,
+    slot: &'a Slot,
+    started: Instant,
+}
+
+impl Observer for PublishedPhase<'_> {
+    fn phase(&mut self, phase: Phase) {
+        let was = self.phase.replace(phase);
+        let closable = matches!(phase, Phase::Idle | Phase::Receiving);
+        let since = if !closable {
+            0
+        } else if matches!(was, Phase::Idle | Phase::Receiving)
+            && self.slot.closable_since.load(Ordering::Relaxed) > 0
+        {
+            return; // still waiting since before
+        } else {
+            self.started.elapsed().as_millis() as u64 + 1
+        };
+        self.slot.closable_since.store(since, Ordering::Release);
     }
 }
 
@@ -209,6 +314,8 @@ where
     let shared = Arc::new(Shared {
         options,
         live: stats,
+        slots: Mutex::default(),
+        started: Instant::now(),
     });
     let (stop, stopped) = watch::channel(false);
     let mut workers = Vec::with_capacity(worker_count);
@@ -229,7 +336,7 @@ where
             accepted = listener.accept() => accepted,
         };
         match accepted {
-            Ok((stream, _)) => admit(stream, &shared, &workers),
+            Ok((stream, peer)) => admit(stream, peer.ip().to_canonical(), &shared, &workers),
             Err(error) => {
                 // Usually out of file descriptors: back off instead of spinning.
                 warn!(%error, "accept failed");
@@ -251,12 +358,51 @@ where
     Ok(shared.live.counters.snapshot())
 }
 
-fn admit(stream: TcpStream, shared: &Arc<Shared>, workers: &[Worker]) {
-    if shared.live.open_connections.load(Ordering::Acquire) >= shared.options.max_connections {
+/// Takes a room for a connection from `address`, closing a waiting connection to make
+/// one when needed; `None` when there is none to take.
+fn take_slot(shared: &Arc<Shared>, address: IpAddr) -> Option<(u64, Arc<Slot>)> {
+    let options = &shared.options;
+    let mut slots = lock(&shared.slots);
+    let from_address = slots.per_address.get(&address).copied().unwrap_or(0);
+    if from_address >= options.max_connections_per_address
+        && (from_address - closing_of(&slots, address) >= options.max_connections_per_address)
+        && !slots.evict_one(Some(address))
+    {
+        return None;
+    }
+    let open = shared.live.open_connections.load(Ordering::Acquire);
+    if open.saturating_sub(slots.closing) >= options.max_connections && !slots.evict_one(None) {
+        return None;
+    }
+    let slot = Arc::new(Slot {
+        address,
+        closable_since: AtomicU64::new(shared.started.elapsed().as_millis() as u64 + 1),
+        evicted: AtomicBool::new(false),
+        evict: Notify::new(),
+    });
+    let id = slots.next_id;
+    slots.next_id += 1;
+    slots.open.insert(id, Arc::clone(&slot));
+    *slots.per_address.entry(address).or_default() += 1;
+    shared.live.open_connections.fetch_add(1, Ordering::AcqRel);
+    Some((id, slot))
+}
+
+/// Connections of `address` already told to close.
+fn closing_of(slots: &Slots, address: IpAddr) -> usize {
+    slots
+        .open
+        .values()
+        .filter(|slot| slot.address == address && slot.evicted.load(Ordering::Acquire))
+        .count()
+}
+
+fn admit(stream: TcpStream, address: IpAddr, shared: &Arc<Shared>, workers: &[Worker]) {
+    let Some((id, slot)) = take_slot(shared, address) else {
         Counters::bump(&shared.live.counters.refused_over_capacity, 1);
         tokio::spawn(refuse_over_capacity(stream, shared.options.write_timeout));
         return;
-    }
+    };
     if let Err(error) = stream.set_nodelay(true) {
         debug!(%error, "could not set TCP_NODELAY");
     }
@@ -273,11 +419,12 @@ fn admit(stream: TcpStream, shared: &Arc<Shared>, workers: &[Worker]) {
     else {
         return;
     };
-    shared.live.open_connections.fetch_add(1, Ordering::AcqRel);
     worker.load.fetch_add(1, Ordering::AcqRel);
     let open = OpenConnection {
         shared: Arc::clone(shared),
         worker_load: Arc::clone(&worker.load),
+        id,
+        slot,
     };
     if worker.incoming.send(Handoff { stream, open }).is_err() {
         warn!("a worker thread has stopped; connection dropped");
@@ -361,10 +508,7 @@ async fn serve_connection<S: Service>(
     shared: Arc<Shared>,
     stopped: watch::Receiver<bool>,
 ) {
-    let Handoff {
-        stream,
-        open: _open,
-    } = handoff;
+    let Handoff { stream, open } = handoff;
     let stream = match TcpStream::from_std(stream) {
         Ok(stream) => stream,
         Err(error) => {
@@ -388,15 +532,25 @@ async fn serve_connection<S: Service>(
         head: options.head_timeout,
         write: options.write_timeout,
     };
-    let mut conn = DeadlineStream::new(stream, &phase, timeouts, stopped);
+    let mut conn = DeadlineStream::new(stream, &phase, timeouts, stopped, &open.slot.evict);
     let buffers = Buffers {
         rx: &mut rx,
         tx: &mut tx,
     };
-    let result = server::serve_observed(&mut conn, &*service, &config, buffers, &mut &phase).await;
+    let mut observer = PublishedPhase {
+        phase: &phase,
+        slot: &open.slot,
+        started: shared.started,
+    };
+    let result =
+        server::serve_observed(&mut conn, &*service, &config, buffers, &mut observer).await;
     let expired = conn.expired();
     let mut stream = conn.into_inner();
     match (result, expired) {
+        (_, Some(Expired::Evicted)) => {
+            Counters::bump(&counters.evicted, 1);
+            trace!(?peer, "closed to make room for a new connection");
+        }
         (Ok(_), Some(Expired::Idle)) => {
             Counters::bump(&counters.idle_timeouts, 1);
             trace!(?peer, "idle connection timed out");
@@ -450,7 +604,7 @@ async fn close_gracefully(stream: &mut TcpStream) {
 
 fn json_error(status: &str, extra_headers: &[(&str, &str)], body: &str) -> Vec<u8> {
     let mut answer = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
+        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n",
         body.len()
     );
     for (name, value) in extra_headers {

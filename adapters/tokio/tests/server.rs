@@ -223,19 +223,23 @@ async fn half_a_request_head_gets_408_and_is_closed() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_beyond_the_cap_get_503_while_admitted_ones_keep_working() {
+async fn connections_beyond_the_cap_get_503_while_all_are_busy() {
     let server = RunningServer::start(
         ServerOptions {
             max_connections: 2,
             ..options()
         },
-        Duration::ZERO,
+        Duration::from_millis(600),
     )
     .await;
     let mut first = TcpStream::connect(server.addr).await.unwrap();
     let mut second = TcpStream::connect(server.addr).await.unwrap();
-    assert_eq!(get(&mut first, "/hello").await.status, 200);
-    assert_eq!(get(&mut second, "/hello").await.status, 200);
+    for busy in [&mut first, &mut second] {
+        busy.write_all(b"GET /slow HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .unwrap();
+    }
+    sleep(Duration::from_millis(100)).await;
 
     let mut third = TcpStream::connect(server.addr).await.unwrap();
     let refused = get(&mut third, "/hello").await;
@@ -243,28 +247,102 @@ async fn connections_beyond_the_cap_get_503_while_admitted_ones_keep_working() {
     assert!(refused.head.contains("Retry-After: 1\r\n"));
     assert!(refused.head.contains("Connection: close\r\n"));
     assert!(refused.head.contains("Content-Type: application/json\r\n"));
+    assert!(refused.head.contains("X-Content-Type-Options: nosniff\r\n"));
     assert!(refused.body.starts_with(r#"{"error":"#));
     assert!(closed_by_server(&mut third).await);
 
-    assert_eq!(get(&mut first, "/hello").await.status, 200);
-    assert_eq!(get(&mut second, "/hello").await.status, 200);
-
-    // Closing one frees its slot (the server notices the close asynchronously).
-    drop(first);
-    let mut admitted = false;
-    for _ in 0..40 {
-        let mut next = TcpStream::connect(server.addr).await.unwrap();
-        if get(&mut next, "/hello").await.status == 200 {
-            admitted = true;
-            break;
-        }
-        sleep(Duration::from_millis(25)).await;
-    }
-    assert!(admitted, "a freed slot was never reused");
+    // The busy ones finish their requests.
+    assert_eq!(read_response(&mut first).await.status, 200);
+    assert_eq!(read_response(&mut second).await.status, 200);
 
     let stats = server.finish().await;
-    assert_eq!(stats.accepted, 3);
-    assert!(stats.refused_over_capacity >= 1);
+    assert_eq!(stats.accepted, 2);
+    assert_eq!(stats.refused_over_capacity, 1);
+}
+
+/// A connection from `source` (a loopback address of its own).
+async fn connect_from(source: [u8; 4], server: SocketAddr) -> TcpStream {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(SocketAddr::from((source, 0))).unwrap();
+    socket.connect(server).await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_all_slots_are_taken_the_longest_waiting_idle_connection_makes_room() {
+    let server = RunningServer::start(
+        ServerOptions {
+            max_connections: 4,
+            ..options()
+        },
+        Duration::ZERO,
+    )
+    .await;
+    // One served and now idle in keep-alive, three that never send a full head,
+    // each from another address.
+    let mut idle = connect_from([127, 0, 0, 11], server.addr).await;
+    assert_eq!(get(&mut idle, "/hello").await.status, 200);
+    let mut silent = Vec::new();
+    for last in 12..15 {
+        let mut stream = connect_from([127, 0, 0, last], server.addr).await;
+        stream.write_all(b"GET /hel").await.unwrap();
+        silent.push(stream);
+        sleep(Duration::from_millis(20)).await;
+    }
+    // Every slot is taken; each fresh client is served, closing the longest waiting.
+    let mut served = Vec::new();
+    for fresh_address in 20..24 {
+        let mut fresh = connect_from([127, 0, 0, fresh_address], server.addr).await;
+        let answer = timeout(BOUND, get(&mut fresh, "/hello")).await.unwrap();
+        assert_eq!(answer.status, 200, "{answer:?}");
+        served.push(fresh); // kept open: it takes its slot
+    }
+    assert!(closed_by_server(&mut idle).await, "the idle one went first");
+    for stream in &mut silent {
+        let mut byte = [0; 1];
+        let read = timeout(BOUND, stream.read(&mut byte)).await;
+        assert!(matches!(read, Ok(Ok(0))), "{read:?}");
+    }
+    let stats = server.finish().await;
+    assert_eq!(stats.evicted, 4);
+    assert_eq!(stats.refused_over_capacity, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_address_gets_its_share_and_no_more() {
+    let server = RunningServer::start(
+        ServerOptions {
+            max_connections: 8,
+            max_connections_per_address: 3,
+            ..options()
+        },
+        Duration::from_millis(600),
+    )
+    .await;
+    // 3 busy connections from one address: a 4th from it is refused...
+    let mut busy = Vec::new();
+    for _ in 0..3 {
+        let mut stream = connect_from([127, 0, 0, 31], server.addr).await;
+        stream
+            .write_all(b"GET /slow HTTP/1.1\r\nHost: test\r\n\r\n")
+            .await
+            .unwrap();
+        busy.push(stream);
+    }
+    sleep(Duration::from_millis(100)).await;
+    let mut fourth = connect_from([127, 0, 0, 31], server.addr).await;
+    assert_eq!(get(&mut fourth, "/hello").await.status, 503);
+    // ...while another address is served at once.
+    let mut other = connect_from([127, 0, 0, 32], server.addr).await;
+    assert_eq!(get(&mut other, "/hello").await.status, 200);
+    for stream in &mut busy {
+        assert_eq!(read_response(stream).await.status, 200);
+    }
+    // Now idle, they make room for the same address's new connections.
+    let mut fifth = connect_from([127, 0, 0, 31], server.addr).await;
+    assert_eq!(get(&mut fifth, "/hello").await.status, 200);
+    let stats = server.finish().await;
+    assert_eq!(stats.refused_over_capacity, 1);
+    assert_eq!(stats.evicted, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -59,16 +59,18 @@ use crate::http::codec::percent_decode;
 use crate::http::net::Connect;
 #[cfg(feature = "login")]
 use crate::http::response::HTML;
+#[cfg(feature = "login")]
+use crate::http::response::RenderedHeader;
 use crate::http::response::WriteError;
 use crate::http::server::Service;
 use crate::http::time::{Clock, Weekday};
 #[cfg(feature = "login")]
-use crate::http::{Body, Status};
+use crate::http::{Body, Header, Status};
 use crate::http::{MethodSet, Request, Responder, Sent};
 use crate::mcp::{McpConfig, ToolCall, ToolOutcome, ToolSet};
 use crate::oauth::metadata::URL_MAX;
 #[cfg(feature = "login")]
-use crate::oauth::{AuthorizationUrl, ExchangeError, LoginStore, exchange_code};
+use crate::oauth::{AuthorizationUrl, ExchangeError, LoginCookie, LoginStore, exchange_code};
 use crate::oauth::{
     ClientCredentials, Guard, Member, Members, MetadataSource, OAuthConfig, ProviderBuffers,
     SharedMetadata, TokenValidator, protected_resource_document,
@@ -139,9 +141,22 @@ pub fn oauth_config<'a>(
     }
 }
 
-/// Pending logins kept at once; older ones are dropped first.
-#[cfg(feature = "login")]
+/// Pending logins kept at once by default (a device's bound); older ones are dropped
+/// first, so more logins started at once than this cost the oldest a retry. A host
+/// picks a larger bound with `PushAdvisor`'s `LOGINS` parameter.
 pub const PENDING_LOGINS: usize = 8;
+
+/// The headers of every login page: never cached, never framed, no script or style but
+/// the pages' own, and no `Referer` (the token page's URL holds the code).
+#[cfg(feature = "login")]
+const PAGE_HEADERS: [Header<'static>; 3] = [
+    NO_STORE,
+    (
+        "Content-Security-Policy",
+        login_pages::CONTENT_SECURITY_POLICY,
+    ),
+    ("Referrer-Policy", "no-referrer"),
+];
 
 /// URLs derived from the canonical resource URI, owned so adapters need no allocation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -220,8 +235,8 @@ pub trait Platform {
 
 /// The app: configuration plus what the adapter supplies (the platform's clock,
 /// randomness and outbound connector, the shared provider metadata and the token
-/// validator `V`).
-pub struct PushAdvisor<'a, P: Platform, V> {
+/// validator `V`); `LOGINS` bounds the logins pending at once (with the `login` feature).
+pub struct PushAdvisor<'a, P: Platform, V, const LOGINS: usize = PENDING_LOGINS> {
     config: AppConfig<'a>,
     /// `config.oauth` as `/mcp` applies it: its own metadata URL, and tokens for
     /// either the API or the MCP endpoint.
@@ -240,10 +255,10 @@ pub struct PushAdvisor<'a, P: Platform, V> {
     #[cfg_attr(not(feature = "login"), allow(dead_code))]
     buffers: &'a ProviderBuffers<'a, P::Mutex>,
     #[cfg(feature = "login")]
-    logins: LoginStore<P::Mutex, PENDING_LOGINS>,
+    logins: LoginStore<P::Mutex, LOGINS>,
 }
 
-impl<P: Platform, V> core::fmt::Debug for PushAdvisor<'_, P, V> {
+impl<P: Platform, V, const LOGINS: usize> core::fmt::Debug for PushAdvisor<'_, P, V, LOGINS> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("PushAdvisor")
             .field("config", &self.config)
@@ -254,7 +269,7 @@ impl<P: Platform, V> core::fmt::Debug for PushAdvisor<'_, P, V> {
 /// What sending a reply returns.
 type Reply<W> = Result<Sent, WriteError<<W as embedded_io_async::ErrorType>::Error>>;
 
-impl<'a, P: Platform, V: TokenValidator> PushAdvisor<'a, P, V> {
+impl<'a, P: Platform, V: TokenValidator, const LOGINS: usize> PushAdvisor<'a, P, V, LOGINS> {
     /// The app over the platform's parts, the provider metadata discovery fills, the
     /// token validator and memory for provider calls.
     pub fn new(
@@ -355,23 +370,33 @@ impl<'a, P: Platform, V: TokenValidator> PushAdvisor<'a, P, V> {
             .metadata()
             .and_then(|m| m.authorization_endpoint());
         let mut url: String<1024> = String::new();
+        let mut state = None;
         let authorize_url = match &endpoint {
             Some(endpoint) if !response.is_head() => {
                 let login = self.rng.lock(|rng| {
                     self.logins
                         .begin(&mut *rng.borrow_mut(), self.clock.monotonic_ms())
                 });
-                write!(
+                let written = write!(
                     url,
                     "{}",
                     AuthorizationUrl::new(endpoint, &self.config.oauth, &login)
-                )
-                .ok()
-                .map(|()| url.as_str())
+                );
+                state = Some(login.state);
+                written.ok().map(|()| url.as_str())
             }
             Some(_) => Some(""),
             None => None,
         };
+        let cookie = LoginCookie::new(&self.config.oauth);
+        let set_cookie = |out: &mut dyn core::fmt::Write| match &state {
+            Some(state) => cookie.write_set_cookie(out, state),
+            None => Ok(()),
+        };
+        let set_cookie = state.is_some().then_some(RenderedHeader {
+            name: "Set-Cookie",
+            value: &set_cookie,
+        });
         let page = LoginPage {
             public_url: self.config.oauth.resource,
             authorize_url,
@@ -379,7 +404,14 @@ impl<'a, P: Platform, V: TokenValidator> PushAdvisor<'a, P, V> {
         };
         let render = |out: &mut dyn core::fmt::Write| page.render(out);
         response
-            .send(Status::OK, HTML, &[NO_STORE], Body::Render(&render))
+            .without_cors()
+            .send_with(
+                Status::OK,
+                HTML,
+                &PAGE_HEADERS,
+                set_cookie,
+                Body::Render(&render),
+            )
             .await
     }
 
@@ -414,6 +446,13 @@ impl<'a, P: Platform, V: TokenValidator> PushAdvisor<'a, P, V> {
                 .error_page(response, Status::BAD_REQUEST, message, None)
                 .await;
         };
+        // Login CSRF: only the browser that started this login may finish it.
+        if !LoginCookie::new(&self.config.oauth).matches(request, state) {
+            let message = "This login was not started in this browser (its login cookie is missing or belongs to another login). Start again from the login page.";
+            return self
+                .error_page(response, Status::BAD_REQUEST, message, None)
+                .await;
+        }
         // RFC 9207: an answer naming another issuer is a mix-up attack.
         if let Some(iss) = decode("iss", &mut iss_buf) {
             if iss != self.config.oauth.issuer {
@@ -467,7 +506,8 @@ impl<'a, P: Platform, V: TokenValidator> PushAdvisor<'a, P, V> {
                 };
                 let render = |out: &mut dyn core::fmt::Write| page.render(out);
                 response
-                    .send(Status::OK, HTML, &[NO_STORE], Body::Render(&render))
+                    .without_cors()
+                    .send(Status::OK, HTML, &PAGE_HEADERS, Body::Render(&render))
                     .await
             }
             Err(ExchangeError::Provider { error, description }) => {
@@ -508,7 +548,8 @@ impl<'a, P: Platform, V: TokenValidator> PushAdvisor<'a, P, V> {
         };
         let render = |out: &mut dyn core::fmt::Write| page.render(out);
         response
-            .send(status, HTML, &[NO_STORE], Body::Render(&render))
+            .without_cors()
+            .send(status, HTML, &PAGE_HEADERS, Body::Render(&render))
             .await
     }
 
@@ -531,7 +572,9 @@ fn query_text<'b>(request: &Request<'_>, name: &str, buf: &'b mut [u8]) -> Optio
     core::str::from_utf8(percent_decode(raw.as_bytes(), buf, true)?).ok()
 }
 
-impl<P: Platform, V: TokenValidator> ToolSet<Option<tools::Principal>> for PushAdvisor<'_, P, V> {
+impl<P: Platform, V: TokenValidator, const LOGINS: usize> ToolSet<Option<tools::Principal>>
+    for PushAdvisor<'_, P, V, LOGINS>
+{
     type Output<'a>
         = tools::ToolResult<'a>
     where
@@ -549,7 +592,9 @@ impl<P: Platform, V: TokenValidator> ToolSet<Option<tools::Principal>> for PushA
     }
 }
 
-impl<P: Platform, V: TokenValidator> Service for PushAdvisor<'_, P, V> {
+impl<P: Platform, V: TokenValidator, const LOGINS: usize> Service
+    for PushAdvisor<'_, P, V, LOGINS>
+{
     type Route = Route;
 
     fn route(&self, path: &str) -> Option<(Route, MethodSet)> {
@@ -664,6 +709,8 @@ mod tests {
                 instructions: "",
                 max_message_bytes: 1024,
                 allowed_origins: &[],
+                public_url: "http://127.0.0.1:8787",
+                loopback: false,
             },
             mcp_lazy_auth: false,
         };

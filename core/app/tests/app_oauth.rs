@@ -3,7 +3,8 @@
 
 mod support;
 
-use push_advisor_app::scopes;
+use push_advisor_app::{AppUrls, scopes};
+use push_advisor_oauth::OAuthConfig;
 use serde_json::json;
 use support::app::{ISSUER, RESOURCE, exchange, oauth_config, wired};
 use support::{MONDAY_NOON, Response, introspection_reply};
@@ -23,6 +24,22 @@ fn get(path: &str, token: Option<&str>) -> String {
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
     format!("GET {path} HTTP/1.1\r\nHost: t\r\n{auth}\r\n")
+}
+
+/// A GET carrying a `Cookie` header.
+fn get_with_cookie(path: &str, cookie: &str) -> String {
+    format!("GET {path} HTTP/1.1\r\nHost: t\r\nCookie: theme=dark; {cookie}\r\n\r\n")
+}
+
+/// The `name=value` of the login page's `Set-Cookie`, checking its attributes.
+fn login_cookie(page: &Response) -> String {
+    let set_cookie = page.header("set-cookie").expect("Set-Cookie on /login");
+    let (pair, attributes) = set_cookie.split_once("; ").unwrap();
+    assert_eq!(
+        attributes, "Max-Age=600; HttpOnly; SameSite=Lax; Path=/token",
+        "{set_cookie}"
+    );
+    pair.to_owned()
 }
 
 fn challenge(response: &Response) -> &str {
@@ -215,15 +232,24 @@ fn login_then_token_page_escapes_what_the_provider_sent() {
     );
     assert_eq!(param(&link, "code_challenge").len(), 43);
     let state = param(&link, "state").to_owned();
+    let cookie = login_cookie(&page);
+    assert_eq!(cookie, format!("login-state={state}"));
+    assert_html_page_headers(&page);
 
-    let callback = get(
+    let callback = get_with_cookie(
         &format!("/token?code=abc&state={state}&iss=http%3A%2F%2F127.0.0.1%3A9000"),
-        None,
+        &cookie,
     );
     let responses = exchange(&wired, &[callback.clone(), callback]);
     let success = &responses[0];
     assert_eq!(success.status, 200, "{}", success.text());
     assert!(success.text().contains("OAuth Success!"));
+    assert_html_page_headers(success);
+    assert!(success.text().contains(&format!(
+        "<script>{}</script>",
+        push_advisor_app::login_pages::SCRIPT
+    )));
+    assert!(!success.text().contains("onclick=\""), "no inline handler");
     assert!(
         !success.text().contains(hostile),
         "the provider's strings are escaped"
@@ -248,7 +274,13 @@ fn login_then_token_page_escapes_what_the_provider_sent() {
 #[test]
 fn token_page_refuses_forged_state_foreign_issuer_and_provider_errors() {
     let wired = wired(Some(NOW), &[], false, oauth_config(false));
-    let forged = &exchange(&wired, &[get("/token?code=abc&state=forged", None)])[0];
+    let forged = &exchange(
+        &wired,
+        &[get_with_cookie(
+            "/token?code=abc&state=forged",
+            "login-state=forged",
+        )],
+    )[0];
     assert_eq!(forged.status, 400);
     assert!(forged.text().contains("unknown, expired or already used"));
     let missing = &exchange(&wired, &[get("/token", None)])[0];
@@ -264,11 +296,12 @@ fn token_page_refuses_forged_state_foreign_issuer_and_provider_errors() {
     assert!(provider_error.text().contains("&lt;b&gt;no&lt;/b&gt;"));
     let page = exchange(&wired, &[get("/login", None)]).remove(0);
     let state = param(&login_link(page.text()), "state").to_owned();
+    let cookie = login_cookie(&page);
     let mixup = &exchange(
         &wired,
-        &[get(
+        &[get_with_cookie(
             &format!("/token?code=abc&state={state}&iss=https%3A%2F%2Fevil.example"),
-            None,
+            &cookie,
         )],
     )[0];
     assert_eq!(mixup.status, 400);
@@ -277,6 +310,71 @@ fn token_page_refuses_forged_state_foreign_issuer_and_provider_errors() {
         wired.connector.connects(),
         0,
         "nothing reached the provider"
+    );
+}
+
+fn assert_html_page_headers(page: &Response) {
+    let policy = page.header("content-security-policy").expect("CSP");
+    assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+    assert!(policy.contains("script-src 'sha256-"), "{policy}");
+    assert!(!policy.contains("unsafe-inline"), "{policy}");
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    assert_eq!(page.header("cache-control"), Some("no-store"));
+    assert_eq!(page.header("access-control-allow-origin"), None);
+}
+
+/// Login CSRF: a `/token` link with a valid state and code works only in the browser
+/// whose `/login` issued that state; refusals exchange nothing and keep the login.
+#[test]
+fn the_token_page_needs_the_cookie_of_the_browser_that_started_the_login() {
+    let token_reply = introspection_reply(r#"{"access_token":"t1","token_type":"Bearer"}"#);
+    let wired = wired(Some(NOW), &[&token_reply], false, oauth_config(false));
+    let victims_page = exchange(&wired, &[get("/login", None)]).remove(0);
+    let victims_cookie = login_cookie(&victims_page);
+    let attackers_page = exchange(&wired, &[get("/login", None)]).remove(0);
+    let attackers_state = param(&login_link(attackers_page.text()), "state").to_owned();
+    let attackers_link = format!("/token?code=attackers-code&state={attackers_state}");
+    let refusals = exchange(
+        &wired,
+        &[
+            get(&attackers_link, None),
+            get_with_cookie(&attackers_link, &victims_cookie),
+            get_with_cookie(&attackers_link, "login-state="),
+            get_with_cookie(&attackers_link, &format!("login-state={attackers_state}x")),
+        ],
+    );
+    for refused in &refusals {
+        assert_eq!(refused.status, 400, "{}", refused.text());
+        assert!(refused.text().contains("not started in this browser"));
+        assert_html_page_headers(refused);
+    }
+    assert_eq!(wired.connector.connects(), 0, "nothing was exchanged");
+    // The attacker's own browser (with its cookie) still finishes its login.
+    let own = exchange(
+        &wired,
+        &[get_with_cookie(
+            &attackers_link,
+            &format!("login-state={attackers_state}"),
+        )],
+    )
+    .remove(0);
+    assert_eq!(own.status, 200, "{}", own.text());
+}
+
+#[test]
+fn an_https_public_url_gets_a_host_prefixed_secure_cookie() {
+    let urls = Box::leak(Box::new(AppUrls::new("https://advisor.example").unwrap()));
+    let config = OAuthConfig {
+        redirect_uri: &urls.redirect,
+        ..oauth_config(false)
+    };
+    let cookie = push_advisor_oauth::LoginCookie::new(&config);
+    let mut set_cookie = String::new();
+    cookie.write_set_cookie(&mut set_cookie, "abc").unwrap();
+    assert_eq!(
+        set_cookie,
+        "__Host-login-state=abc; Max-Age=600; HttpOnly; SameSite=Lax; Secure; Path=/"
     );
 }
 

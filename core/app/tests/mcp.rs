@@ -137,6 +137,8 @@ const MCP_CONFIG: McpConfig<'static> = McpConfig {
     instructions: "Ask before you push.",
     max_message_bytes: 1024,
     allowed_origins: ALLOWED_ORIGINS,
+    public_url: "https://advisor.example",
+    loopback: false,
 };
 
 const ALLOWED_ORIGINS: &[&str] = &["http://localhost:6274"];

@@ -156,6 +156,13 @@ impl<'a, W: Write> Responder<'a, W> {
         self.framing.head_only
     }
 
+    /// Leaves out the CORS headers: for pages no other origin should read (login).
+    pub fn without_cors(mut self) -> Self {
+        self.framing.allow_origin = None;
+        self.framing.vary_origin = false;
+        self
+    }
+
     /// Sends a response with the given content type (ignored for `Body::Empty` when empty).
     pub async fn send(
         self,
@@ -459,6 +466,8 @@ fn emit_head(
     length: usize,
 ) {
     sink.put(status.line.as_bytes());
+    // Every answer: browsers must not guess a type other than the one declared.
+    sink.put(b"X-Content-Type-Options: nosniff\r\n");
     // 1xx and 204 never have content: neither header describes any.
     let describes_content = can_have_content_length(status.code);
     if !content_type.is_empty() && describes_content {

@@ -78,8 +78,10 @@ pub trait Service {
 pub enum Phase {
     /// Waiting for the first byte of a request (idle keep-alive).
     Idle,
-    /// In the middle of a request head or body.
+    /// In the middle of a request head.
     Receiving,
+    /// The head is complete; waiting for the rest of the body.
+    Body,
     /// Writing a response.
     Sending,
 }
@@ -147,7 +149,7 @@ pub async fn serve_observed<C: Read + Write, S: Service, O: Observer>(
             )
             .await?
         } else {
-            Step::NeedMore
+            Step::NeedMore { head_done: false }
         };
         let refused = match step {
             Step::Answered {
@@ -165,9 +167,9 @@ pub async fn serve_observed<C: Read + Write, S: Service, O: Observer>(
                 }
                 None
             }
-            Step::NeedMore if filled < rx.len() => None,
+            Step::NeedMore { .. } if filled < rx.len() => None,
             // Only reachable when the limits exceed the buffer; refuse rather than stall.
-            Step::NeedMore => Some(RequestError::HeadersTooLarge),
+            Step::NeedMore { .. } => Some(RequestError::HeadersTooLarge),
             Step::Refused(error) => Some(error),
         };
         if let Some(error) = refused {
@@ -175,10 +177,10 @@ pub async fn serve_observed<C: Read + Write, S: Service, O: Observer>(
             refuse(conn, service, config, tx, error).await?;
             return Ok(Ended::Closed);
         }
-        observer.phase(if filled == 0 {
-            Phase::Idle
-        } else {
-            Phase::Receiving
+        observer.phase(match step {
+            _ if filled == 0 => Phase::Idle,
+            Step::NeedMore { head_done: true } => Phase::Body,
+            _ => Phase::Receiving,
         });
         let free = rx.get_mut(filled..).unwrap_or(&mut []);
         match conn.read(free).await.map_err(IoError)? {
@@ -196,7 +198,10 @@ struct Progress {
 }
 
 enum Step {
-    NeedMore,
+    /// The request is not complete yet; `head_done` once its head is.
+    NeedMore {
+        head_done: bool,
+    },
     /// Refused before a handler saw it; the connection closes after the answer.
     Refused(RequestError),
     Answered {
@@ -221,7 +226,7 @@ async fn step<C: Write, S: Service, O: Observer>(
     let limits = &config.limits;
     let received = rx.get(..*filled).unwrap_or(&[]);
     let head = match parse_head(received, limits) {
-        Ok(Parse::Partial) => return Ok(Step::NeedMore),
+        Ok(Parse::Partial) => return Ok(Step::NeedMore { head_done: false }),
         Ok(Parse::Complete(head)) => head,
         Err(error) => return Ok(Step::Refused(error)),
     };
@@ -273,7 +278,7 @@ async fn step<C: Write, S: Service, O: Observer>(
                 .await
                 .map_err(IoError)?;
         }
-        return Ok(Step::NeedMore);
+        return Ok(Step::NeedMore { head_done: true });
     };
     observer.phase(Phase::Sending);
     let keep_alive = dispatch(conn, service, config, &request, tx).await?;

@@ -59,7 +59,8 @@
 //! let Ok(Parse::Complete(head)) = parse_head(raw.as_bytes(), &Limits::default()) else { panic!() };
 //! let config = McpConfig {
 //!     name: "clock", title: "Clock", version: "1", instructions: "",
-//!     max_message_bytes: 4096, allowed_origins: &["*"],
+//!     max_message_bytes: 4096, allowed_origins: &[],
+//!     public_url: "https://clock.example", loopback: false,
 //! };
 //! let (mut wire, mut transmit) = ([0u8; 1024], [0u8; 256]);
 //! let mut conn = &mut wire[..];
@@ -124,9 +125,17 @@ pub struct McpConfig<'a> {
     /// Largest JSON-RPC message accepted (413 above it); the engine's body limit
     /// applies first.
     pub max_message_bytes: usize,
-    /// Origins allowed to call (same rule as `ServerConfig::allowed_origins`, `"*"`
-    /// allows any); a request with another `Origin` gets 403.
+    /// Origins allowed to call besides `public_url`'s (`"*"` allows any, and only
+    /// when listed explicitly); a request with another `Origin` gets 403. A request
+    /// without `Origin` does not come from a browser page and passes.
     pub allowed_origins: &'a [&'a str],
+    /// The URL clients use (scheme, host and port): its origin is always allowed, and
+    /// its host is a valid `Host` for a loopback server.
+    pub public_url: &'a str,
+    /// The server listens on loopback only. DNS rebinding then also checks `Host`: it
+    /// must be a loopback name (`localhost`, `127.x.x.x`, `[::1]`) or `public_url`'s
+    /// host, else 403; and loopback origins (pages of this machine) are allowed.
+    pub loopback: bool,
 }
 
 /// One tool as `tools/list` shows it. Schemas are JSON text rendered as is.

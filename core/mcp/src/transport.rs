@@ -18,8 +18,11 @@ pub const DEFAULT_HEADER_VERSION: &str = "2025-03-26";
 pub enum TransportError {
     /// GET (no SSE stream offered) and DELETE (no sessions) and anything else but POST.
     MethodNotAllowed,
-    /// `Origin` present and not in the allowed list.
+    /// `Origin` present and neither the public URL's nor in the allowed list.
     ForbiddenOrigin,
+    /// A loopback server was reached under a `Host` that is neither a loopback name
+    /// nor the public URL's host (DNS rebinding).
+    ForbiddenHost,
     /// `Accept` lacks `application/json` or `text/event-stream`.
     NotAcceptable,
     /// `Content-Type` is missing or not `application/json`.
@@ -33,7 +36,7 @@ impl TransportError {
     pub fn status(self) -> Status {
         match self {
             TransportError::MethodNotAllowed => Status::METHOD_NOT_ALLOWED,
-            TransportError::ForbiddenOrigin => Status::FORBIDDEN,
+            TransportError::ForbiddenOrigin | TransportError::ForbiddenHost => Status::FORBIDDEN,
             TransportError::NotAcceptable => Status::NOT_ACCEPTABLE,
             TransportError::UnsupportedMediaType => Status::UNSUPPORTED_MEDIA_TYPE,
             TransportError::TooLarge => Status::CONTENT_TOO_LARGE,
@@ -47,6 +50,7 @@ impl TransportError {
                 "Method not allowed: this stateless MCP endpoint only accepts POST"
             }
             TransportError::ForbiddenOrigin => "Forbidden: Origin not allowed",
+            TransportError::ForbiddenHost => "Forbidden: Host not allowed",
             TransportError::NotAcceptable => {
                 "Not Acceptable: Accept must list both application/json and text/event-stream"
             }
@@ -65,12 +69,15 @@ pub fn check(request: &Request<'_>, config: &McpConfig<'_>) -> Result<(), Transp
         return Err(TransportError::MethodNotAllowed);
     }
     if let Some(origin) = request.header("origin") {
-        let origins = ServerConfig {
-            allowed_origins: config.allowed_origins,
-            ..ServerConfig::default()
-        };
-        if !origins.origin_allowed(origin) {
+        if !origin_allowed(origin, config) {
             return Err(TransportError::ForbiddenOrigin);
+        }
+    }
+    if config.loopback {
+        let public_host = authority(config.public_url.as_bytes());
+        let host = request.header("host").unwrap_or(b"");
+        if !(host.eq_ignore_ascii_case(public_host) || is_loopback_authority(host)) {
+            return Err(TransportError::ForbiddenHost);
         }
     }
     if !accepts_both(request) {
@@ -86,6 +93,48 @@ pub fn check(request: &Request<'_>, config: &McpConfig<'_>) -> Result<(), Transp
         return Err(TransportError::TooLarge);
     }
     Ok(())
+}
+
+/// DNS-rebinding defence: an `Origin` is allowed when it is the public URL's, listed
+/// (or `*` is), or a page of this machine calling a loopback server.
+fn origin_allowed(origin: &[u8], config: &McpConfig<'_>) -> bool {
+    let listed = ServerConfig {
+        allowed_origins: config.allowed_origins,
+        ..ServerConfig::default()
+    };
+    let public = config.public_url.as_bytes();
+    let public_origin = public
+        .get(..scheme_len(public) + authority(public).len())
+        .unwrap_or(public);
+    origin.eq_ignore_ascii_case(public_origin)
+        || listed.origin_allowed(origin)
+        || (config.loopback
+            && is_loopback_authority(origin.get(scheme_len(origin)..).unwrap_or(b"")))
+}
+
+/// Length of `scheme://` at the front of a URL, 0 when there is none.
+fn scheme_len(url: &[u8]) -> usize {
+    url.windows(3)
+        .position(|window| window == b"://")
+        .map_or(0, |at| at + 3)
+}
+
+/// The `host[:port]` of a URL (or of an origin).
+fn authority(url: &[u8]) -> &[u8] {
+    let rest = url.get(scheme_len(url)..).unwrap_or(b"");
+    rest.split(|&b| b == b'/').next().unwrap_or(b"")
+}
+
+/// `localhost`, `127.x.x.x` or `[::1]`, with or without a port.
+fn is_loopback_authority(authority: &[u8]) -> bool {
+    if let Some(rest) = authority.strip_prefix(b"[::1]") {
+        return rest.is_empty() || rest.first() == Some(&b':');
+    }
+    let host = authority.split(|&b| b == b':').next().unwrap_or(b"");
+    host.eq_ignore_ascii_case(b"localhost")
+        || (host.starts_with(b"127.")
+            && host.split(|&b| b == b'.').count() == 4
+            && host.iter().all(|&b| b == b'.' || b.is_ascii_digit()))
 }
 
 /// The protocol version the request's header names, or the default when absent;
@@ -203,4 +252,114 @@ fn media_type(value: &[u8]) -> &[u8] {
         .next()
         .unwrap_or(&[])
         .trim_ascii()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::Limits;
+    use crate::http::request::{Parse, parse_head};
+
+    const CONFIG: McpConfig<'static> = McpConfig {
+        name: "t",
+        title: "t",
+        version: "1",
+        instructions: "",
+        max_message_bytes: 64,
+        allowed_origins: &["https://app.example"],
+        public_url: "http://127.0.0.1:8787",
+        loopback: true,
+    };
+
+    fn checked(
+        host: &str,
+        origin: Option<&str>,
+        config: &McpConfig<'_>,
+    ) -> Result<(), TransportError> {
+        let origin = origin.map_or(std::string::String::new(), |o| {
+            std::format!("Origin: {o}\r\n")
+        });
+        let raw = std::format!(
+            "POST /mcp HTTP/1.1\r\nHost: {host}\r\n{origin}Accept: application/json, text/event-stream\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n"
+        );
+        let Ok(Parse::Complete(head)) = parse_head(raw.as_bytes(), &Limits::default()) else {
+            panic!("unparsed: {raw}")
+        };
+        check(&head.request, config)
+    }
+
+    extern crate std;
+
+    #[test]
+    fn a_loopback_server_refuses_foreign_hosts_and_origins() {
+        let forbidden_origin = Err(TransportError::ForbiddenOrigin);
+        let forbidden_host = Err(TransportError::ForbiddenHost);
+        let cases: &[(&str, Option<&str>, Result<(), TransportError>)] = &[
+            ("127.0.0.1:8787", None, Ok(())),
+            ("127.0.0.1:8787", Some("http://127.0.0.1:8787"), Ok(())),
+            ("localhost:9999", Some("http://localhost:9999"), Ok(())),
+            ("[::1]:8787", Some("http://[::1]:8787"), Ok(())),
+            ("127.0.0.1:8787", Some("https://app.example"), Ok(())),
+            (
+                "evil.example.com",
+                Some("http://evil.example.com"),
+                forbidden_origin,
+            ),
+            (
+                "127.0.0.1:8787",
+                Some("https://evil.example"),
+                forbidden_origin,
+            ),
+            ("127.0.0.1:8787", Some("null"), forbidden_origin),
+            (
+                "127.0.0.1:8787",
+                Some("http://127.0.0.1.evil.example"),
+                forbidden_origin,
+            ),
+            ("evil.example.com", None, forbidden_host),
+            ("127.0.0.1.nip.io:8787", None, forbidden_host),
+            ("localhost.evil.example", None, forbidden_host),
+        ];
+        for (host, origin, expected) in cases {
+            assert_eq!(
+                checked(host, *origin, &CONFIG),
+                *expected,
+                "{host} {origin:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_public_server_checks_origin_only() {
+        let config = McpConfig {
+            public_url: "https://advisor.example/",
+            loopback: false,
+            allowed_origins: &[],
+            ..CONFIG
+        };
+        assert_eq!(
+            checked("advisor.example", Some("https://advisor.example"), &config),
+            Ok(())
+        );
+        assert_eq!(checked("10.0.0.7", None, &config), Ok(()));
+        for origin in [
+            "http://localhost:6274",
+            "https://evil.example",
+            "http://advisor.example",
+        ] {
+            assert_eq!(
+                checked("advisor.example", Some(origin), &config),
+                Err(TransportError::ForbiddenOrigin),
+                "{origin}"
+            );
+        }
+        let any = McpConfig {
+            allowed_origins: &["*"],
+            ..config
+        };
+        assert_eq!(
+            checked("advisor.example", Some("https://evil.example"), &any),
+            Ok(())
+        );
+    }
 }

@@ -108,7 +108,8 @@ pub use guard::{
 pub use introspection::Introspector;
 #[cfg(feature = "login")]
 pub use login::{
-    AuthorizationUrl, ExchangeError, Login, LoginError, LoginStore, TokenResponse, exchange_code,
+    AuthorizationUrl, ExchangeError, Login, LoginCookie, LoginError, LoginStore, TokenResponse,
+    exchange_code,
 };
 pub use metadata::{
     ALL_MEMBERS, Discovered, DiscoveryError, Member, Members, MetadataView,

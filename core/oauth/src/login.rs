@@ -18,6 +18,7 @@ use super::provider_calls::{
     status_error, transport_error, uses_basic, write_basic_authorization, write_post_credentials,
 };
 use super::token::ValidationError;
+use crate::http::Request;
 use crate::http::client::{FormRenderer, Outgoing, exchange};
 use crate::http::codec::{FormEncoded, HtmlEscaped};
 use crate::http::net::{Connect, Endpoint};
@@ -127,6 +128,74 @@ impl<M: RawMutex, const N: usize> LoginStore<M, N> {
     /// How many logins are waiting for their answer.
     pub fn pending(&self) -> usize {
         self.pending.lock(|pending| pending.borrow().len())
+    }
+}
+
+/// The cookie that ties a login's `state` to the browser that started it (login CSRF
+/// defence): `/login` sets it to the state, the redirect target accepts the state only
+/// from a browser that sends it back. `HttpOnly`, `SameSite=Lax` (sent on the provider's
+/// top-level redirect back), scoped to the redirect path; over https `Secure` with the
+/// `__Host-` prefix (no subdomain can plant it; the prefix requires `Path=/`).
+#[derive(Debug, Clone, Copy)]
+pub struct LoginCookie<'a> {
+    secure: bool,
+    path: &'a str,
+    max_age_s: u64,
+}
+
+impl<'a> LoginCookie<'a> {
+    /// The cookie for the login settings of `config` (its redirect URI and login lifetime).
+    pub fn new(config: &OAuthConfig<'a>) -> Self {
+        let uri = config.redirect_uri;
+        let after_scheme = uri.find("://").map_or(0, |at| at + 3);
+        let path = uri
+            .get(after_scheme..)
+            .and_then(|rest| rest.find('/').and_then(|at| rest.get(at..)))
+            .unwrap_or("/");
+        let path = path.split(['?', '#']).next().unwrap_or("/");
+        LoginCookie {
+            secure: uri.starts_with("https://"),
+            path,
+            max_age_s: config.login_lifetime_ms / 1000,
+        }
+    }
+
+    /// The cookie's name.
+    pub fn name(&self) -> &'static str {
+        if self.secure {
+            "__Host-login-state"
+        } else {
+            "login-state"
+        }
+    }
+
+    /// The value of a `Set-Cookie` header carrying `state`.
+    pub fn write_set_cookie(&self, out: &mut dyn fmt::Write, state: &str) -> fmt::Result {
+        write!(
+            out,
+            "{}={state}; Max-Age={}; HttpOnly; SameSite=Lax; ",
+            self.name(),
+            self.max_age_s
+        )?;
+        if self.secure {
+            out.write_str("Secure; Path=/")
+        } else {
+            write!(out, "Path={}", self.path)
+        }
+    }
+
+    /// Whether the request's cookies carry this login cookie with exactly `state`.
+    pub fn matches(&self, request: &Request<'_>, state: &str) -> bool {
+        let name = self.name().as_bytes();
+        request
+            .header_values("cookie")
+            .flat_map(|value| value.split(|&b| b == b';'))
+            .filter_map(|pair| {
+                let pair = pair.trim_ascii();
+                let value = pair.strip_prefix(name)?.strip_prefix(b"=")?;
+                Some(value.trim_ascii())
+            })
+            .any(|value| same_text(value, state.as_bytes()))
     }
 }
 

@@ -379,6 +379,8 @@ pub mod app {
                     instructions: "Ask whether it is safe to deploy.",
                     max_message_bytes: 4096,
                     allowed_origins: &["*"],
+                    public_url: "http://127.0.0.1:8787",
+                    loopback: false,
                 },
             )
         };
