@@ -101,7 +101,7 @@ pub fn start(
         ..push_advisor_app::oauth_config(
             public_url,
             &urls.resource_metadata,
-            settings.issuer.trim_end_matches('/'),
+            settings.issuer,
             client,
         )
     });

@@ -487,7 +487,7 @@ async fn discovery_failure(
             )
         }
         DiscoveryError::NotFound => (
-            format!("discovery: no metadata at {issuer}/.well-known/oauth-authorization-server nor {issuer}/.well-known/openid-configuration"),
+            format!("discovery: no metadata at {base}/.well-known/oauth-authorization-server nor {base}/.well-known/openid-configuration", base = issuer.trim_end_matches('/')),
             "set PUSH_ADVISOR_ISSUER to the issuer identifier itself (not a metadata URL, not an endpoint); for a provider without discovery, set the endpoint overrides".to_owned(),
         ),
         DiscoveryError::BadDocument => (

@@ -76,6 +76,10 @@ fn leak_str(value: String) -> &'static str {
     Box::leak(value.into_boxed_str())
 }
 
+fn leak_strs(values: &[String]) -> &'static [&'static str] {
+    Box::leak(values.iter().map(|v| leak_str(v.clone())).collect())
+}
+
 fn main() -> ExitCode {
     let options = Options::parse();
     tracing_subscriber::fmt()
@@ -168,14 +172,7 @@ fn start(options: Options) -> Result<(), String> {
     )
     .map_err(|e| e.to_string())?;
     let validator = leak(CountedChecks::new(cache, metrics, CheckPath::All));
-    let allowed_origins: &'static [&'static str] = Box::leak(
-        options
-            .allowed_origins
-            .iter()
-            .map(|o| leak_str(o.clone()))
-            .collect::<Vec<_>>()
-            .into_boxed_slice(),
-    );
+    let allowed_origins = leak_strs(&options.allowed_origins);
     let config = AppConfig {
         mcp_lazy_auth: options.mcp_lazy_auth,
         ..AppConfig::new(
@@ -343,9 +340,15 @@ fn oauth_config(
             ClientAuthMethod::ClientSecretPost => ClientAuth::ClientSecretPost,
         },
     };
-    let issuer = leak_str(options.issuer.trim_end_matches('/').to_owned());
+    // Kept exactly as configured: RFC 8414 issuers are compared as the provider
+    // publishes them, and some (Auth0) end with `/`.
+    let issuer = leak_str(options.issuer.clone());
     let endpoint = |value: &Option<String>| value.clone().map(leak_str);
     OAuthConfig {
+        audiences: leak_strs(&options.audiences),
+        authorize_scope: endpoint(&options.login_scope),
+        authorize_audience: endpoint(&options.login_audience),
+        send_resource: options.login_resource,
         redirect_uri: &urls.redirect,
         endpoints: Endpoints {
             authorization: endpoint(&options.authorization_endpoint),

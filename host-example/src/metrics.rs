@@ -41,7 +41,7 @@ struct OutcomeLabel {
 type Latency = Family<RouteLabel, Histogram, fn() -> Histogram>;
 
 /// What a token check ended in, as a label value.
-const OUTCOMES: [&str; 7] = [
+const OUTCOMES: [&str; 8] = [
     "active",
     "inactive",
     "malformed",
@@ -49,6 +49,7 @@ const OUTCOMES: [&str; 7] = [
     "timeout",
     "bad_answer",
     "misconfigured",
+    "too_large",
 ];
 
 fn outcome_index<T>(result: &Result<T, ValidationError>) -> usize {
@@ -60,6 +61,7 @@ fn outcome_index<T>(result: &Result<T, ValidationError>) -> usize {
         Err(ValidationError::Timeout) => 4,
         Err(ValidationError::BadAnswer) => 5,
         Err(ValidationError::Misconfigured) => 6,
+        Err(ValidationError::TooLarge) => 7,
     }
 }
 
@@ -292,6 +294,14 @@ impl<V: TokenValidator> TokenValidator for CountedChecks<V> {
     async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
         let result = self.inner.validate(token).await;
         self.metrics.check(self.path, outcome_index(&result));
+        if matches!(result, Err(ValidationError::TooLarge)) {
+            tracing::warn!(
+                scope_max = push_advisor_oauth::SCOPE_MAX,
+                audiences = push_advisor_oauth::AUDIENCES,
+                subject_max = push_advisor_oauth::SUBJECT_MAX,
+                "the provider's answer for a token exceeds this server's bounds: refused as invalid_token (401) and remembered like an inactive token"
+            );
+        }
         result
     }
 

@@ -27,7 +27,8 @@ pub struct Options {
     #[arg(long, env = "PUSH_ADVISOR_PUBLIC_URL")]
     pub public_url: Option<String>,
 
-    /// Issuer URL of the OAuth provider; its endpoints come from discovery.
+    /// Issuer URL of the OAuth provider exactly as it publishes it (a trailing `/` counts:
+    /// Auth0's issuers end with one); its endpoints come from discovery.
     #[arg(long, env = "PUSH_ADVISOR_ISSUER")]
     pub issuer: String,
 
@@ -50,6 +51,23 @@ pub struct Options {
     /// PEM file with the CA that signs the provider's certificate [default: the bundled web roots]
     #[arg(long, env = "PUSH_ADVISOR_CA_FILE")]
     pub ca_file: Option<PathBuf>,
+
+    /// Comma-separated audiences a token may name to be accepted here (e.g. Entra ID's
+    /// `api://<app id>` or the app id itself) [default: the public URL and its /mcp]
+    #[arg(long, env = "PUSH_ADVISOR_AUDIENCES", value_delimiter = ',')]
+    pub audiences: Vec<String>,
+
+    /// The `scope` /login asks the provider for, when it names our scopes its own way (Entra ID: `api://<app id>/.default`) [default: the API's scopes]
+    #[arg(long, env = "PUSH_ADVISOR_LOGIN_SCOPE")]
+    pub login_scope: Option<String>,
+
+    /// An `audience` parameter for /login's authorization request (Auth0 picks the API, and the token's `aud`, by it)
+    #[arg(long, env = "PUSH_ADVISOR_LOGIN_AUDIENCE")]
+    pub login_audience: Option<String>,
+
+    /// Whether /login names this resource to the provider (RFC 8707 `resource`); false for Auth0 without its resource-parameter profile, and Entra ID
+    #[arg(long, env = "PUSH_ADVISOR_LOGIN_RESOURCE", default_value_t = true, action = clap::ArgAction::Set)]
+    pub login_resource: bool,
 
     /// Longest time, in seconds, an introspection answer is reused (also capped by the token's exp); 0 disables the cache.
     #[arg(long, env = "PUSH_ADVISOR_CACHE_TTL", default_value_t = 60)]

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use embedded_io_async::{ErrorType, Read, Write};
 use push_advisor_app::Metadata;
 use push_advisor_http::net::{Connect, Endpoint, Reusable};
-use push_advisor_oauth::{OAuthConfig, discover};
+use push_advisor_oauth::{DiscoveryError, OAuthConfig, discover};
 use push_advisor_tokio::{ConnectError, Connection, Connector};
 use tracing::{info, warn};
 
@@ -120,6 +120,12 @@ pub async fn discover_until_known(
                 return;
             }
             Err(error) => {
+                if error == DiscoveryError::IssuerMismatch {
+                    warn!(
+                        issuer = config.issuer,
+                        "the provider's metadata names another issuer: `push-advisor check` shows which (a trailing `/` counts)"
+                    );
+                }
                 warn!(issuer = config.issuer, ?error, retry_in = ?delay, "provider discovery failed");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));

@@ -99,6 +99,28 @@ fn public_endpoints_and_documents_reflect_the_provider() {
     }
 }
 
+/// Auth0 publishes issuers ending with `/`: it is configured, compared and advertised
+/// exactly as published (it was once stripped, and discovery then failed forever).
+#[test]
+fn an_issuer_with_a_trailing_slash_is_kept_as_published() {
+    let stack = Stack::start_with(&[], |options| options.issuer_trailing_slash = true);
+    let issuer = &stack.provider.issuer;
+    assert!(issuer.ends_with('/'), "the provider publishes {issuer}");
+    let token = stack.token("api:read");
+    let reply = stack.server.wait_for(
+        "/deploy-history",
+        &token,
+        Duration::from_secs(10),
+        |reply| reply.status != 503,
+    );
+    assert_eq!(reply.status, 200, "{reply:?}");
+    let prm = stack
+        .server
+        .get("/.well-known/oauth-protected-resource")
+        .json();
+    assert_eq!(prm["authorization_servers"], json!([issuer]));
+}
+
 #[test]
 fn deploy_history_outcomes() {
     let stack = Stack::start(&[]);

@@ -6,6 +6,7 @@
 //   PROVIDER_PORT              listen port, default 0 (= a free port; read it from the ready line)
 //   PROVIDER_ISSUER            issuer URL, default http://127.0.0.1:<port>, or https://localhost:<port>
 //                              when TLS is on
+//   PROVIDER_ISSUER_TRAILING_SLASH  1: the default issuer ends with `/`, as Auth0 publishes its issuers
 //   PROVIDER_TLS_CERT          PEM certificate (chain) file; with PROVIDER_TLS_KEY serves HTTPS
 //   PROVIDER_TLS_KEY           PEM private key file
 //   PROVIDER_RESOURCE          canonical URI of the protected resource, default http://127.0.0.1:8787;
@@ -132,7 +133,8 @@ await new Promise((resolve, reject) => {
   server.listen(requestedPort, host, resolve);
 });
 const { port } = server.address();
-const issuer = env.PROVIDER_ISSUER || `${tls ? 'https' : 'http'}://${tls ? 'localhost' : '127.0.0.1'}:${port}`;
+const issuer = env.PROVIDER_ISSUER
+  || `${tls ? 'https' : 'http'}://${tls ? 'localhost' : '127.0.0.1'}:${port}${env.PROVIDER_ISSUER_TRAILING_SLASH === '1' ? '/' : ''}`;
 
 const provider = new Provider(issuer, {
   adapter: MapAdapter,

@@ -160,6 +160,8 @@ pub struct ProviderOptions {
     pub redirect_uris: Vec<String>,
     pub access_token_ttl: Option<u64>,
     pub tls: Option<TlsFiles>,
+    /// Publish the issuer with a trailing `/`, as Auth0 does (`https://tenant.auth0.com/`).
+    pub issuer_trailing_slash: bool,
 }
 
 /// A certificate and key on disk (made at test time).
@@ -224,6 +226,9 @@ impl Provider {
         if let Some(ttl) = options.access_token_ttl {
             command.env("PROVIDER_ACCESS_TOKEN_TTL", ttl.to_string());
         }
+        if options.issuer_trailing_slash {
+            command.env("PROVIDER_ISSUER_TRAILING_SLASH", "1");
+        }
         if let Some(tls) = &options.tls {
             command
                 .env("PROVIDER_TLS_CERT", &tls.cert_pem)
@@ -244,12 +249,21 @@ impl Provider {
 
     /// Starts the same provider again (same port and settings) after `stop`.
     pub fn restart(&mut self) {
-        let port = self.issuer.rsplit(':').next().and_then(|p| p.parse().ok());
+        let port = self
+            .base_url()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok());
         let options = ProviderOptions {
             port,
             ..self.options.clone()
         };
         *self = Provider::start(options);
+    }
+
+    /// The issuer without a trailing `/`, to append endpoint paths to.
+    pub fn base_url(&self) -> &str {
+        self.issuer.trim_end_matches('/')
     }
 
     /// A client-credentials token response from the provider (as JSON).
@@ -262,7 +276,7 @@ impl Provider {
     ) -> Value {
         let agent = plain_agent(self.options.tls.as_ref());
         let response = agent
-            .post(&format!("{}/token", self.issuer))
+            .post(&format!("{}/token", self.base_url()))
             .header("Authorization", &basic(client_id, secret))
             .send_form([
                 ("grant_type", "client_credentials"),
@@ -288,7 +302,7 @@ impl Provider {
     pub fn revoke(&self, token: &str) {
         let agent = plain_agent(self.options.tls.as_ref());
         let response = agent
-            .post(&format!("{}/token/revocation", self.issuer))
+            .post(&format!("{}/token/revocation", self.base_url()))
             .header("Authorization", &basic(CLIENT_ID, CLIENT_SECRET))
             .send_form([("token", token), ("token_type_hint", "access_token")])
             .expect("revocation request");

@@ -6,7 +6,7 @@
 //! Same rules as the core's `CachingValidator` (which the device keeps): keyed by the
 //! SHA-256 of the token (the text is never stored); an active answer trusted for at
 //! most `CachePolicy::max_lifetime_ms` and never past `exp`; an inactive one for
-//! `negative_lifetime_ms`; provider failures never remembered; a full shard evicts
+//! `negative_lifetime_ms` (an answer too large to judge likewise); provider failures never remembered; a full shard evicts
 //! negative answers first, then those expiring soonest; concurrent misses of one token
 //! make one call to the inner validator, the others wait (at most the provider
 //! timeout) and reuse its answer.
@@ -91,8 +91,8 @@ struct OddClaims {
 struct Entry {
     /// Monotonic milliseconds after which the answer is not used.
     expires_ms: u64,
-    /// `None` remembers an inactive token.
-    facts: Option<Facts>,
+    /// An error remembers a token refused for its own sake (inactive, too large).
+    facts: Result<Facts, ValidationError>,
 }
 
 #[derive(Debug, Default)]
@@ -333,8 +333,8 @@ impl<'c, V, C> TokenCache<'c, V, C> {
             return None;
         }
         Some(match &entry.facts {
-            Some(facts) => Ok(self.rebuild(facts)),
-            None => Err(ValidationError::Inactive),
+            Ok(facts) => Ok(self.rebuild(facts)),
+            Err(error) => Err(*error),
         })
     }
 
@@ -354,7 +354,7 @@ impl<'c, V, C> TokenCache<'c, V, C> {
                 let batch = excess.max(self.shard_capacity / 8).min(entries.len());
                 let mut ranked: Vec<(bool, u64, TokenDigest)> = entries
                     .iter()
-                    .map(|(key, old)| (old.facts.is_some(), old.expires_ms, *key))
+                    .map(|(key, old)| (old.facts.is_ok(), old.expires_ms, *key))
                     .collect();
                 if batch < ranked.len() {
                     ranked.select_nth_unstable(batch);
@@ -438,8 +438,10 @@ impl<V: TokenValidator, C: Clock> TokenCache<'_, V, C> {
         let result = self.inner.validate(token).await;
         let now_ms = self.clock.monotonic_ms();
         let kept = match &result {
-            Ok(info) => Some((Some(self.facts(info)), self.lifetime_ms(info))),
-            Err(ValidationError::Inactive) => Some((None, self.policy.negative_lifetime_ms)),
+            Ok(info) => Some((Ok(self.facts(info)), self.lifetime_ms(info))),
+            Err(error @ (ValidationError::Inactive | ValidationError::TooLarge)) => {
+                Some((Err(*error), self.policy.negative_lifetime_ms))
+            }
             // Outages and odd answers are not the token's fault: ask again next time.
             Err(_) => None,
         };
@@ -662,6 +664,17 @@ mod tests {
             assert_eq!(run(cache.validate("flaky")), Err(error));
         }
         assert_eq!(upstream.calls.get(), 8);
+    }
+
+    #[test]
+    fn a_too_large_answer_is_remembered_like_an_inactive_one() {
+        let clock = FakeClock::at(Some(1_000));
+        let upstream = FixedValidator::new(Err(ValidationError::TooLarge));
+        let cache = cache(&upstream, &clock, 64);
+        for _ in 0..3 {
+            assert_eq!(run(cache.validate("big")), Err(ValidationError::TooLarge));
+        }
+        assert_eq!(upstream.calls.get(), 1);
     }
 
     #[test]

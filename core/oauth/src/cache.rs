@@ -25,8 +25,8 @@ type TokenDigest = [u8; 32];
 #[derive(Debug, Clone)]
 struct Entry {
     digest: TokenDigest,
-    /// `None` remembers an inactive token.
-    answer: Option<TokenInfo>,
+    /// An error remembers a token refused for its own sake (inactive, too large).
+    answer: Result<TokenInfo, ValidationError>,
     expires_ms: u64,
 }
 
@@ -128,11 +128,7 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
             let mut entries = entries.borrow_mut();
             entries.retain(|entry| entry.expires_ms > now_ms);
             match entries.iter().find(|entry| entry.digest == *digest) {
-                Some(entry) => Ok(entry
-                    .answer
-                    .as_ref()
-                    .map(inspect)
-                    .ok_or(ValidationError::Inactive)),
+                Some(entry) => Ok(entry.answer.as_ref().map(inspect).map_err(|error| *error)),
                 None => Err(inspect),
             }
         })
@@ -149,7 +145,7 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
                 let victim = entries
                     .iter()
                     .enumerate()
-                    .min_by_key(|(_, old)| (old.answer.is_some(), old.expires_ms))
+                    .min_by_key(|(_, old)| (old.answer.is_ok(), old.expires_ms))
                     .map(|(index, _)| index);
                 if let Some(index) = victim {
                     entries.swap_remove(index);
@@ -186,8 +182,10 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> CachingValidator<
         let result = self.inner.validate(token).await;
         let now_ms = self.clock.monotonic_ms();
         let cached = match &result {
-            Ok(info) => Some((Some(info.clone()), self.lifetime_ms(info))),
-            Err(ValidationError::Inactive) => Some((None, self.policy.negative_lifetime_ms)),
+            Ok(info) => Some((Ok(info.clone()), self.lifetime_ms(info))),
+            Err(error @ (ValidationError::Inactive | ValidationError::TooLarge)) => {
+                Some((Err(*error), self.policy.negative_lifetime_ms))
+            }
             // Outages and odd answers are not the token's fault: ask again next time.
             Err(_) => None,
         };
@@ -279,6 +277,20 @@ mod tests {
             );
         }
         assert_eq!(inactive.calls.get(), 1, "the negative answer is cached too");
+    }
+
+    #[test]
+    fn a_too_large_answer_is_remembered_like_an_inactive_one() {
+        let clock = FakeClock::at(Some(1_000));
+        let upstream = FixedValidator::new(Err(ValidationError::TooLarge));
+        let cache: Cache = CachingValidator::new(&upstream, &clock, POLICY);
+        for _ in 0..3 {
+            assert_eq!(
+                block_on(cache.validate("big")),
+                Err(ValidationError::TooLarge)
+            );
+        }
+        assert_eq!(upstream.calls.get(), 1, "not asked again on every request");
     }
 
     #[test]

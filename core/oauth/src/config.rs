@@ -87,6 +87,17 @@ pub struct OAuthConfig<'a> {
     pub redirect_uri: &'a str,
     /// Scopes the login flow asks for (space-separated); empty asks for none.
     pub login_scope: &'a str,
+    /// The `scope` the authorization request sends instead of `login_scope`, for a
+    /// provider that names the resource's scopes its own way (Entra ID:
+    /// `api://<app>/.default`).
+    pub authorize_scope: Option<&'a str>,
+    /// An `audience` parameter for the authorization request (Auth0 selects the API,
+    /// and so the access token's `aud`, by it).
+    pub authorize_audience: Option<&'a str>,
+    /// Whether the login's requests name the resource (RFC 8707 `resource`). On by
+    /// default; off for a provider that refuses the parameter (Auth0 without its
+    /// resource-parameter profile, Entra ID when it differs from the scope's resource).
+    pub send_resource: bool,
     /// How long a started login may take to come back.
     pub login_lifetime_ms: u64,
     /// Longest time an introspection answer is trusted (further capped by `exp`).
@@ -127,6 +138,9 @@ impl<'a> OAuthConfig<'a> {
             client,
             redirect_uri: "",
             login_scope: "",
+            authorize_scope: None,
+            authorize_audience: None,
+            send_resource: true,
             login_lifetime_ms: 10 * 60 * 1000,
             cache_max_lifetime_ms: 60 * 1000,
             negative_lifetime_ms: 5 * 1000,

@@ -57,6 +57,8 @@ pub enum TokenProblem {
     WrongIssuer,
     /// `token_type` is not `Bearer`.
     WrongTokenType,
+    /// The provider's facts about it exceed this server's bounds (`ValidationError::TooLarge`).
+    TooLarge,
 }
 
 /// What went wrong, in the order the checks run.
@@ -81,6 +83,7 @@ impl RejectionKind {
         match error {
             ValidationError::Inactive => RejectionKind::InvalidToken(TokenProblem::Inactive),
             ValidationError::Malformed => RejectionKind::InvalidToken(TokenProblem::Malformed),
+            ValidationError::TooLarge => RejectionKind::InvalidToken(TokenProblem::TooLarge),
             other => RejectionKind::Unavailable(other),
         }
     }
@@ -752,6 +755,23 @@ mod tests {
             assert_eq!(header_of(&wire, "WWW-Authenticate"), None);
             assert!(body(&wire).starts_with(r#"{"error":"Authorization server unavailable""#));
         }
+    }
+
+    #[test]
+    fn a_token_too_large_to_judge_is_401_invalid_token_not_503() {
+        let validator = FixedValidator::new(Err(ValidationError::TooLarge));
+        let (outcome, wire) = run(&config(), &validator, WITH_TOKEN);
+        assert_eq!(
+            outcome.unwrap_err(),
+            RejectionKind::InvalidToken(TokenProblem::TooLarge)
+        );
+        let wire = wire.unwrap();
+        assert!(wire.starts_with("HTTP/1.1 401 Unauthorized\r\n"), "{wire}");
+        assert!(
+            header_of(&wire, "WWW-Authenticate")
+                .unwrap()
+                .contains(r#"error="invalid_token""#)
+        );
     }
 
     #[test]

@@ -115,7 +115,10 @@ pub use metadata::{
     ProtectedResourceDocument, ProviderMetadata, discover, discover_dated,
     protected_resource_document,
 };
-pub use token::{TokenInfo, TokenValidator, ValidationError};
+pub use token::{
+    AUDIENCE_MAX, AUDIENCES, CLIENT_ID_MAX, ISSUER_MAX, SCOPE_MAX, SUBJECT_MAX, TokenInfo,
+    TokenValidator, ValidationError,
+};
 
 #[cfg(test)]
 mod tests {

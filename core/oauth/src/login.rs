@@ -198,16 +198,32 @@ impl fmt::Display for AuthorizationUrl<'_> {
         };
         write!(
             f,
-            "{}{separator}response_type=code&client_id={}&redirect_uri={}&scope={}&state={}&code_challenge={}&code_challenge_method=S256&resource={}",
+            "{}{separator}response_type=code&client_id={}&redirect_uri={}&scope={}&state={}&code_challenge={}&code_challenge_method=S256",
             self.authorization_endpoint,
             FormEncoded(config.client.client_id.as_bytes()),
             FormEncoded(config.redirect_uri.as_bytes()),
-            FormEncoded(config.login_scope.as_bytes()),
+            FormEncoded(
+                config
+                    .authorize_scope
+                    .unwrap_or(config.login_scope)
+                    .as_bytes()
+            ),
             FormEncoded(self.login.state.as_bytes()),
             FormEncoded(self.login.code_challenge.as_bytes()),
-            FormEncoded(config.resource.as_bytes()),
-        )
+        )?;
+        if let Some(audience) = config.authorize_audience {
+            write!(f, "&audience={}", FormEncoded(audience.as_bytes()))?;
+        }
+        write_resource(f, config)
     }
+}
+
+/// `&resource=…` (RFC 8707) unless the configuration leaves it out.
+fn write_resource(out: &mut dyn fmt::Write, config: &OAuthConfig<'_>) -> fmt::Result {
+    if config.send_resource {
+        write!(out, "&resource={}", FormEncoded(config.resource.as_bytes()))?;
+    }
+    Ok(())
 }
 
 /// Writes a `Display` value escaped for HTML text or a quoted attribute.
@@ -284,12 +300,12 @@ pub async fn exchange_code<C: Connect>(
     let form = |out: &mut dyn fmt::Write| -> fmt::Result {
         write!(
             out,
-            "grant_type=authorization_code&code={}&redirect_uri={}&code_verifier={}&resource={}",
+            "grant_type=authorization_code&code={}&redirect_uri={}&code_verifier={}",
             FormEncoded(code.as_bytes()),
             FormEncoded(config.redirect_uri.as_bytes()),
             FormEncoded(verifier.as_bytes()),
-            FormEncoded(config.resource.as_bytes()),
         )?;
+        write_resource(out, config)?;
         write_post_credentials(out, &config.client)
     };
     let request = Outgoing {
@@ -413,6 +429,43 @@ mod tests {
         assert_eq!(store.finish(&first.state, 4), Err(LoginError::UnknownState));
         assert!(store.finish(&second.state, 4).is_ok());
         assert!(store.finish(&third.state, 4).is_ok());
+    }
+
+    #[test]
+    fn authorization_url_speaks_each_providers_dialect() {
+        let auth0 = OAuthConfig {
+            authorize_audience: Some("https://api.example"),
+            send_resource: false,
+            ..config()
+        };
+        let entra = OAuthConfig {
+            authorize_scope: Some("api://0b1c/.default openid"),
+            send_resource: false,
+            ..config()
+        };
+        let store: LoginStore<NoopRawMutex, 2> = LoginStore::new(10_000);
+        let login = store.begin(&mut CountingRng(0), 1);
+        let url = |config| {
+            std::format!(
+                "{}",
+                AuthorizationUrl::new("https://id/authorize", config, &login)
+            )
+        };
+        let auth0_url = url(&auth0);
+        assert!(
+            auth0_url.ends_with("&code_challenge_method=S256&audience=https%3A%2F%2Fapi.example"),
+            "{auth0_url}"
+        );
+        assert!(
+            auth0_url.contains("&scope=api%3Aread+api%3Awrite&"),
+            "{auth0_url}"
+        );
+        let entra_url = url(&entra);
+        assert!(
+            entra_url.contains("&scope=api%3A%2F%2F0b1c%2F.default+openid&"),
+            "{entra_url}"
+        );
+        assert!(!entra_url.contains("resource="), "{entra_url}");
     }
 
     #[test]

@@ -6,23 +6,45 @@ use heapless::String;
 
 use crate::http::json::{self, Kind, Value};
 
-/// Longest `sub` kept.
-pub const SUBJECT_MAX: usize = 128;
-/// Longest `client_id` kept.
-pub const CLIENT_ID_MAX: usize = 128;
-/// Longest `scope` kept.
-pub const SCOPE_MAX: usize = 256;
-/// Longest `iss` kept.
-pub const ISSUER_MAX: usize = 128;
-/// Bytes for all of a token's audiences together.
-pub const AUDIENCE_MAX: usize = 256;
-/// Most audiences kept.
-pub const AUDIENCES: usize = 4;
+// Bounds of what a token's facts may hold. The default suits a device; feature
+// `large-tokens` takes what big providers send (Keycloak's many audiences, long scope
+// lists). A valid answer beyond them is `ValidationError::TooLarge`, never a 503.
+#[cfg(not(feature = "large-tokens"))]
+mod bounds {
+    pub const SUBJECT_MAX: usize = 128;
+    pub const CLIENT_ID_MAX: usize = 128;
+    pub const SCOPE_MAX: usize = 256;
+    pub const ISSUER_MAX: usize = 128;
+    pub const AUDIENCE_MAX: usize = 256;
+    pub const AUDIENCES: usize = 4;
+}
+#[cfg(feature = "large-tokens")]
+mod bounds {
+    pub const SUBJECT_MAX: usize = 255;
+    pub const CLIENT_ID_MAX: usize = 255;
+    pub const SCOPE_MAX: usize = 2048;
+    pub const ISSUER_MAX: usize = 255;
+    pub const AUDIENCE_MAX: usize = 2048;
+    pub const AUDIENCES: usize = 16;
+}
+
+/// Longest `sub` kept (128 B; 255 B with feature `large-tokens`).
+pub const SUBJECT_MAX: usize = bounds::SUBJECT_MAX;
+/// Longest `client_id` kept (128 B; 255 B with `large-tokens`).
+pub const CLIENT_ID_MAX: usize = bounds::CLIENT_ID_MAX;
+/// Longest `scope` kept (256 B; 2 KiB with `large-tokens`).
+pub const SCOPE_MAX: usize = bounds::SCOPE_MAX;
+/// Longest `iss` kept (128 B; 255 B with `large-tokens`).
+pub const ISSUER_MAX: usize = bounds::ISSUER_MAX;
+/// Bytes for all of a token's audiences together (256 B; 2 KiB with `large-tokens`).
+pub const AUDIENCE_MAX: usize = bounds::AUDIENCE_MAX;
+/// Most audiences kept (4; 16 with `large-tokens`).
+pub const AUDIENCES: usize = bounds::AUDIENCES;
 /// Longest `token_type` kept.
 pub const TOKEN_TYPE_MAX: usize = 32;
 
 /// Facts about an active token. Every field is bounded; an answer that does not fit
-/// is refused as `ValidationError::BadAnswer`.
+/// is refused as `ValidationError::TooLarge`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenInfo {
     /// `active`: false means the token must be refused.
@@ -101,6 +123,11 @@ pub enum ValidationError {
     BadAnswer,
     /// Our own settings cannot form a request (endpoint URL, credentials too long).
     Misconfigured,
+    /// A valid answer whose facts (scope, audiences, subject...) exceed this build's
+    /// bounds (see `SCOPE_MAX` and its neighbours): the token cannot be judged here, so
+    /// it is refused like an invalid one (401) and remembered as such, never a 503
+    /// that would make the provider be asked again on every request.
+    TooLarge,
 }
 
 /// Checks a bearer token and says what it grants.
@@ -197,8 +224,8 @@ const MEMBERS: [&str; 9] = [
 ];
 
 /// Reads an introspection answer. `answered_at` is the provider's `Date`, if any.
-/// Unknown members are skipped unread; a member given twice, a value of the wrong type
-/// or one that does not fit is `BadAnswer`. (Read with the JSON scanner `/mcp` uses
+/// Unknown members are skipped unread; a member given twice or a value of the wrong
+/// type is `BadAnswer`; a value beyond this build's bounds is `TooLarge`. (Read with the JSON scanner `/mcp` uses
 /// anyway: a serde deserializer for this one struct costs kilobytes of flash.)
 #[inline(never)] // a call, not a copy inlined into async callers: less flash
 pub fn parse_introspection(
@@ -265,7 +292,12 @@ fn boolean(value: Value<'_>) -> Result<bool, ValidationError> {
 
 /// A JSON string decoded into a bounded string.
 fn bounded<const N: usize>(value: Value<'_>) -> Result<String<N>, ValidationError> {
-    value.to_bounded().ok_or(ValidationError::BadAnswer)
+    let mut out = String::new();
+    for decoded in value.as_str().ok_or(ValidationError::BadAnswer)?.chars() {
+        let decoded = decoded.map_err(|_| ValidationError::BadAnswer)?;
+        out.push(decoded).map_err(|_| ValidationError::TooLarge)?;
+    }
+    Ok(out)
 }
 
 fn unsigned(value: Value<'_>) -> Result<u64, ValidationError> {
@@ -282,8 +314,12 @@ fn audiences(value: Value<'_>) -> Result<WordList<AUDIENCES, AUDIENCE_MAX>, Vali
     let mut list = WordList::default();
     for item in value.one_or_many().ok_or(ValidationError::BadAnswer)? {
         let item: String<AUDIENCE_MAX> = bounded(item)?;
-        if !list.push(&item) {
+        if item.contains(' ') {
+            // No URI has a space; one could smuggle a second audience in.
             return Err(ValidationError::BadAnswer);
+        }
+        if !list.push(&item) {
+            return Err(ValidationError::TooLarge);
         }
     }
     Ok(list)
@@ -291,6 +327,8 @@ fn audiences(value: Value<'_>) -> Result<WordList<AUDIENCES, AUDIENCE_MAX>, Vali
 
 #[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
 
     const OIDC_PROVIDER_ANSWER: &[u8] = br#"{"active":true,"client_id":"push-advisor","exp":1723566600,"iat":1723563000,"iss":"http://127.0.0.1:9000","aud":"http://127.0.0.1:8787","scope":"api:read api:write","token_type":"Bearer","sub":"alice"}"#;
@@ -323,6 +361,62 @@ mod tests {
         assert!(info.audiences.contains("https://other.example"));
         assert_eq!(info.subject(), None);
         assert_eq!(info.scopes().count(), 0);
+    }
+
+    /// An answer with `scope` of `scope_len` bytes and `audiences` audiences.
+    fn answer_of_size(scope_len: usize, audiences: usize) -> std::string::String {
+        use std::{format, string::String, vec::Vec};
+        let mut scope = String::new();
+        while scope.len() < scope_len {
+            scope.push_str(if scope.is_empty() { "s" } else { " s" });
+        }
+        scope.truncate(scope_len);
+        let auds: Vec<String> = (0..audiences).map(|i| format!("\"aud-{i}\"")).collect();
+        format!(
+            r#"{{"active":true,"sub":"alice","scope":"{scope}","aud":[{}]}}"#,
+            auds.join(",")
+        )
+    }
+
+    #[test]
+    fn answers_up_to_the_bounds_are_kept_and_beyond_them_are_too_large_not_bad() {
+        let fits = answer_of_size(SCOPE_MAX, AUDIENCES);
+        let info = parse_introspection(fits.as_bytes(), None).unwrap();
+        assert_eq!(
+            (info.scope.len(), info.audiences.len()),
+            (SCOPE_MAX, AUDIENCES)
+        );
+        for (scope, audiences) in [(SCOPE_MAX + 1, 1), (8, AUDIENCES + 1)] {
+            let beyond = answer_of_size(scope, audiences);
+            assert_eq!(
+                parse_introspection(beyond.as_bytes(), None),
+                Err(ValidationError::TooLarge),
+                "scope {scope} B, {audiences} audiences"
+            );
+        }
+        let long_sub = std::format!(
+            r#"{{"active":true,"sub":"{}"}}"#,
+            "u".repeat(SUBJECT_MAX + 1)
+        );
+        assert_eq!(
+            parse_introspection(long_sub.as_bytes(), None),
+            Err(ValidationError::TooLarge)
+        );
+        assert_eq!(
+            parse_introspection(br#"{"active":true,"sub":7}"#, None),
+            Err(ValidationError::BadAnswer),
+            "a wrong type stays a bad answer"
+        );
+    }
+
+    /// What Keycloak and big tenants send: many audiences, long scope lists.
+    #[cfg(feature = "large-tokens")]
+    #[test]
+    fn a_host_build_takes_real_provider_sizes() {
+        let big = answer_of_size(2000, 16);
+        assert!(parse_introspection(big.as_bytes(), None).is_ok());
+        let sub = std::format!(r#"{{"active":true,"sub":"{}"}}"#, "u".repeat(255));
+        assert!(parse_introspection(sub.as_bytes(), None).is_ok());
     }
 
     #[test]
@@ -380,8 +474,8 @@ mod tests {
     }
 
     #[test]
-    fn oversize_values_are_garbage_not_panics() {
-        let mut body: heapless::String<2048> = heapless::String::new();
+    fn oversize_values_are_too_large_not_panics() {
+        let mut body: heapless::String<8192> = heapless::String::new();
         use core::fmt::Write;
         write!(
             body,
@@ -391,13 +485,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             parse_introspection(body.as_bytes(), None),
-            Err(ValidationError::BadAnswer)
-        );
-        body.clear();
-        write!(body, r#"{{"active":true,"aud":["a","b","c","d","e"]}}"#).unwrap();
-        assert_eq!(
-            parse_introspection(body.as_bytes(), None),
-            Err(ValidationError::BadAnswer)
+            Err(ValidationError::TooLarge)
         );
         body.clear();
         write!(
@@ -408,7 +496,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             parse_introspection(body.as_bytes(), None),
-            Err(ValidationError::BadAnswer)
+            Err(ValidationError::TooLarge)
         );
         body.clear();
         // An audience with a space could smuggle a second one in: refused.

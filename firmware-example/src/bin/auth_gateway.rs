@@ -191,7 +191,7 @@ fn start(spawner: Spawner, stack: Stack<'static>, settings: Settings) -> Option<
         client_secret: settings.client_secret,
         auth: ClientAuth::ClientSecretBasic,
     };
-    let issuer = settings.issuer.trim_end_matches('/');
+    let issuer = settings.issuer;
     let oauth: &'static OAuthConfig<'static> = OAUTH.init(OAuthConfig {
         resource_name: RESOURCE_NAME,
         realm: RESOURCE_NAME,
