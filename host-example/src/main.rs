@@ -20,12 +20,12 @@ use push_advisor_http::net::Endpoint;
 use push_advisor_mcp::McpConfig;
 use push_advisor_oauth::guard::DEMO_TOKEN_WARNING;
 use push_advisor_oauth::{
-    BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
-    DiscoveredIntrospector, Endpoints, OAuthConfig, ProviderBuffers,
+    BufferSlot, ClientAuth, ClientCredentials, DiscoveredIntrospector, Endpoints, OAuthConfig,
+    ProviderBuffers,
 };
 use push_advisor_tokio::{
-    Connector, ConnectorOptions, HostClock, LiveStats, OsRng, ServerOptions, TlsRoots, run,
-    run_with_stats, shutdown_signal,
+    Connector, ConnectorOptions, HostClock, LiveStats, OsRng, ServerOptions, TlsRoots, TokenCache,
+    run, run_with_stats, shutdown_signal,
 };
 use rand_chacha::rand_core::SeedableRng;
 use tracing::{error, info, warn};
@@ -38,16 +38,13 @@ use options::{ClientAuthMethod, Mode, Options};
 use provider_link::{LoggedConnector, discover_until_known};
 
 pub type Mx = CriticalSectionRawMutex;
-/// Tokens remembered at once by the introspection cache.
-const CACHE_ENTRIES: usize = 1024;
 /// Every token check is counted in front of the cache, and those that reach the
 /// provider behind it.
 type Validator = CountedChecks<
-    CachingValidator<
-        Mx,
+    TokenCache<
+        'static,
         CountedChecks<DiscoveredIntrospector<'static, Mx, LoggedConnector>>,
         HostClock,
-        CACHE_ENTRIES,
     >,
 >;
 /// A ChaCha stream seeded from the OS: one `getrandom` at start-up instead of two
@@ -163,15 +160,21 @@ fn start(options: Options) -> Result<(), String> {
         .collect();
     let buffers = leak(ProviderBuffers::new(slots.leak()));
     let introspector = DiscoveredIntrospector::new(metadata, connector, oauth, buffers);
-    let validator = leak(CountedChecks::new(
-        CachingValidator::new(
-            CountedChecks::new(introspector, metrics, CheckPath::Introspection),
-            clock,
-            CachePolicy::from_config(oauth),
-        ),
-        metrics,
-        CheckPath::All,
-    ));
+    let forward_auth = forward_auth_config(&options)?;
+    // Forward-auth rules may require scopes beyond `scopes_supported`: the cache keeps those too.
+    let rule_scopes: Vec<&'static str> = forward_auth
+        .iter()
+        .flat_map(|config| config.rules.iter().map(|rule| rule.scope))
+        .collect();
+    let cache = TokenCache::new(
+        CountedChecks::new(introspector, metrics, CheckPath::Introspection),
+        clock,
+        oauth,
+        options.token_cache_entries,
+        &rule_scopes,
+    )
+    .map_err(|e| e.to_string())?;
+    let validator = leak(CountedChecks::new(cache, metrics, CheckPath::All));
     let listed_origins: Vec<String> = options
         .allowed_origins
         .iter()
@@ -211,7 +214,6 @@ fn start(options: Options) -> Result<(), String> {
         connector,
         buffers,
     );
-    let forward_auth = forward_auth_config(&options)?;
     let server_options = ServerOptions {
         allowed_origins: cors_origins,
         max_connections: options.max_connections,
