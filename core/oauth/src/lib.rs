@@ -87,6 +87,8 @@ pub mod config;
 pub mod discovered;
 pub mod guard;
 pub mod introspection;
+#[cfg(feature = "jwt")]
+pub mod jwt;
 #[cfg(feature = "login")]
 pub mod login;
 pub mod metadata;
