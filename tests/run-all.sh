@@ -56,6 +56,9 @@ cargo build --locked -p push-advisor-tower --example rmcp_server --example rmcp_
 step "Rust tests (unit, core, adapters, end-to-end against oidc-provider)"
 cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo-test.log"
 
+step "Fuzz targets (cargo-fuzz, libFuzzer on stable with RUSTC_BOOTSTRAP): 10 s each on the committed seeds"
+bash tests/fuzz/run.sh 10 2>&1 | tee "$log_dir/fuzz.log"
+
 step "demo.sh: the provider on Node 22, and any signal stops everything it started"
 node --test tests/demo.test.mjs 2>&1 | tee "$log_dir/node-demo.log"
 

@@ -6,6 +6,7 @@
 #
 #   tests/fuzz/run.sh 15                        # every target, 15 s each
 #   tests/fuzz/run.sh 600 serve_app metadata    # some targets
+#   FUZZ_MAX_RUNS=10000000 tests/fuzz/run.sh 600   # each stops at 10 M execs or 600 s
 #   FUZZ_TOOLCHAIN=nightly FUZZ_SANITIZER=address tests/fuzz/run.sh 60   # with ASan
 #
 # The default needs no nightly toolchain: the project's stable toolchain with
@@ -49,7 +50,7 @@ for target in "${targets[@]}"; do
   status=0
   fuzz run "$target" "corpus/$target" "seeds/$target" -- \
     -max_total_time="$seconds" -max_len=8192 -timeout=10 -rss_limit_mb=2048 \
-    -print_final_stats=1 >"$log" 2>&1 || status=$?
+    -print_final_stats=1 -runs="${FUZZ_MAX_RUNS:--1}" >"$log" 2>&1 || status=$?
   execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
   crashes=$(( $(find "artifacts/$target" -type f | wc -l) - before ))
   if [ "$status" -ne 0 ] && [ "$crashes" -eq 0 ]; then crashes=1; fi
