@@ -6,22 +6,18 @@
 use libfuzzer_sys::fuzz_target;
 use push_advisor_fuzz::serve_input;
 use push_advisor_fuzz::support::parse_responses;
+use push_advisor_fuzz::within;
 use push_advisor_mcp::rpc::{Message, classify};
-
-fn within(outer: &[u8], inner: &str) -> bool {
-    let range = outer.as_ptr_range();
-    range.start <= inner.as_ptr() && inner.as_bytes().as_ptr_range().end <= range.end
-}
 
 fuzz_target!(|body: &[u8]| {
     let id = match classify(body) {
         Ok(Message::Request { id, method, .. }) => {
-            assert!(within(body, id) && within(body, method.raw()));
+            assert!(within(body, id.as_bytes()) && within(body, method.raw().as_bytes()));
             Some(id)
         }
         Ok(_) => None,
         Err(rejected) => {
-            assert!(rejected.id.is_none_or(|id| within(body, id)));
+            assert!(rejected.id.is_none_or(|id| within(body, id.as_bytes())));
             None
         }
     };

@@ -4,13 +4,9 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use push_advisor_fuzz::within;
 use push_advisor_http::Limits;
 use push_advisor_http::request::{Parse, parse_head};
-
-fn within(outer: &[u8], inner: &[u8]) -> bool {
-    let range = outer.as_ptr_range();
-    inner.is_empty() || (range.start <= inner.as_ptr() && inner.as_ptr_range().end <= range.end)
-}
 
 fuzz_target!(|data: &[u8]| {
     let limits = Limits::default();

@@ -70,6 +70,12 @@ pub fn serve_input(input: &[u8], read_size: usize) -> Vec<u8> {
     conn.output
 }
 
+/// Whether `inner` lies inside `outer` (a parser handed back a piece of its input).
+pub fn within(outer: &[u8], inner: &[u8]) -> bool {
+    let range = outer.as_ptr_range();
+    inner.is_empty() || (range.start <= inner.as_ptr() && inner.as_ptr_range().end <= range.end)
+}
+
 /// Every answer of the connection loop: it starts with `HTTP/1.1 `, its head is
 /// complete and parses, and its status is a final or a `100 Continue`.
 pub fn check_answers(output: &[u8]) {
