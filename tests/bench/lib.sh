@@ -12,11 +12,11 @@ trap bench_cleanup EXIT
 # PUSH_ADVISOR_BIN: another build of the binary (e.g. a copy, when a target dir is shared).
 push_advisor_bin=${PUSH_ADVISOR_BIN:-${CARGO_TARGET_DIR:-target}/release/push-advisor}
 
-# wrk, the provider's npm packages and the release binary.
+# wrk, the provider's npm packages and the release binary (unless PUSH_ADVISOR_BIN names one).
 bench_prepare() {
   command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
   (cd tests/provider && [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error)
-  cargo build --release --locked -p host-example
+  [ -n "${PUSH_ADVISOR_BIN:-}" ] || cargo build --release --locked -p host-example
 }
 
 # Starts oidc-provider for the resource $1 on a free port; sets `issuer`.
