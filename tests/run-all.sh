@@ -62,6 +62,9 @@ cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo-test.log"
 step "JWS signatures: RFC 7515/8037 examples and Wycheproof vectors (counts per file)"
 cargo test --locked -p push-advisor-oauth --features jwt,jwt-eddsa,jwt-ps256 --test jws_signature --test jws_wycheproof -- --nocapture 2>&1 | tee "$log_dir/cargo-test-jws.log"
 
+step "Fuzz targets (cargo-fuzz, libFuzzer on stable with RUSTC_BOOTSTRAP): 10 s each on the committed seeds"
+bash tests/fuzz/run.sh 10 2>&1 | tee "$log_dir/fuzz.log"
+
 step "demo.sh: the provider on Node 22, and any signal stops everything it started"
 node --test tests/demo.test.mjs 2>&1 | tee "$log_dir/node-demo.log"
 

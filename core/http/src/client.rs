@@ -311,6 +311,10 @@ fn parse_head<E>(buf: &[u8], head_request: bool) -> Result<Option<HeadFacts>, Cl
     let (Some(status), Some(minor)) = (response.code, response.version) else {
         return Err(ClientError::Malformed);
     };
+    // Three digits, first one 1–5 and beyond (RFC 9110 §15): `010` is no status.
+    if status < 100 {
+        return Err(ClientError::Malformed);
+    }
     let framing = response_framing(response.headers, status, minor, head_request)
         .ok_or(ClientError::Malformed)?;
     Ok(Some(HeadFacts {
@@ -593,6 +597,21 @@ mod tests {
         let mut buffer = [0u8; 512];
         let response = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer)).unwrap();
         assert_eq!((response.status, response.body), (500, &b"x"[..]));
+    }
+
+    #[test]
+    fn a_status_below_100_is_malformed() {
+        // Found by the `client_response` fuzz target: `010` was taken as a final answer.
+        let endpoint = Endpoint::parse("http://a/").unwrap();
+        for reply in [
+            &b"HTTP/1.1 010 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"[..],
+            b"HTTP/1.1 000 Zero\r\nContent-Length: 0\r\n\r\n",
+        ] {
+            let mut conn = FakeConnection::new(&[reply]);
+            let mut buffer = [0u8; 512];
+            let result = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer));
+            assert_eq!(result.unwrap_err(), ClientError::Malformed);
+        }
     }
 
     #[test]
