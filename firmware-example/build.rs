@@ -46,6 +46,8 @@ fn select_board(out: &Path) {
                 std::fs::copy(&layout, out.join("memory.x")).expect("copy the memory layout");
                 println!("cargo:rustc-link-search={}", out.display());
                 println!("cargo:rustc-link-arg-bins=--nmagic");
+                // Identical functions (instances of generics that compile alike) kept once.
+                println!("cargo:rustc-link-arg-bins=--icf=all");
                 println!("cargo:rustc-link-arg-bins=-Tlink.x");
             }
             let source = boards.join(format!("{board}.rs"));

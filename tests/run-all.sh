@@ -15,7 +15,7 @@ rustup target add thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imc-unknown-no
 
 step "Debian packages (only those missing)"
 missing=()
-for pkg_cmd in "openssl:openssl" "curl:curl" "iproute2:ip" "binutils-arm-none-eabi:arm-none-eabi-size" \
+for pkg_cmd in "openssl:openssl" "curl:curl" "iproute2:ip" "binutils-arm-none-eabi:arm-none-eabi-size" "qemu-user:qemu-arm" \
   "nginx:nginx" "caddy:caddy" "chromium:chromium"; do
   pkg=${pkg_cmd%%:*}; cmd=${pkg_cmd#*:}
   command -v "$cmd" >/dev/null 2>&1 || missing+=("$pkg")
@@ -51,6 +51,9 @@ done
 
 step "Firmware for the NUCLEO-H743ZI2 board (size report)"
 bash firmware-example/size-report.sh
+
+step "The board's assembly memcpy/memmove/memset/memcmp, run under qemu-arm"
+bash firmware-example/mem-check/run.sh
 
 step "Building the push-advisor binary and the rmcp examples (server, 2026-07-28 client) for the end-to-end tests"
 cargo build --locked -p host-example

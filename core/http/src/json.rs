@@ -71,10 +71,17 @@ impl<'a> Value<'a> {
     /// surrogate).
     pub fn to_bounded<const N: usize>(self) -> Option<heapless::String<N>> {
         let mut out = heapless::String::new();
+        self.decode_into(out.as_mut_view())?;
+        Some(out)
+    }
+
+    /// Decodes the string into `out`, whatever its bound: one copy of the decoder for
+    /// every `N` of `to_bounded`.
+    fn decode_into(self, out: &mut heapless::string::StringView) -> Option<()> {
         for decoded in self.as_str()?.chars() {
             out.push(decoded.ok()?).ok()?;
         }
-        Some(out)
+        Some(())
     }
 
     /// A string alone, or the items of an array: for members that take either (`aud`,

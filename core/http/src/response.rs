@@ -8,17 +8,21 @@ use embedded_io_async::Write;
 use super::codec::{ByteCount, SliceSink, decimal};
 use super::h1::{can_have_body, can_have_content_length};
 
-/// An HTTP status with its complete status line.
+/// An HTTP status with its status line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Status {
     pub code: u16,
-    line: &'static str,
+    /// The status line after `HTTP/1.1 ` (written once, not in every line).
+    code_and_reason: &'static str,
 }
+
+/// What every status line starts with.
+const VERSION: &str = "HTTP/1.1 ";
 
 macro_rules! statuses {
     ($($name:ident = $code:literal $reason:literal;)*) => {
         impl Status {
-            $(pub const $name: Status = Status { code: $code, line: concat!("HTTP/1.1 ", $code, " ", $reason, "\r\n") };)*
+            $(pub const $name: Status = Status { code: $code, code_and_reason: concat!($code, " ", $reason, "\r\n") };)*
         }
     };
 }
@@ -45,12 +49,6 @@ statuses! {
     NOT_IMPLEMENTED = 501 "Not Implemented";
     SERVICE_UNAVAILABLE = 503 "Service Unavailable";
     VERSION_NOT_SUPPORTED = 505 "HTTP Version Not Supported";
-}
-
-impl Status {
-    pub const fn line(self) -> &'static str {
-        self.line
-    }
 }
 
 /// One extra response header.
@@ -357,7 +355,8 @@ impl fmt::Write for WindowSink<'_> {
     }
 }
 
-/// Appends bytes to a slice, remembering overflow instead of panicking.
+/// Appends bytes to a slice, remembering overflow instead of panicking. `len` counts
+/// every byte put, stored or not, so over an empty slice it measures.
 struct SliceWriter<'o> {
     out: &'o mut [u8],
     len: usize,
@@ -366,29 +365,12 @@ struct SliceWriter<'o> {
 
 impl SliceWriter<'_> {
     fn put(&mut self, bytes: &[u8]) {
-        match self.out.get_mut(self.len..self.len + bytes.len()) {
-            Some(dst) => {
-                dst.copy_from_slice(bytes);
-                self.len += bytes.len();
-            }
-            None => self.overflow = true,
+        let end = self.len.saturating_add(bytes.len());
+        match self.out.get_mut(self.len..end) {
+            Some(dst) if !self.overflow => dst.copy_from_slice(bytes),
+            _ => self.overflow = true,
         }
-    }
-}
-
-trait HeadSink {
-    fn put(&mut self, bytes: &[u8]);
-}
-
-impl HeadSink for SliceWriter<'_> {
-    fn put(&mut self, bytes: &[u8]) {
-        SliceWriter::put(self, bytes)
-    }
-}
-
-impl HeadSink for usize {
-    fn put(&mut self, bytes: &[u8]) {
-        *self += bytes.len();
+        self.len = end;
     }
 }
 
@@ -431,9 +413,14 @@ fn head_length(
     headers: &HeadExtras<'_>,
     length: usize,
 ) -> usize {
-    let mut count = 0usize;
-    emit_head(&mut count, framing, status, content_type, headers, length);
-    count
+    // One emitter for measuring and writing: a second instance would cost flash.
+    let mut counter = SliceWriter {
+        out: &mut [],
+        len: 0,
+        overflow: false,
+    };
+    emit_head(&mut counter, framing, status, content_type, headers, length);
+    counter.len
 }
 
 fn write_head<E>(
@@ -458,14 +445,15 @@ fn write_head<E>(
 }
 
 fn emit_head(
-    sink: &mut impl HeadSink,
+    sink: &mut SliceWriter<'_>,
     framing: &Framing<'_>,
     status: Status,
     content_type: &str,
     headers: &HeadExtras<'_>,
     length: usize,
 ) {
-    sink.put(status.line.as_bytes());
+    sink.put(VERSION.as_bytes());
+    sink.put(status.code_and_reason.as_bytes());
     // Every answer: browsers must not guess a type other than the one declared.
     sink.put(b"X-Content-Type-Options: nosniff\r\n");
     // 1xx and 204 never have content: neither header describes any.
@@ -514,10 +502,10 @@ struct HeadExtras<'h> {
     rendered: Option<RenderedHeader<'h>>,
 }
 
-/// Lets a header renderer write into a head sink.
-struct HeadText<'s, S>(&'s mut S);
+/// Lets a header renderer write into a head.
+struct HeadText<'s, 'o>(&'s mut SliceWriter<'o>);
 
-impl<S: HeadSink> fmt::Write for HeadText<'_, S> {
+impl fmt::Write for HeadText<'_, '_> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
         self.0.put(text.as_bytes());
         Ok(())

@@ -143,6 +143,9 @@ pub fn halt(_reason: &str) -> ! {
     cortex_m::peripheral::SCB::sys_reset()
 }
 
+// Small memcpy, memmove, memset and memcmp in place of compiler_builtins' (see the file).
+core::arch::global_asm!(include_str!("armv7m_mem.s"));
+
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     cortex_m::peripheral::SCB::sys_reset()
