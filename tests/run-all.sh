@@ -44,6 +44,8 @@ for target in thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imc-unknown-none-e
     cargo build --locked -p "$crate" --target "$target"
     echo "$crate builds for $target"
   done
+  cargo build --locked -p push-advisor-oauth --features jwt,jwt-eddsa,jwt-ps256 --target "$target"
+  echo "push-advisor-oauth with JWT validation builds for $target"
 done
 
 step "Firmware for the NUCLEO-H743ZI2 board (size report)"
