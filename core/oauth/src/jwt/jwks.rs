@@ -273,17 +273,21 @@ pub struct JwksPolicy {
 
 impl Default for JwksPolicy {
     fn default() -> Self {
-        JwksPolicy {
-            default_lifetime_ms: 10 * 60 * 1000,
-            min_lifetime_ms: 5 * 60 * 1000,
-            max_lifetime_ms: 24 * 60 * 60 * 1000,
-            refetch_interval_ms: 30 * 1000,
-            first_fetch_retry_ms: 5 * 1000,
-        }
+        Self::DEFAULT
     }
 }
 
 impl JwksPolicy {
+    /// 10 minutes without `max-age`, kept 5 minutes to 24 hours, unknown keys looked
+    /// for at most every 30 s, a first set retried every 5 s.
+    pub const DEFAULT: JwksPolicy = JwksPolicy {
+        default_lifetime_ms: 10 * 60 * 1000,
+        min_lifetime_ms: 5 * 60 * 1000,
+        max_lifetime_ms: 24 * 60 * 60 * 1000,
+        refetch_interval_ms: 30 * 1000,
+        first_fetch_retry_ms: 5 * 1000,
+    };
+
     /// The lifetime a `Cache-Control` value gives, within bounds.
     pub fn lifetime_ms(&self, cache_control: Option<&[u8]>) -> u64 {
         let max_age = cache_control.and_then(|value| {
