@@ -36,6 +36,7 @@ tests/python/.venv/bin/python -m pip install --quiet --disable-pip-version-check
 step "Formatting and lints"
 cargo fmt --all --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p push-advisor-oauth --all-targets --locked --features jwt,jwt-eddsa,jwt-ps256 -- -D warnings
 
 step "Core builds for microcontrollers (no_std, no alloc)"
 # Each crate alone, so a feature or dependency another crate would pull in cannot hide a gap.
@@ -45,7 +46,7 @@ for target in thumbv7em-none-eabihf thumbv6m-none-eabi riscv32imc-unknown-none-e
     echo "$crate builds for $target"
   done
   cargo build --locked -p push-advisor-oauth --features jwt,jwt-eddsa,jwt-ps256 --target "$target"
-  echo "push-advisor-oauth with JWT validation builds for $target"
+  echo "push-advisor-oauth with every JWS algorithm builds for $target"
 done
 
 step "Firmware for the NUCLEO-H743ZI2 board (size report)"
@@ -57,6 +58,9 @@ cargo build --locked -p push-advisor-tower --example rmcp_server --example rmcp_
 
 step "Rust tests (unit, core, adapters, end-to-end against oidc-provider)"
 cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo-test.log"
+
+step "JWS signatures: RFC 7515/8037 examples and Wycheproof vectors (counts per file)"
+cargo test --locked -p push-advisor-oauth --features jwt,jwt-eddsa,jwt-ps256 --test jws_signature --test jws_wycheproof -- --nocapture 2>&1 | tee "$log_dir/cargo-test-jws.log"
 
 step "demo.sh: the provider on Node 22, and any signal stops everything it started"
 node --test tests/demo.test.mjs 2>&1 | tee "$log_dir/node-demo.log"

@@ -83,7 +83,7 @@ pub enum VerifyingKey {
 impl VerifyingKey {
     /// An RSA key from a JWK's base64url-decoded `n` and `e` (big-endian; leading zero
     /// bytes are ignored). The modulus must have 2048 to 4096 bits and be odd; the
-    /// exponent must be odd, at least 65537 and fit in 32 bits.
+    /// exponent must be odd, at least 3 and fit in 32 bits.
     pub fn rsa(modulus_be: &[u8], exponent_be: &[u8]) -> Result<Self, KeyError> {
         RsaPublicKey::new(modulus_be, exponent_be).map(Self::Rsa)
     }
@@ -199,7 +199,7 @@ impl fmt::Display for KeyError {
         f.write_str(match self {
             Self::UnsupportedSize => "RSA modulus size not supported (2048 to 4096 bits)",
             Self::UnsupportedExponent => {
-                "RSA exponent not supported (odd, 65537 or more, at most 32 bits)"
+                "RSA exponent not supported (odd, 3 or more, at most 32 bits)"
             }
             Self::BadEncoding => "key material malformed or not a valid key",
             Self::WeakKey => "Ed25519 key of small order",

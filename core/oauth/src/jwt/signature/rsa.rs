@@ -18,8 +18,9 @@ use super::{KeyError, SignatureError};
 pub const MIN_RSA_BITS: usize = 2048;
 /// The largest RSA modulus accepted, in bits.
 pub const MAX_RSA_BITS: usize = 4096;
-/// The smallest public exponent accepted (FIPS 186-5 §5.4 asks for more than 2^16).
-pub const MIN_RSA_EXPONENT: u32 = 65537;
+/// The smallest public exponent accepted. With `e = 1` every encoded block would be its
+/// own signature; 3 is safe for verification because the whole block is compared.
+pub const MIN_RSA_EXPONENT: u32 = 3;
 
 const MAX_MODULUS_BYTES: usize = MAX_RSA_BITS / 8;
 const SHA256_BYTES: usize = 32;

@@ -1,0 +1,1 @@
+pub mod rfc_jws;
