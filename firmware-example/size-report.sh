@@ -8,6 +8,8 @@
 # the OAuth and HTTP crates without the app and MCP, 4 sockets, row `gateway`), so the
 # difference is what the app and MCP cost; then with 4 sockets and feature `tls` (row `4+tls`),
 # so the difference is what outbound TLS costs, its record buffers (`TLS_RECORDS`) apart;
+# then 4 sockets with feature `jwt` (row `4+jwt`: local JWT validation, RS256 and ES256)
+# and `jwt-eddsa` (row `4+eddsa`: EdDSA too), so the differences are what each costs;
 # then 4 sockets with a size-optimised `core` (row `4-small`: nightly-2026-05-20,
 # `-Zbuild-std=core` with `optimize_for_size` and `panic=immediate-abort`, installed here
 # if missing). Last, the issue's targets against these figures.
@@ -65,10 +67,12 @@ symbol_size() { # the size of the first symbol whose name ends with $1
 printf '%-8s %8s %6s %8s %8s %11s %14s %8s %9s\n' sockets text data bss flash static-ram \
     main-task-pool memory resources
 declare -A flash ram bss pool memory resources
-for build in 3 4 gateway 4+tls; do
+for build in 3 4 gateway 4+tls 4+jwt 4+eddsa; do
     sockets=${build%+tls} binary=firmware-example features=nucleo-h743zi2 tls_env=()
     case $build in
     gateway) sockets=4 binary=auth-gateway ;;
+    4+jwt) sockets=4 features=nucleo-h743zi2,jwt ;;
+    4+eddsa) sockets=4 features=nucleo-h743zi2,jwt-eddsa ;;
     4+tls)
         features=nucleo-h743zi2,tls
         tls_env=(PA_PROVIDER_URL="${PA_PROVIDER_URL/#http:/https:}" PA_CA_DER_FILE="$PA_CA_DER_FILE")
@@ -88,8 +92,8 @@ for build in 3 4 gateway 4+tls; do
     printf '%-8s %8d %6d %8d %8d %11d %14d %8d %9d\n' "$build" "$text" "$data" "$bss_size" \
         "${flash[$build]}" "${ram[$build]}" "${pool[$build]}" "${memory[$build]}" \
         "${resources[$build]}"
+    if [ "$build" = 4+tls ]; then records=$(symbol_size "::TLS_RECORDS"); fi
 done
-records=$(symbol_size "::TLS_RECORDS")
 
 # The same 4-socket build with `core` rebuilt for size (its own target directory).
 small_elf="$target_dir/size-small/thumbv7em-none-eabihf/firmware/firmware-example"
@@ -114,6 +118,9 @@ printf 'tls: %d B of flash, %d B of RAM (%d B of it the record buffers of its wo
     $((${flash[4+tls]} - ${flash[4]})) $((${ram[4+tls]} - ${ram[4]})) "$records"
 printf 'the app and MCP (row 4 against the gateway): %d B of flash, %d B of RAM\n' \
     $((${flash[4]} - ${flash[gateway]})) $((${ram[4]} - ${ram[gateway]}))
+printf 'jwt (RS256 + ES256, JWKS, claims): %d B of flash, %d B of RAM; EdDSA adds %d B of flash\n' \
+    $((${flash[4+jwt]} - ${flash[4]})) $((${ram[4+jwt]} - ${ram[4]})) \
+    $((${flash[4+eddsa]} - ${flash[4+jwt]}))
 
 verdict() { if [ "$1" -le "$2" ]; then echo met; else echo "missed by $(($1 - $2)) B"; fi; }
 beyond_tcp=$((per_connection - 2048)) # TCP buffers: 1 KiB each way (the board's `TCP_WINDOW`)
@@ -124,3 +131,5 @@ printf '  flash <= 98304 B: %s (stable, %d B); %s (size-optimised core, %d B)\n'
 printf '  static RAM <= 65536 B: %s (%d B)\n' "$(verdict "${ram[4]}" 65536)" "${ram[4]}"
 printf '  RAM per connection beyond TCP buffers <= 4096 B: %s (%d B)\n' \
     "$(verdict "$beyond_tcp" 4096)" "$beyond_tcp"
+printf '  jwt (RS256 + ES256) <= 49152 B more flash: %s (%d B)\n' \
+    "$(verdict $((${flash[4+jwt]} - ${flash[4]})) 49152)" $((${flash[4+jwt]} - ${flash[4]}))

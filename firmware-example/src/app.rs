@@ -10,6 +10,8 @@ use embassy_time::Duration;
 use push_advisor_app::{AppConfig, AppUrls, Metadata, Platform, PushAdvisor};
 use push_advisor_embassy::SocketMemory;
 use push_advisor_mcp::McpConfig;
+#[cfg(feature = "jwt")]
+use push_advisor_oauth::jwt;
 use push_advisor_oauth::{
     BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
     DiscoveredIntrospector, OAuthConfig, ProviderBuffers,
@@ -44,8 +46,57 @@ pub const CACHE_ENTRIES: usize = 4;
 /// an ID token on `/token`.
 const PROVIDER_BUFFER: usize = 3072;
 
+#[cfg(not(feature = "jwt"))]
 type Validator =
     CachingValidator<Mx, DiscoveredIntrospector<'static, Mx, Connector>, Clock, CACHE_ENTRIES>;
+
+/// Feature `jwt`: JWT access tokens checked on the device against the provider's JWKS
+/// (no round trip per new token), other tokens introspected, as `PA_VALIDATION` says.
+#[cfg(feature = "jwt")]
+type Validator = CachingValidator<
+    Mx,
+    jwt::ChosenValidator<
+        'static,
+        jwt::JwtValidator<'static, Mx, Connector, Clock, JWKS_KEYS>,
+        DiscoveredIntrospector<'static, Mx, Connector>,
+    >,
+    Clock,
+    CACHE_ENTRIES,
+>;
+
+/// Signing keys kept (each takes the room of an RSA-4096 key, about 620 B). The JWKS
+/// document must fit a provider buffer (`PROVIDER_BUFFER`, its request head included):
+/// one or two keys without certificate chains (oidc-provider, Auth0, Cognito), not
+/// Keycloak's `x5c`-laden sets.
+#[cfg(feature = "jwt")]
+const JWKS_KEYS: usize = 4;
+
+/// Feature `jwt`: build-time settings. `PA_VALIDATION` is `auto` (default), `jwt` or
+/// `introspection`; `PA_JWT_ACCEPT_TYP_JWT=true` also accepts `typ: JWT`.
+#[cfg(feature = "jwt")]
+mod jwt_settings {
+    use push_advisor_oauth::jwt::{JwtSettings, ValidationMode};
+
+    pub const MODE: ValidationMode = match option_env!("PA_VALIDATION") {
+        None => ValidationMode::Auto,
+        Some(name) => match name.as_bytes() {
+            b"auto" => ValidationMode::Auto,
+            b"jwt" => ValidationMode::Jwt,
+            b"introspection" => ValidationMode::Introspection,
+            _ => panic!("PA_VALIDATION must be auto, jwt or introspection"),
+        },
+    };
+
+    pub static SETTINGS: JwtSettings<'static> = JwtSettings {
+        accept_jwt_typ: match option_env!("PA_JWT_ACCEPT_TYP_JWT") {
+            Some(value) => matches!(value.as_bytes(), b"true"),
+            None => false,
+        },
+        skew_seconds: 60,
+        permissions_as_scopes: false,
+        cognito_client_ids: &[],
+    };
+}
 /// What the device supplies to the app: the board's random number generator, the
 /// embassy clock and connector.
 pub struct Device;
@@ -117,6 +168,22 @@ pub fn start(
     );
     let buffers: &'static ProviderBuffers<'static, Mx> = BUFFERS.init(ProviderBuffers::new(slots));
     let introspector = DiscoveredIntrospector::new(&METADATA, connector, oauth, buffers);
+    #[cfg(feature = "jwt")]
+    let introspector = {
+        // Filled at start-up, so the key room is zeroed RAM (.bss), not flash-copied .data.
+        static KEYS: StaticCell<jwt::KeyStore<Mx, JWKS_KEYS>> = StaticCell::new();
+        let keys = KEYS.init(jwt::KeyStore::new(jwt::JwksPolicy::DEFAULT));
+        let checker = jwt::JwtValidator::new(
+            oauth,
+            &jwt_settings::SETTINGS,
+            &METADATA,
+            connector,
+            buffers,
+            &CLOCK,
+            keys,
+        );
+        jwt::ChosenValidator::new(jwt_settings::MODE, &METADATA, checker, introspector)
+    };
     let validator: &'static Validator = VALIDATOR.init(CachingValidator::new(
         introspector,
         &CLOCK,

@@ -19,6 +19,9 @@ use push_advisor_app::{AppConfig, AppUrls, Metadata, Platform, PushAdvisor};
 use push_advisor_http::net::Endpoint;
 use push_advisor_mcp::McpConfig;
 use push_advisor_oauth::guard::DEMO_TOKEN_WARNING;
+use push_advisor_oauth::jwt::{
+    ChosenValidator, JwksPolicy, JwtSettings, JwtValidator, KeyStore, ValidationMode,
+};
 use push_advisor_oauth::{
     BufferSlot, ClientAuth, ClientCredentials, DiscoveredIntrospector, Endpoints, OAuthConfig,
     ProviderBuffers,
@@ -34,16 +37,21 @@ use access_log::AccessLogged;
 use forward_auth::{ForwardAuth, ForwardAuthConfig, Rule};
 use metrics::{CheckPath, CountedChecks, Metrics};
 use ops::Ops;
-use options::{ClientAuthMethod, Mode, Options};
+use options::{ClientAuthMethod, Mode, Options, Validation};
 use provider_link::{LoggedConnector, discover_until_known};
 
 pub type Mx = CriticalSectionRawMutex;
 /// Every token check is counted in front of the cache, and those that reach the
-/// provider behind it.
+/// provider behind it. JWTs are checked locally (keys from the JWKS) and their
+/// answers cached like introspection's: a SHA-256 lookup is cheaper than a signature.
 type Validator = CountedChecks<
     TokenCache<
         'static,
-        CountedChecks<DiscoveredIntrospector<'static, Mx, LoggedConnector>>,
+        ChosenValidator<
+            'static,
+            JwtValidator<'static, Mx, LoggedConnector, HostClock>,
+            CountedChecks<DiscoveredIntrospector<'static, Mx, LoggedConnector>>,
+        >,
         HostClock,
     >,
 >;
@@ -66,10 +74,11 @@ const PENDING_LOGINS: usize = 1024;
 type App = PushAdvisor<'static, Host, Validator, PENDING_LOGINS>;
 
 /// Settings live for the whole process; leaking them gives the core its `'static` borrows.
-/// Provider calls (introspection, code exchange) in flight at once, and the bytes each
-/// has for its request and the answer.
+/// Provider calls (introspection, JWKS, code exchange) in flight at once, and the bytes
+/// each has for its request and the answer: a JWKS with certificate chains (`x5c`,
+/// Keycloak's) is 3-6 KiB per couple of keys.
 const PROVIDER_CALLS: usize = 16;
-const PROVIDER_BUFFER: usize = 8 * 1024;
+const PROVIDER_BUFFER: usize = 16 * 1024;
 
 fn leak<T>(value: T) -> &'static T {
     Box::leak(Box::new(value))
@@ -114,7 +123,11 @@ fn main() -> ExitCode {
 }
 
 fn start(options: Options) -> Result<(), String> {
-    let secret = leak_str(options.secret()?);
+    // Local JWT validation needs no client secret; introspection does.
+    let secret = leak_str(match options.secret() {
+        Err(_) if options.validation == Validation::Jwt => String::new(),
+        secret => secret?,
+    });
     let resource = leak_str(options.resource());
     if Endpoint::parse(resource).is_none() {
         return Err(format!(
@@ -166,8 +179,31 @@ fn start(options: Options) -> Result<(), String> {
         .iter()
         .flat_map(|config| config.rules.iter().map(|rule| rule.scope))
         .collect();
-    let cache = TokenCache::new(
+    let jwt_settings = leak(jwt_settings(&options));
+    let keys = leak(KeyStore::new(JwksPolicy::default()));
+    let jwt = JwtValidator::new(
+        oauth,
+        jwt_settings,
+        metadata,
+        connector,
+        buffers,
+        clock,
+        keys,
+    );
+    let mode = match options.validation {
+        Validation::Auto => ValidationMode::Auto,
+        Validation::Jwt => ValidationMode::Jwt,
+        Validation::Introspection => ValidationMode::Introspection,
+    };
+    info!(validation = mode.name(), "token validation");
+    let chosen = ChosenValidator::new(
+        mode,
+        metadata,
+        jwt,
         CountedChecks::new(introspector, metrics, CheckPath::Introspection),
+    );
+    let cache = TokenCache::new(
+        chosen,
         clock,
         oauth,
         options.token_cache_entries,
@@ -344,6 +380,22 @@ fn check_mode(oauth: &'static OAuthConfig<'static>, connector: Connector) -> Res
     }
 }
 
+/// How JWT access tokens are read, from the options.
+fn jwt_settings(options: &Options) -> JwtSettings<'static> {
+    let cognito: Vec<&'static str> = options
+        .jwt_cognito_client_ids
+        .iter()
+        .filter(|id| !id.trim().is_empty())
+        .map(|id| leak_str(id.trim().to_owned()))
+        .collect();
+    JwtSettings {
+        accept_jwt_typ: options.jwt_accept_typ_jwt,
+        skew_seconds: options.jwt_skew,
+        permissions_as_scopes: options.jwt_permissions,
+        cognito_client_ids: cognito.leak(),
+    }
+}
+
 fn oauth_config(
     options: &Options,
     resource: &'static str,
@@ -372,6 +424,7 @@ fn oauth_config(
             authorization: endpoint(&options.authorization_endpoint),
             token: endpoint(&options.token_endpoint),
             introspection: endpoint(&options.introspection_endpoint),
+            jwks: endpoint(&options.jwks_uri),
             ..Endpoints::default()
         },
         cache_max_lifetime_ms: options.cache_ttl * 1000,

@@ -69,7 +69,7 @@ pub struct Options {
     #[arg(long, env = "PUSH_ADVISOR_LOGIN_RESOURCE", default_value_t = true, action = clap::ArgAction::Set)]
     pub login_resource: bool,
 
-    /// Longest time, in seconds, an introspection answer is reused (also capped by the token's exp); 0 disables the cache.
+    /// Longest time, in seconds, a token check (introspection answer or JWT) is reused (also capped by the token's exp); 0 disables the cache.
     #[arg(long, env = "PUSH_ADVISOR_CACHE_TTL", default_value_t = 60)]
     pub cache_ttl: u64,
 
@@ -129,6 +129,34 @@ pub struct Options {
     #[arg(long, env = "PUSH_ADVISOR_TOKEN_ENDPOINT")]
     pub token_endpoint: Option<String>,
 
+    /// How access tokens are checked: `auto` (JWTs locally against the provider's JWKS when it publishes one, other tokens by introspection), `jwt` (only locally; no client secret needed for it) or `introspection` (every token asks the provider).
+    #[arg(long, env = "PUSH_ADVISOR_VALIDATION", value_enum, default_value_t = Validation::Auto)]
+    pub validation: Validation,
+
+    /// JWKS URI, overriding discovery's `jwks_uri`.
+    #[arg(long, env = "PUSH_ADVISOR_JWKS_URI")]
+    pub jwks_uri: Option<String>,
+
+    /// Also accept JWT access tokens with `typ: JWT` or no `typ` (Auth0, Keycloak, Entra ID, Cognito); by default only RFC 9068's `at+jwt`.
+    #[arg(long, env = "PUSH_ADVISOR_JWT_ACCEPT_TYP_JWT", default_value_t = false)]
+    pub jwt_accept_typ_jwt: bool,
+
+    /// Seconds of clock skew allowed for a JWT's `nbf` and `iat`.
+    #[arg(long, env = "PUSH_ADVISOR_JWT_SKEW", default_value_t = 60)]
+    pub jwt_skew: u64,
+
+    /// Read a JWT's `permissions` array (Auth0 RBAC) as scopes too.
+    #[arg(long, env = "PUSH_ADVISOR_JWT_PERMISSIONS", default_value_t = false)]
+    pub jwt_permissions: bool,
+
+    /// AWS Cognito: comma-separated app client ids whose access tokens (no `aud`, `token_use: access`) are accepted [default: none: tokens must name this API in `aud`]
+    #[arg(
+        long,
+        env = "PUSH_ADVISOR_JWT_COGNITO_CLIENT_IDS",
+        value_delimiter = ','
+    )]
+    pub jwt_cognito_client_ids: Vec<String>,
+
     /// Path of the forward-auth endpoint for nginx `auth_request`, Caddy `forward_auth` and the like, e.g. /auth [default: off]
     #[arg(long, env = "PUSH_ADVISOR_FORWARD_AUTH_PATH")]
     pub forward_auth_path: Option<String>,
@@ -161,6 +189,14 @@ pub enum Mode {
     Serve,
     /// Check the provider settings and exit.
     Check,
+}
+
+/// How tokens are checked (`push_advisor_oauth::jwt::ValidationMode`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Validation {
+    Auto,
+    Jwt,
+    Introspection,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

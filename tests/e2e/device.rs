@@ -300,6 +300,39 @@ fn deploy_history_answers_200_401_403() {
 
 #[test]
 #[ignore = "needs the TAP namespace: run `tests/tap/run.sh` as root"]
+fn jwt_access_tokens_are_checked_on_the_device() {
+    let _turn = take_turn();
+    let Some(rig) = Rig::start(60) else { return };
+    let device = &rig.device;
+    // `push-advisor-jwt` gets RFC 9068 JWTs from the provider; the firmware (feature
+    // `jwt`, `PA_VALIDATION` auto) checks them against the provider's JWKS.
+    let jwt = |scope: &str| {
+        rig.provider().client_credentials(
+            "push-advisor-jwt",
+            "dev-secret-push-advisor-jwt",
+            scope,
+            &rig.setup.url,
+        )["access_token"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let token = jwt("api:read");
+    assert_eq!(token.split('.').count(), 3);
+    let ok = device.get_with_token("/deploy-history", &token);
+    assert_eq!(ok.status, 200, "{ok:?}\n{}", device.process.output());
+    assert_eq!(ok.json()["authenticated_user"], "push-advisor-jwt");
+    let writer = device.get_with_token("/deploy-history", &jwt("api:write"));
+    assert_eq!(writer.status, 403, "{writer:?}");
+    let mut tampered = token.clone();
+    tampered.pop();
+    tampered.push(if token.ends_with('A') { 'B' } else { 'A' });
+    let refused = device.get_with_token("/deploy-history", &tampered);
+    assert_eq!(refused.status, 401, "{refused:?}");
+}
+
+#[test]
+#[ignore = "needs the TAP namespace: run `tests/tap/run.sh` as root"]
 fn auth_gateway_answers_401_200_403_with_the_providers_tokens() {
     let _turn = take_turn();
     let Some(setup) = setup() else { return };

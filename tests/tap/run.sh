@@ -64,7 +64,7 @@ fi
 
 # Built outside the namespace (cargo may need the network); only the results run inside.
 if [[ -z ${PA_FIRMWARE:-} ]]; then
-    (cd "$root" && cargo build --quiet --locked -p firmware-example --features tls)
+    (cd "$root" && cargo build --quiet --locked -p firmware-example --features tls,jwt)
     target_dir=$(cd "$root" && cargo metadata --format-version 1 --no-deps |
         sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')
     PA_FIRMWARE="$target_dir/debug/firmware-example"

@@ -11,6 +11,9 @@
 //! - Tokens are checked by a [`TokenValidator`]: RFC 7662 introspection
 //!   ([`Introspector`], or [`DiscoveredIntrospector`] at the discovered endpoint) behind
 //!   a bounded cache ([`CachingValidator`]). A provider outage is 503, never 401.
+//!   With feature `jwt`, RFC 9068 JWT access tokens are checked locally against the
+//!   provider's JWKS (`jwt::JwtValidator`), and `jwt::ChosenValidator` sends each token
+//!   to that or to introspection (`auto`, `jwt`, `introspection`).
 //! - Provider discovery (RFC 8414, then OpenID Connect) into a bounded
 //!   [`ProviderMetadata`]; the RFC 9728 document ([`protected_resource_document`]);
 //!   the authorization-code + PKCE helper for login pages (feature `login`).
