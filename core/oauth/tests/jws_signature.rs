@@ -278,3 +278,51 @@ fn a_verifying_key_fits_in_a_fixed_key_set() {
     let size = core::mem::size_of::<VerifyingKey>();
     assert!(size <= 528, "VerifyingKey is {size} bytes");
 }
+
+/// Keys whose size is none of the arithmetic's (2048, 3072, 4096 bits), signed once with
+/// RS256 and PS256 over the same input: 2049 bits (one more byte than its PSS block, made
+/// with Python's `cryptography`) and 3000 bits (OpenSSL 3.0).
+const ODD_SIZED: [(usize, &str, &str, &str); 2] = [
+    (
+        2049,
+        "AXV0UIBtD3PPtvYnQze21Lk_xzCWTvhz407oaDCITqpurMWAKXOZIutaK2DbnBAFBeT8dayhtW7Qp2uPNe-TefHeL9ADXDn69dhhsJdo7tbMCXs4o9iDK0J6BSZdydtqVPwgCcBk3r5xa6isQg2CIMF8c5lt9HMP5tixynqhXGXFt3EHrBx8PoAssvW-pf3MVZ1JZHWsJdu1Y_l-FiJC-2YC1Ypq6wc8UXx-_5LktGnNuBJy-SpaRNOOFCHXuQj0TS8JtLfYmW-As2T_qu8scsK41yQVf2hsoo6ZDQtSvmsTgVb7BZAR_72X1CQd1En9HcT1COaCiGdJ89IlufsJR6E",
+        "AIXFcysLzLPDtKrDBo3iCAp7MJ4CZXX8u6v-bJn2EzKyXFlO2yl1SEJMpQ1KN9Vvj-v7IkMrfFwwFdAMioHWQmYQsOsJx4SxML5Zy3x0tmxLsQM5Pnvr0VImDxaVZS7IyGAD6NS8jHnZQs9qgIxN5zpl1OZTh_oNiMKkmnO22-_9lrA3-AvGFBo89SDsqZz58q1AcEfCVVXFjRvFoQ6MBDcMXLSvjeJ7N_opXP5u1wCajsAA4HCORxaeFqrpir1aDJXhP0ea_2bBoT9WNlhrsBovSsL8OS4N1qK2gauRxbHndHoLSKABkn8Qt14urI5Tz7AY23V5cM8SGW4JKXB5eCQ",
+        "ABgaelKmZOiDNIuM6cN_sCUTDSom7DufZhNHJgGvZQbNqV5nT8mI8e8mjk6-iJEztdgSU1XwAUub8gB0esS6NJ1bre6HskON4QPlkDpRyr5DJ-q50BJL4lmOkZIH2zQTVjw8sbc3CsCnnUPYupn37ExoWsuMJtshMfyBwTDdIIUP94DLea6bbp1z93BTAqoKtekqzTQMzWisrQPOqH90_Vu1mkhJvBhmU2kP5FT6drl4sSe1NYG-1El8IkEi9aW1D5j4w_eM_4FDaKDw_CPBTKNQLT6a1UlFbW8urWU2sDLBUkqWiaFpmg-ndtqqX0hvZHJtVZmIgjusRyMIy1TK6x4",
+    ),
+    (
+        3000,
+        "43CTkiZyaTStZ6Z8iuQcBf2Ufw5Q644D4dyK3gzstbUM7RTV061kU2y4fZt9jaNRc5pj9Fc0wuoE5zakwhmXoSYjQDIgsV5y9A53Qe6xNHczAcBLk9oSYv-QXdS2gd8ipUUjQ1PhyRNFzQNmSklIS3A4nudqxwqc-8byUZ-JY2bBJNjRNTecNFAeywjs0s0tZV4_ZkCjdGAI8XfVs5lKEa_SqWNvPwQHKTHjejDb14Z3IBzdho_WEsA3kOmY4BMsJaOhBicNIVe3iQDcoa27D_zh4h-UgnBzozivfFFn8xirE_Kw_92Ld41CiX72rak31FGwYH_JEnx5ieVQf7uZKnaECNQw2Fm9Ue7x7prtLIXYp8r3ZEZrRdqmtjIJYC5cR6oky9xy5vYiMXIrdWgcJ7yoi-7HiI6ysdGveB7IcS9KVloPbPg_SeCHW9aDCDndBR5x-u0E73SLEqCo1g2PyOrUt4A1z9McGmavoYCuKSfFM8AI_Wob",
+        "wKmrvNApQF0hx7hMLg9MTYin74-A-zT3oaumJIxmNg1irRhxKlarDhj88TE1VQIubsI9obM7GUnSPZliftlx8fSXwjRRbLvbcCzoHvrQILojHmSsFoapoYJVXDHcinaJWIQ6nXL1a3FWpYF0wYwRLMjTlHXKAoCX_gASgEXCu5uh3n0RzzLsjqXQhPyTQXPuYXvRD-Gsh2ngxqADswQQ_G3dLyEaCnD9bt-WZuWWe7Mx6fph6t5IBT8tqxokmralQ6Sat6zhk0PIbAkCJ8fZl4XJRtkOE3vr947Q9QOOPJePgXfKC6y25QWP2_xOXk7MsC1L59CNs-IBZgZ2Biqn4ZDh3lZn9WMzPGgmRYYYeU6qk8mEXozPhcKwlO2JyVbRf-zmSa-n7dH_vfYO_hfZ-0RVK68JQSoyQsMjJAwRK5mD2MM6ltqE4HaPs6r9zvmJzt-GI6H2YZOFdXQXlZpgpK1j7Km0BSgaLyio-AbRJZXH3E1J6349",
+        "BYI8hpVecXsMlA9nC-Qd7wz1GczbKj3R1jXDhNPpLxjjLdeCejRZZrsBXNCEVTHgiYfxFG6wfbPjpWHHuYCKhpFOldvLHaepWrhXInOApXxGsDfEaEytyIUohrkfr9_lbvGoNWY-SfuYx_JHR6mkApelSt3vfRQtHrElgf3jf6ibc44ef6wzmGLTNaZGgO0AFNIMtl-YC-rpyYpaUXvYEvKnwp5N2ZQskaPSMGMkLobEo-bleVRqvXZJBVG_vm2Rh-JlDNkzqfxbIaWSKdvFugbQeHm8w-8wEY1S55VMWi2eALR_nRl2Vu3rNHRrLlXghwz_0pJdrwYq6TPmR74MESPs2myYwU-r4PNDel_zlWW0bWnaURgKHZPIIaddjddmHu3eBE72O3ILXXZPAlLa-XkEarysQLdlZ4WxqSAWnLNTSY4rgHp28M2pheUYYyvzlFQu65NZ9CXT7oWH3hVwN_DtQWkZaIUApwyLhXe82lYRrULfBgnE",
+    ),
+];
+
+#[test]
+fn rsa_keys_of_sizes_between_the_arithmetic_sizes_verify() {
+    let input = b"eyJhbGciOiJSUzI1NiJ9.b2RkIHNpemU";
+    for (bits, n, rs256, ps256) in ODD_SIZED {
+        let key = VerifyingKey::rsa(&b64(n), &[1, 0, 1]).unwrap();
+        let VerifyingKey::Rsa(rsa) = &key else {
+            panic!("not RSA")
+        };
+        assert_eq!(rsa.modulus_bits(), bits);
+        for (alg, signature) in [
+            (JwsAlgorithm::Rs256, b64(rs256)),
+            (JwsAlgorithm::Ps256, b64(ps256)),
+        ] {
+            assert_eq!(verify(alg, &key, input, &signature), Ok(()), "{alg} {bits}");
+            let mut tampered = signature.clone();
+            tampered[signature.len() / 2] ^= 1;
+            assert_eq!(
+                verify(alg, &key, input, &tampered),
+                Err(SignatureError::Invalid),
+                "{alg} {bits}"
+            );
+            assert_eq!(
+                verify(alg, &key, b"eyJhbGciOiJSUzI1NiJ9.b2RkIHNpemV", &signature),
+                Err(SignatureError::Invalid),
+                "{alg} {bits}"
+            );
+        }
+    }
+}
