@@ -119,7 +119,10 @@ pub extern "C" fn _start() -> ! {
                 tally.bytes(first, |i| if inside(i, to) { 0xA5 } else { pattern(i, 5) });
                 fill(first, 5);
                 unsafe { __aeabi_memset(first.add(from), n, 0x3C) };
-                tally.bytes(first, |i| if inside(i, from) { 0x3C } else { pattern(i, 5) });
+                tally.bytes(
+                    first,
+                    |i| if inside(i, from) { 0x3C } else { pattern(i, 5) },
+                );
                 fill(first, 5);
                 unsafe { __aeabi_memclr(first.add(from), n) };
                 tally.bytes(first, |i| if inside(i, from) { 0 } else { pattern(i, 5) });
@@ -141,7 +144,13 @@ pub extern "C" fn _start() -> ! {
     fill(first, 11);
     fill(second, 0);
     unsafe { __aeabi_memcpy4(second, first, 64) };
-    tally.bytes(second, |i| if i < 64 { pattern(i, 11) } else { pattern(i, 0) });
+    tally.bytes(second, |i| {
+        if i < 64 {
+            pattern(i, 11)
+        } else {
+            pattern(i, 0)
+        }
+    });
 
     // Guards against a loop that silently ran nothing.
     tally.expect(tally.checks > 100_000);
