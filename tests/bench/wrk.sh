@@ -8,37 +8,25 @@
 #   DURATION=10s tests/bench/wrk.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tests/bench/common.sh
 duration=${DURATION:-30s}
 connections=${CONNECTIONS:-64}
 threads=${THREADS:-2}
 
-command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-(cd tests/provider && [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error)
+bench_install wrk
 cargo build --release --locked -p host-example
-
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
-trap cleanup EXIT
 
 port=18787
 resource="http://127.0.0.1:$port"
-ready=$(mktemp)
-PROVIDER_PORT=0 PROVIDER_RESOURCE=$resource PROVIDER_ACCESS_TOKEN_TTL=3600 \
-  tests/provider/node_modules/node/bin/node tests/provider/provider.mjs >"$ready" 2>/dev/null &
-pids+=($!)
-for _ in $(seq 100); do grep -q PROVIDER_READY "$ready" && break; sleep 0.1; done
-issuer=$(sed -n 's/^PROVIDER_READY //p' "$ready")
-
-token=$(node tests/provider/flow.mjs --issuer "$issuer" --client-credentials --client-id push-advisor \
-  --client-secret dev-secret-push-advisor --scope api:read --resource "$resource" |
-  node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token')
+bench_start_provider "$resource"
+token=$(bench_token "$resource")
 
 run_scenario() { # name cache_ttl path [token]
   local name=$1 ttl=$2 path=$3 auth=${4:-}
   PUSH_ADVISOR_BIND=127.0.0.1:$port PUSH_ADVISOR_ISSUER=$issuer PUSH_ADVISOR_CLIENT_SECRET=dev-secret-push-advisor \
-    PUSH_ADVISOR_CACHE_TTL=$ttl PUSH_ADVISOR_LOG=warn target/release/push-advisor &
+    PUSH_ADVISOR_CACHE_TTL=$ttl PUSH_ADVISOR_LOG=warn "$bench_target/release/push-advisor" &
   local server=$!
-  for _ in $(seq 100); do curl -fs "$resource/.well-known/oauth-authorization-server" >/dev/null && break; sleep 0.1; done
+  bench_wait_http "$resource/.well-known/oauth-authorization-server"
   if [ -n "$auth" ]; then
     [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $auth" "$resource$path")" = 200 ] || { echo "token refused"; exit 1; }
   fi
