@@ -11,63 +11,42 @@
 #   DURATION=30s CONNECTIONS=64 tests/bench/gateways.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-root=$(pwd)
+source tests/bench/common.sh
 duration=${DURATION:-10s}
 connections=${CONNECTIONS:-16}
 threads=${THREADS:-2}
 
-missing=()
-command -v wrk >/dev/null || missing+=(wrk)
-command -v nginx >/dev/null || missing+=(nginx)
-if [ ${#missing[@]} -gt 0 ]; then
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
-fi
-(cd tests/provider && [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error)
+bench_install wrk nginx
 cargo build --release --locked -p host-example
 cargo build --release --locked -p push-advisor-tower --example axum_app
 
-work=$(mktemp -d)
-pids=()
-cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$work"; }
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-gateway=$(free_port); server=$(free_port); upstream=$(free_port); axum=$(free_port)
+work=$bench_work
+gateway=$(bench_free_port); server=$(bench_free_port); upstream=$(bench_free_port); axum=$(bench_free_port)
 gateway_url="http://127.0.0.1:$gateway"
 axum_url="http://127.0.0.1:$axum"
 
-ready="$work/provider"
-PROVIDER_PORT=0 PROVIDER_RESOURCE=$gateway_url PROVIDER_RESOURCE_MCP=$axum_url PROVIDER_ACCESS_TOKEN_TTL=3600 \
-  node tests/provider/provider.mjs >"$ready" 2>/dev/null &
-pids+=($!)
-for _ in $(seq 100); do grep -q PROVIDER_READY "$ready" && break; sleep 0.1; done
-issuer=$(sed -n 's/^PROVIDER_READY //p' "$ready")
-token_for() {
-  node tests/provider/flow.mjs --issuer "$issuer" --client-credentials --client-id push-advisor \
-    --client-secret dev-secret-push-advisor --scope api:read --resource "$1" |
-    node -pe 'JSON.parse(require("fs").readFileSync(0)).access_token'
-}
+bench_start_provider "$gateway_url" "$axum_url"
 
 PUSH_ADVISOR_BIND=127.0.0.1:$server PUSH_ADVISOR_PUBLIC_URL=$gateway_url PUSH_ADVISOR_ISSUER=$issuer \
   PUSH_ADVISOR_CLIENT_SECRET=dev-secret-push-advisor PUSH_ADVISOR_FORWARD_AUTH_PATH=/auth \
-  PUSH_ADVISOR_FORWARD_AUTH_RULES=/=api:read PUSH_ADVISOR_LOG=warn target/release/push-advisor &
-pids+=($!)
+  PUSH_ADVISOR_FORWARD_AUTH_RULES=/=api:read PUSH_ADVISOR_LOG=warn "$bench_target/release/push-advisor" &
+bench_pids+=($!)
 # The axum example's resource is its own URL (the provider's second resource above).
 BIND=127.0.0.1:$axum ISSUER=$issuer CLIENT_SECRET=dev-secret-push-advisor \
-  target/release/examples/axum_app >/dev/null &
-pids+=($!)
+  "$bench_target/release/examples/axum_app" >/dev/null &
+bench_pids+=($!)
 
 sed -e "s/127.0.0.1:8080/127.0.0.1:$gateway/; s/127.0.0.1:8787/127.0.0.1:$server/; s/127.0.0.1:3000/127.0.0.1:$upstream/" \
   -e "s#^http {#http {\n    access_log off;\n    client_body_temp_path $work/body;\n    proxy_temp_path $work/proxy;\n    fastcgi_temp_path $work/fastcgi;\n    uwsgi_temp_path $work/uwsgi;\n    scgi_temp_path $work/scgi;\n    server { listen 127.0.0.1:$upstream; location / { return 200 \"ok\\\\n\"; } }#" \
   -e "s#^        location / {#        location /bare/ {\n            proxy_http_version 1.1;\n            proxy_set_header Connection \"\";\n            proxy_pass http://app;\n        }\n\n        location / {#" \
   gateways/nginx/nginx.conf >"$work/nginx.conf"
 nginx -p "$work" -c "$work/nginx.conf" -e "$work/error.log" -g "daemon off; pid $work/nginx.pid;" &
-pids+=($!)
+bench_pids+=($!)
 
 wait_for() { for _ in $(seq 150); do [ "$(curl -s -o /dev/null -w '%{http_code}' "${@:2}" "$1")" = 200 ] && return; sleep 0.1; done; echo "no 200 from $1"; exit 1; }
 wait_for "$gateway_url/bare/x"
-gateway_token=$(token_for "$gateway_url")
-axum_token=$(token_for "$axum_url")
+gateway_token=$(bench_token "$gateway_url")
+axum_token=$(bench_token "$axum_url")
 wait_for "$gateway_url/protected" -H "Authorization: Bearer $gateway_token"
 wait_for "$axum_url/api/things" -H "Authorization: Bearer $axum_token"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "$gateway_url/protected")" = 401 ] || { echo "nginx does not check tokens"; exit 1; }

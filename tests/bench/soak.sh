@@ -17,14 +17,15 @@ slow_clients=${SLOW_CLIENTS:-4}
 warmup=${WARMUP:-60}              # seconds before the RSS baseline
 max_growth_percent=5
 
-. tests/bench/lib.sh
-bench_prepare
+source tests/bench/common.sh
+bench_install wrk
+bench_build_push_advisor
 
 port=18788
 resource="http://127.0.0.1:$port"
-start_provider "$resource"
-token=$(client_token "$resource" api:read)
-start_push_advisor "$port" 60
+bench_start_provider "$resource"
+token=$(bench_token "$resource")
+bench_start_push_advisor "$port" 60
 [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$resource/deploy-history")" = 200 ] ||
   { echo "the provider's token was refused"; exit 1; }
 

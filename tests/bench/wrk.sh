@@ -8,21 +8,22 @@
 #   DURATION=10s tests/bench/wrk.sh
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source tests/bench/common.sh
 duration=${DURATION:-30s}
 connections=${CONNECTIONS:-64}
 threads=${THREADS:-2}
 
-. tests/bench/lib.sh
-bench_prepare
+bench_install wrk
+bench_build_push_advisor
 
 port=18787
 resource="http://127.0.0.1:$port"
-start_provider "$resource"
-token=$(client_token "$resource" api:read)
+bench_start_provider "$resource"
+token=$(bench_token "$resource")
 
 run_scenario() { # name cache_ttl path [token]
   local name=$1 ttl=$2 path=$3 auth=${4:-}
-  start_push_advisor "$port" "$ttl"
+  bench_start_push_advisor "$port" "$ttl"
   if [ -n "$auth" ]; then
     [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $auth" "$resource$path")" = 200 ] || { echo "token refused"; exit 1; }
   fi
