@@ -41,7 +41,7 @@ struct OutcomeLabel {
 type Latency = Family<RouteLabel, Histogram, fn() -> Histogram>;
 
 /// What a token check ended in, as a label value.
-const OUTCOMES: [&str; 7] = [
+const OUTCOMES: [&str; 8] = [
     "active",
     "inactive",
     "malformed",
@@ -49,6 +49,7 @@ const OUTCOMES: [&str; 7] = [
     "timeout",
     "bad_answer",
     "misconfigured",
+    "busy",
 ];
 
 fn outcome_index<T>(result: &Result<T, ValidationError>) -> usize {
@@ -60,6 +61,7 @@ fn outcome_index<T>(result: &Result<T, ValidationError>) -> usize {
         Err(ValidationError::Timeout) => 4,
         Err(ValidationError::BadAnswer) => 5,
         Err(ValidationError::Misconfigured) => 6,
+        Err(ValidationError::Busy) => 7,
     }
 }
 

@@ -101,6 +101,8 @@ pub enum ValidationError {
     BadAnswer,
     /// Our own settings cannot form a request (endpoint URL, credentials too long).
     Misconfigured,
+    /// The budget of provider calls is spent: refused without asking the provider.
+    Busy,
 }
 
 /// Checks a bearer token and says what it grants.
