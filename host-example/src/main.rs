@@ -3,6 +3,7 @@
 
 mod access_log;
 mod check;
+mod client_share;
 mod forward_auth;
 mod metrics;
 mod ops;
@@ -20,8 +21,9 @@ use push_advisor_http::net::Endpoint;
 use push_advisor_mcp::McpConfig;
 use push_advisor_oauth::guard::DEMO_TOKEN_WARNING;
 use push_advisor_oauth::{
-    BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
-    DiscoveredIntrospector, Endpoints, OAuthConfig, ProviderBuffers,
+    BudgetedValidator, BufferSlot, CachePolicy, CachingValidator, CallBudget, ClientAuth,
+    ClientCredentials, DeadlineValidator, DiscoveredIntrospector, Endpoints, OAuthConfig,
+    ProviderBuffers,
 };
 use push_advisor_tokio::{
     Connector, ConnectorOptions, HostClock, LiveStats, OsRng, ServerOptions, TlsRoots, run,
@@ -31,6 +33,7 @@ use rand_chacha::rand_core::SeedableRng;
 use tracing::{error, info, warn};
 
 use access_log::AccessLogged;
+use client_share::ClientShare;
 use forward_auth::{ForwardAuth, ForwardAuthConfig, Rule};
 use metrics::{CheckPath, CountedChecks, Metrics};
 use ops::Ops;
@@ -40,14 +43,19 @@ use provider_link::{LoggedConnector, discover_until_known};
 pub type Mx = CriticalSectionRawMutex;
 /// Tokens remembered at once by the introspection cache.
 const CACHE_ENTRIES: usize = 1024;
-/// Every token check is counted in front of the cache, and those that reach the
-/// provider behind it.
-type Validator = CountedChecks<
-    CachingValidator<
+/// Every token check ends within the provider timeout and is counted in front of the
+/// cache; misses are limited per client and in all by the call budget, and those that
+/// reach the provider are counted behind it.
+type Validator = DeadlineValidator<
+    'static,
+    CountedChecks<CachingValidator<Mx, Budgeted, HostClock, CACHE_ENTRIES>>,
+    LoggedConnector,
+>;
+type Budgeted = ClientShare<
+    BudgetedValidator<
         Mx,
         CountedChecks<DiscoveredIntrospector<'static, Mx, LoggedConnector>>,
         HostClock,
-        CACHE_ENTRIES,
     >,
 >;
 /// A ChaCha stream seeded from the OS: one `getrandom` at start-up instead of two
@@ -138,6 +146,7 @@ fn start(options: Options) -> Result<(), String> {
         connect_timeout: provider_timeout,
         read_timeout: provider_timeout,
         write_timeout: provider_timeout,
+        exchange_timeout: provider_timeout,
         roots,
         ..ConnectorOptions::default()
     })
@@ -147,7 +156,7 @@ fn start(options: Options) -> Result<(), String> {
     }
     let connections: Arc<LiveStats> = Arc::default();
     let metrics: &'static Metrics = leak(Metrics::new(Arc::clone(&connections)));
-    let connector = leak(LoggedConnector { connector, metrics });
+    let connector = leak(LoggedConnector::new(connector, metrics));
     let metadata: &'static Metadata = leak(Metadata::new());
     let clock = HostClock::new();
     // Calls to the provider borrow these; more calls at once wait for one to finish.
@@ -156,14 +165,21 @@ fn start(options: Options) -> Result<(), String> {
         .collect();
     let buffers = leak(ProviderBuffers::new(slots.leak()));
     let introspector = DiscoveredIntrospector::new(metadata, connector, oauth, buffers);
-    let validator = leak(CountedChecks::new(
-        CachingValidator::new(
-            CountedChecks::new(introspector, metrics, CheckPath::Introspection),
-            clock,
-            CachePolicy::from_config(oauth),
-        ),
-        metrics,
-        CheckPath::All,
+    let budget = CallBudget {
+        in_flight: options.provider_calls_in_flight,
+        per_second: options.provider_calls_per_second,
+    };
+    let counted = CountedChecks::new(introspector, metrics, CheckPath::Introspection);
+    let budgeted = ClientShare::new(
+        BudgetedValidator::new(counted, clock, budget),
+        budget,
+        options.provider_client_share_percent,
+    );
+    let cache = CachingValidator::new(budgeted, clock, CachePolicy::from_config(oauth));
+    let validator = leak(DeadlineValidator::new(
+        CountedChecks::new(cache, metrics, CheckPath::All),
+        connector,
+        options.provider_timeout_ms,
     ));
     let allowed_origins: &'static [&'static str] = Box::leak(
         options
