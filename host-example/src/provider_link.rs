@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use embedded_io_async::{ErrorType, Read, Write};
 use push_advisor_app::Metadata;
-use push_advisor_http::failure::{ExchangeFailure, LogGate};
+use push_advisor_http::failure::{CAUSES, ExchangeFailure, LogGate};
 use push_advisor_http::net::{Connect, Endpoint, Reusable};
 use push_advisor_http::time::Timer;
 use push_advisor_oauth::{OAuthConfig, discover};
@@ -25,7 +25,8 @@ pub struct LoggedConnector {
     pub connector: Connector,
     /// Where calls are counted.
     pub metrics: &'static Metrics,
-    gate: Mutex<LogGate>,
+    /// One gate per cause, so a flood of one cause does not hide another.
+    gates: Mutex<[LogGate; CAUSES]>,
     origin: Instant,
 }
 
@@ -34,36 +35,37 @@ impl LoggedConnector {
         LoggedConnector {
             connector,
             metrics,
-            gate: Mutex::new(LogGate::new()),
+            gates: Mutex::new([const { LogGate::new() }; CAUSES]),
             origin: Instant::now(),
         }
     }
 
     /// Writes one line for a failed call unless too many were written lately; `detail`
     /// names the host or status, never a token or a secret.
-    fn log_failure(&self, cause: &str, detail: &dyn std::fmt::Display) {
+    fn log_failure(&self, failure: ExchangeFailure, detail: &dyn std::fmt::Display) {
         let now_ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
         let admitted = self
-            .gate
+            .gates
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .admit(now_ms);
+            .get_mut(failure.index())
+            .and_then(|gate| gate.admit(now_ms));
         if let Some(suppressed) = admitted {
+            let cause = failure.cause();
             warn!(cause, suppressed, "provider call failed: {detail}");
         }
     }
 }
 
-/// The cause word of a failed connect, as `ExchangeFailure::cause` names them.
-fn connect_cause(kind: &ConnectErrorKind) -> &'static str {
-    let failure = match kind {
+/// The cause of a failed connect.
+fn connect_failure(kind: &ConnectErrorKind) -> ExchangeFailure {
+    match kind {
         ConnectErrorKind::Timeout => ExchangeFailure::Timeout,
         ConnectErrorKind::CertificateVerification(_) | ConnectErrorKind::Tls(_) => {
             ExchangeFailure::Tls
         }
         _ => ExchangeFailure::Connect,
-    };
-    failure.cause()
+    }
 }
 
 impl Timer for LoggedConnector {
@@ -89,7 +91,7 @@ impl Connect for LoggedConnector {
                 failed: false,
             }),
             Err(error) => {
-                self.log_failure(connect_cause(error.kind()), &error);
+                self.log_failure(connect_failure(error.kind()), &error);
                 self.metrics
                     .provider_call("connect_failed", started.elapsed());
                 Err(error)
@@ -100,12 +102,12 @@ impl Connect for LoggedConnector {
     fn exchange_failed(&self, failure: ExchangeFailure) {
         match failure {
             ExchangeFailure::Status(status) => {
-                self.log_failure(failure.cause(), &format_args!("answered {status}"));
+                self.log_failure(failure, &format_args!("answered {status}"));
             }
             ExchangeFailure::Timeout => {
-                self.log_failure(failure.cause(), &"no answer within the provider timeout")
+                self.log_failure(failure, &"no answer within the provider timeout");
             }
-            other => self.log_failure(other.cause(), &"the answer was refused"),
+            other => self.log_failure(other, &"the answer was refused"),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Why an exchange with the provider failed, as one word for a log line, and a gate
-//! that keeps such lines to a few per window (counting the ones it held back), so a
-//! failing provider is visible without flooding the log.
+//! that keeps such lines to a few per window and cause (counting the ones it held
+//! back), so a failing provider is visible without flooding the log.
 
 use embedded_io::{Error, ErrorKind};
 
@@ -26,7 +26,24 @@ pub enum ExchangeFailure {
     Closed,
 }
 
+/// How many causes there are, for one `LogGate` per cause.
+pub const CAUSES: usize = 7;
+
 impl ExchangeFailure {
+    /// A distinct number below `CAUSES` for each cause, so each can have its own gate and
+    /// a flood of one cause does not hide the first line of another.
+    pub fn index(self) -> usize {
+        match self {
+            ExchangeFailure::Timeout => 0,
+            ExchangeFailure::Connect => 1,
+            ExchangeFailure::Tls => 2,
+            ExchangeFailure::Status(_) => 3,
+            ExchangeFailure::Malformed => 4,
+            ExchangeFailure::TooLarge => 5,
+            ExchangeFailure::Closed => 6,
+        }
+    }
+
     /// The cause as one lower-case word (`status` without its code).
     pub fn cause(self) -> &'static str {
         match self {
