@@ -11,7 +11,7 @@ use push_advisor_app::{AppConfig, AppUrls, Metadata, Platform, PushAdvisor};
 use push_advisor_embassy::SocketMemory;
 use push_advisor_mcp::McpConfig;
 use push_advisor_oauth::{
-    BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
+    BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials, DeadlineValidator,
     DiscoveredIntrospector, OAuthConfig, ProviderBuffers,
 };
 use static_cell::{ConstStaticCell, StaticCell};
@@ -44,8 +44,13 @@ pub const CACHE_ENTRIES: usize = 4;
 /// an ID token on `/token`.
 const PROVIDER_BUFFER: usize = 3072;
 
-type Validator =
-    CachingValidator<Mx, DiscoveredIntrospector<'static, Mx, Connector>, Clock, CACHE_ENTRIES>;
+/// Every token check ends within the provider timeout, waits for a cache lane or a
+/// provider buffer included.
+type Validator = DeadlineValidator<
+    'static,
+    CachingValidator<Mx, DiscoveredIntrospector<'static, Mx, Connector>, Clock, CACHE_ENTRIES>,
+    Connector,
+>;
 /// What the device supplies to the app: the board's random number generator, the
 /// embassy clock and connector.
 pub struct Device;
@@ -117,10 +122,10 @@ pub fn start(
     );
     let buffers: &'static ProviderBuffers<'static, Mx> = BUFFERS.init(ProviderBuffers::new(slots));
     let introspector = DiscoveredIntrospector::new(&METADATA, connector, oauth, buffers);
-    let validator: &'static Validator = VALIDATOR.init(CachingValidator::new(
-        introspector,
-        &CLOCK,
-        CachePolicy::from_config(oauth),
+    let validator: &'static Validator = VALIDATOR.init(DeadlineValidator::new(
+        CachingValidator::new(introspector, &CLOCK, CachePolicy::from_config(oauth)),
+        connector,
+        oauth.provider_timeout_ms,
     ));
     let config = AppConfig::new(
         *oauth,

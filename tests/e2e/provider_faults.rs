@@ -149,3 +149,143 @@ fn a_junk_token_flood_costs_at_most_the_call_budget() {
     );
     assert_eq!(stack.server.get("/vibe-check").status, 200);
 }
+
+/// A GET from `source` (another loopback address is another client to push-advisor),
+/// its status and how long it took.
+fn get_from(source: [u8; 4], port: u16, path: &str, token: &str) -> (u16, Duration) {
+    use std::io::{Read, Write};
+    use std::net::SocketAddr;
+    let started = Instant::now();
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
+    socket
+        .bind(&SocketAddr::from((source, 0)).into())
+        .expect("bind the source address");
+    socket
+        .connect(&SocketAddr::from(([127, 0, 0, 1], port)).into())
+        .expect("connect");
+    let mut stream: std::net::TcpStream = socket.into();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("read timeout");
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nAuthorization: Bearer {token}\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).expect("send");
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let status = String::from_utf8_lossy(&answer)
+        .split(' ')
+        .nth(1)
+        .and_then(|code| code.parse().ok())
+        .unwrap_or(0);
+    (status, started.elapsed())
+}
+
+/// Figures for the report, not a pass/fail test (bounded: about a minute). With the
+/// default provider timeout (5 s) and budget, against any build:
+/// `PUSH_ADVISOR_BINARY=target/release/push-advisor cargo test -p push-advisor-tests
+/// --test provider_faults measure -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn measure_time_to_answer_and_provider_calls() {
+    let port = free_port();
+    let resource = format!("http://127.0.0.1:{port}");
+    let provider = Provider::start(ProviderOptions {
+        resource: resource.clone(),
+        ..ProviderOptions::default()
+    });
+    let proxy = FaultProxy::start(provider.issuer.trim_start_matches("http://"));
+    let introspection = format!("http://127.0.0.1:{}/token/introspection", proxy.port);
+    let server = PushAdvisor::start(
+        port,
+        &provider.issuer,
+        &[("PUSH_ADVISOR_INTROSPECTION_ENDPOINT", &introspection)],
+    );
+    for fault in [Fault::Hang, Fault::Drip] {
+        proxy.set(fault);
+        let token = provider.token("api:read", &resource);
+        let started = Instant::now();
+        let reply = server.get_with_token("/deploy-history", &token);
+        println!(
+            "{fault:?}: {} after {:.2} s",
+            reply.status,
+            started.elapsed().as_secs_f64()
+        );
+    }
+
+    proxy.set(Fault::Hang);
+    let started = Instant::now();
+    let waits: Vec<_> = (0..12)
+        .map(|index| {
+            std::thread::spawn(move || {
+                get_from(
+                    [127, 0, 0, 1],
+                    port,
+                    "/deploy-history",
+                    &format!("new-{index}-{port}"),
+                )
+            })
+        })
+        .collect();
+    let mut answers: Vec<_> = waits.into_iter().map(|wait| wait.join().unwrap()).collect();
+    answers.sort_by_key(|(_, took)| *took);
+    let shown: Vec<_> = answers
+        .iter()
+        .map(|(status, took)| format!("{status}@{:.1}s", took.as_secs_f64()))
+        .collect();
+    println!(
+        "12 new tokens against a hung provider, {:.1} s in all: {}",
+        started.elapsed().as_secs_f64(),
+        shown.join(" ")
+    );
+
+    // A flood of distinct junk tokens from 127.0.0.1 against a slowish provider, while
+    // another client (127.0.0.2) brings a new good token every 250 ms.
+    proxy.set(Fault::SlowPass);
+    let calls_before = proxy.requests();
+    const FLOODERS: usize = 8;
+    const FLOOD: Duration = Duration::from_secs(10);
+    let flood_started = Instant::now();
+    let flooders: Vec<_> = (0..FLOODERS)
+        .map(|flooder| {
+            std::thread::spawn(move || {
+                let mut statuses = Vec::new();
+                while flood_started.elapsed() < FLOOD && statuses.len() < 10_000 {
+                    let junk = format!("junk-{flooder}-{}", statuses.len());
+                    statuses.push(get_from([127, 0, 0, 1], port, "/deploy-history", &junk).0);
+                }
+                statuses
+            })
+        })
+        .collect();
+    let mut legit = Vec::new();
+    while !flooders.iter().all(|flooder| flooder.is_finished()) && legit.len() < 120 {
+        let token = provider.token("api:read", &resource);
+        legit.push(get_from([127, 0, 0, 2], port, "/deploy-history", &token));
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let statuses: Vec<u16> = flooders
+        .into_iter()
+        .flat_map(|f| f.join().unwrap())
+        .collect();
+    let calls = proxy.requests() - calls_before - legit.len();
+    let count = |code| statuses.iter().filter(|&&s| s == code).count();
+    println!(
+        "junk flood: {} requests, {calls} provider calls ({:.3} per junk request); 401: {}, 503: {}",
+        statuses.len(),
+        calls as f64 / statuses.len() as f64,
+        count(401),
+        count(503)
+    );
+    let mut took: Vec<_> = legit.iter().map(|(_, took)| took.as_millis()).collect();
+    took.sort_unstable();
+    let ok = legit.iter().filter(|(status, _)| *status == 200).count();
+    println!(
+        "new good tokens during the flood: {ok}/{} answered 200; latency ms median {} p90 {} max {}",
+        legit.len(),
+        took.get(took.len() / 2).copied().unwrap_or(0),
+        took.get(took.len() * 9 / 10).copied().unwrap_or(0),
+        took.last().copied().unwrap_or(0)
+    );
+}

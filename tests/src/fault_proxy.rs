@@ -15,6 +15,8 @@ use std::time::{Duration, Instant};
 pub enum Fault {
     /// Forward to the real provider and relay its answer.
     Pass,
+    /// As `Pass`, 50 ms later: a slowish provider.
+    SlowPass,
     /// Read the request, never answer (until the connection is closed by the peer).
     Hang,
     /// A valid active answer, one byte every 200 ms.
@@ -97,7 +99,7 @@ fn serve(mut client: TcpStream, upstream: &str, fault: &Mutex<Fault>, counted: &
         counted.fetch_add(1, Ordering::SeqCst);
         let current = *fault.lock().unwrap();
         let kept_alive = match current {
-            Fault::Pass => match forward(&request, upstream) {
+            Fault::Pass | Fault::SlowPass => match forward(&request, upstream, current) {
                 Some(answer) => client.write_all(&answer).is_ok(),
                 None => false,
             },
@@ -138,7 +140,10 @@ fn read_message(stream: &mut TcpStream) -> Option<Vec<u8>> {
 }
 
 /// Sends `request` to the real provider on a new connection and returns its answer.
-fn forward(request: &[u8], upstream: &str) -> Option<Vec<u8>> {
+fn forward(request: &[u8], upstream: &str, fault: Fault) -> Option<Vec<u8>> {
+    if fault == Fault::SlowPass {
+        std::thread::sleep(Duration::from_millis(50));
+    }
     let mut provider = TcpStream::connect(upstream).ok()?;
     provider.set_read_timeout(Some(FAULT_LIMIT)).ok()?;
     provider.write_all(request).ok()?;
@@ -160,7 +165,7 @@ fn inject(client: &mut TcpStream, fault: Fault) {
     let started = Instant::now();
     let within_limit = || started.elapsed() < FAULT_LIMIT;
     match fault {
-        Fault::Pass => {}
+        Fault::Pass | Fault::SlowPass => {}
         Fault::Hang => {
             // Wait until the peer gives up (end of stream) or the limit passes.
             let _ = client.set_read_timeout(Some(Duration::from_millis(100)));
