@@ -85,8 +85,8 @@ pub struct Metrics {
 /// passed on to introspection; the difference was answered from the cache.
 #[derive(Debug, Default)]
 struct TokenCheckCounts {
-    all: [AtomicU64; 7],
-    introspected: [AtomicU64; 7],
+    all: [AtomicU64; OUTCOMES.len()],
+    introspected: [AtomicU64; OUTCOMES.len()],
 }
 
 /// Which count a [`CountedChecks`] adds to.

@@ -4,7 +4,7 @@
 //! time is `ValidationError::Timeout` (503) and is reported to the connector's log.
 
 use core::future::{Future, poll_fn};
-use core::pin::pin;
+use core::pin::{Pin, pin};
 use core::task::Poll;
 
 use embassy_futures::select::{Either, select};
@@ -38,11 +38,12 @@ impl<'c, V, C: Connect + Timer> DeadlineValidator<'c, V, C> {
         &self.inner
     }
 
+    /// Runs `check`, pinned where the caller made it (passed by value it would be moved
+    /// into this future too: twice its size in every connection's future on a device).
     async fn within<T>(
         &self,
-        check: impl Future<Output = Result<T, ValidationError>>,
+        mut check: Pin<&mut impl Future<Output = Result<T, ValidationError>>>,
     ) -> Result<T, ValidationError> {
-        let mut check = pin!(check);
         if let Poll::Ready(answer) = poll_fn(|cx| Poll::Ready(check.as_mut().poll(cx))).await {
             return answer;
         }
@@ -58,7 +59,7 @@ impl<'c, V, C: Connect + Timer> DeadlineValidator<'c, V, C> {
 
 impl<V: TokenValidator, C: Connect + Timer> TokenValidator for DeadlineValidator<'_, V, C> {
     async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
-        self.within(self.inner.validate(token)).await
+        self.within(pin!(self.inner.validate(token))).await
     }
 
     async fn inspect<T>(
@@ -66,7 +67,7 @@ impl<V: TokenValidator, C: Connect + Timer> TokenValidator for DeadlineValidator
         token: &str,
         inspect: impl FnOnce(&TokenInfo) -> T,
     ) -> Result<T, ValidationError> {
-        self.within(self.inner.inspect(token, inspect)).await
+        self.within(pin!(self.inner.inspect(token, inspect))).await
     }
 }
 
