@@ -13,7 +13,7 @@ use push_advisor_mcp::McpConfig;
 #[cfg(feature = "jwt")]
 use push_advisor_oauth::jwt;
 use push_advisor_oauth::{
-    BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
+    BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials, DeadlineValidator,
     DiscoveredIntrospector, OAuthConfig, ProviderBuffers,
 };
 use static_cell::{ConstStaticCell, StaticCell};
@@ -46,22 +46,21 @@ pub const CACHE_ENTRIES: usize = 4;
 /// an ID token on `/token`.
 const PROVIDER_BUFFER: usize = 3072;
 
-#[cfg(not(feature = "jwt"))]
+/// Every token check ends within the provider timeout, waits for a cache lane or a
+/// provider buffer included.
 type Validator =
-    CachingValidator<Mx, DiscoveredIntrospector<'static, Mx, Connector>, Clock, CACHE_ENTRIES>;
+    DeadlineValidator<'static, CachingValidator<Mx, Checker, Clock, CACHE_ENTRIES>, Connector>;
+
+#[cfg(not(feature = "jwt"))]
+type Checker = DiscoveredIntrospector<'static, Mx, Connector>;
 
 /// Feature `jwt`: JWT access tokens checked on the device against the provider's JWKS
 /// (no round trip per new token), other tokens introspected, as `PA_VALIDATION` says.
 #[cfg(feature = "jwt")]
-type Validator = CachingValidator<
-    Mx,
-    jwt::ChosenValidator<
-        'static,
-        jwt::JwtValidator<'static, Mx, Connector, Clock, JWKS_KEYS>,
-        DiscoveredIntrospector<'static, Mx, Connector>,
-    >,
-    Clock,
-    CACHE_ENTRIES,
+type Checker = jwt::ChosenValidator<
+    'static,
+    jwt::JwtValidator<'static, Mx, Connector, Clock, JWKS_KEYS>,
+    DiscoveredIntrospector<'static, Mx, Connector>,
 >;
 
 /// Signing keys kept (each takes the room of an RSA-4096 key, about 620 B). The JWKS
@@ -184,10 +183,10 @@ pub fn start(
         );
         jwt::ChosenValidator::new(jwt_settings::MODE, &METADATA, checker, introspector)
     };
-    let validator: &'static Validator = VALIDATOR.init(CachingValidator::new(
-        introspector,
-        &CLOCK,
-        CachePolicy::from_config(oauth),
+    let validator: &'static Validator = VALIDATOR.init(DeadlineValidator::new(
+        CachingValidator::new(introspector, &CLOCK, CachePolicy::from_config(oauth)),
+        connector,
+        oauth.provider_timeout_ms,
     ));
     let config = AppConfig::new(
         *oauth,

@@ -3,6 +3,7 @@
 
 mod access_log;
 mod check;
+mod client_share;
 mod forward_auth;
 mod metrics;
 mod ops;
@@ -23,8 +24,8 @@ use push_advisor_oauth::jwt::{
     ChosenValidator, JwksPolicy, JwtSettings, JwtValidator, KeyStore, ValidationMode,
 };
 use push_advisor_oauth::{
-    BufferSlot, ClientAuth, ClientCredentials, DiscoveredIntrospector, Endpoints, OAuthConfig,
-    ProviderBuffers,
+    BudgetedValidator, BufferSlot, CallBudget, ClientAuth, ClientCredentials, DeadlineValidator,
+    DiscoveredIntrospector, Endpoints, OAuthConfig, ProviderBuffers,
 };
 use push_advisor_tokio::{
     Connector, ConnectorOptions, HostClock, LiveStats, OsRng, ServerOptions, TlsRoots, TokenCache,
@@ -34,6 +35,7 @@ use rand_chacha::rand_core::SeedableRng;
 use tracing::{error, info, warn};
 
 use access_log::AccessLogged;
+use client_share::ClientShare;
 use forward_auth::{ForwardAuth, ForwardAuthConfig, Rule};
 use metrics::{CheckPath, CountedChecks, Metrics};
 use ops::Ops;
@@ -41,17 +43,29 @@ use options::{ClientAuthMethod, Mode, Options, Validation};
 use provider_link::{LoggedConnector, discover_until_known};
 
 pub type Mx = CriticalSectionRawMutex;
-/// Every token check is counted in front of the cache, and those that reach the
-/// provider behind it. JWTs are checked locally (keys from the JWKS) and their
-/// answers cached like introspection's: a SHA-256 lookup is cheaper than a signature.
-type Validator = CountedChecks<
-    TokenCache<
-        'static,
-        ChosenValidator<
+/// Every token check ends within the provider timeout and is counted in front of the
+/// cache. JWTs are checked locally (keys from the JWKS) and their answers cached like
+/// introspection's: a SHA-256 lookup is cheaper than a signature. Introspections are
+/// limited per client and in all by the call budget, and counted behind it.
+type Validator = DeadlineValidator<
+    'static,
+    CountedChecks<
+        TokenCache<
             'static,
-            JwtValidator<'static, Mx, LoggedConnector, HostClock>,
-            CountedChecks<DiscoveredIntrospector<'static, Mx, LoggedConnector>>,
+            ChosenValidator<
+                'static,
+                JwtValidator<'static, Mx, LoggedConnector, HostClock>,
+                Budgeted,
+            >,
+            HostClock,
         >,
+    >,
+    LoggedConnector,
+>;
+type Budgeted = ClientShare<
+    BudgetedValidator<
+        Mx,
+        CountedChecks<DiscoveredIntrospector<'static, Mx, LoggedConnector>>,
         HostClock,
     >,
 >;
@@ -155,6 +169,7 @@ fn start(options: Options) -> Result<(), String> {
         connect_timeout: provider_timeout,
         read_timeout: provider_timeout,
         write_timeout: provider_timeout,
+        exchange_timeout: provider_timeout,
         roots,
         ..ConnectorOptions::default()
     })
@@ -164,7 +179,7 @@ fn start(options: Options) -> Result<(), String> {
     }
     let connections: Arc<LiveStats> = Arc::default();
     let metrics: &'static Metrics = leak(Metrics::new(Arc::clone(&connections)));
-    let connector = leak(LoggedConnector { connector, metrics });
+    let connector = leak(LoggedConnector::new(connector, metrics));
     let metadata: &'static Metadata = leak(Metadata::new());
     let clock = HostClock::new();
     // Calls to the provider borrow these; more calls at once wait for one to finish.
@@ -173,6 +188,16 @@ fn start(options: Options) -> Result<(), String> {
         .collect();
     let buffers = leak(ProviderBuffers::new(slots.leak()));
     let introspector = DiscoveredIntrospector::new(metadata, connector, oauth, buffers);
+    let budget = CallBudget {
+        in_flight: options.provider_calls_in_flight,
+        per_second: options.provider_calls_per_second,
+    };
+    let counted = CountedChecks::new(introspector, metrics, CheckPath::Introspection);
+    let budgeted = ClientShare::new(
+        BudgetedValidator::new(counted, clock, budget),
+        budget,
+        options.provider_client_share_percent,
+    );
     let forward_auth = forward_auth_config(&options)?;
     // Forward-auth rules may require scopes beyond `scopes_supported`: the cache keeps those too.
     let rule_scopes: Vec<&'static str> = forward_auth
@@ -196,12 +221,7 @@ fn start(options: Options) -> Result<(), String> {
         Validation::Introspection => ValidationMode::Introspection,
     };
     info!(validation = mode.name(), "token validation");
-    let chosen = ChosenValidator::new(
-        mode,
-        metadata,
-        jwt,
-        CountedChecks::new(introspector, metrics, CheckPath::Introspection),
-    );
+    let chosen = ChosenValidator::new(mode, metadata, jwt, budgeted);
     let cache = TokenCache::new(
         chosen,
         clock,
@@ -210,7 +230,11 @@ fn start(options: Options) -> Result<(), String> {
         &rule_scopes,
     )
     .map_err(|e| e.to_string())?;
-    let validator = leak(CountedChecks::new(cache, metrics, CheckPath::All));
+    let validator = leak(DeadlineValidator::new(
+        CountedChecks::new(cache, metrics, CheckPath::All),
+        connector,
+        options.provider_timeout_ms,
+    ));
     let listed_origins: Vec<String> = options
         .allowed_origins
         .iter()

@@ -41,7 +41,7 @@ struct OutcomeLabel {
 type Latency = Family<RouteLabel, Histogram, fn() -> Histogram>;
 
 /// What a token check ended in, as a label value.
-const OUTCOMES: [&str; 8] = [
+const OUTCOMES: [&str; 9] = [
     "active",
     "inactive",
     "malformed",
@@ -50,6 +50,7 @@ const OUTCOMES: [&str; 8] = [
     "bad_answer",
     "misconfigured",
     "too_large",
+    "busy",
 ];
 
 fn outcome_index<T>(result: &Result<T, ValidationError>) -> usize {
@@ -62,6 +63,7 @@ fn outcome_index<T>(result: &Result<T, ValidationError>) -> usize {
         Err(ValidationError::BadAnswer) => 5,
         Err(ValidationError::Misconfigured) => 6,
         Err(ValidationError::TooLarge) => 7,
+        Err(ValidationError::Busy) => 8,
     }
 }
 

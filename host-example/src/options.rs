@@ -117,6 +117,27 @@ pub struct Options {
     #[arg(long, env = "PUSH_ADVISOR_PROVIDER_TIMEOUT_MS", default_value_t = 5000)]
     pub provider_timeout_ms: u64,
 
+    /// Provider calls for unknown tokens in flight at once; beyond it they answer 503 without a call.
+    #[arg(
+        long,
+        env = "PUSH_ADVISOR_PROVIDER_CALLS_IN_FLIGHT",
+        default_value_t = 16
+    )]
+    pub provider_calls_in_flight: u16,
+
+    /// Provider calls for unknown tokens started per second; beyond it they answer 503 without a call.
+    #[arg(
+        long,
+        env = "PUSH_ADVISOR_PROVIDER_CALLS_PER_SECOND",
+        default_value_t = 100
+    )]
+    pub provider_calls_per_second: u16,
+
+    /// Percent of both provider-call budgets one client address may use.
+    #[arg(long, env = "PUSH_ADVISOR_PROVIDER_CLIENT_SHARE_PERCENT", default_value_t = 25,
+          value_parser = clap::value_parser!(u8).range(1..=100))]
+    pub provider_client_share_percent: u8,
+
     /// Introspection endpoint, overriding discovery.
     #[arg(long, env = "PUSH_ADVISOR_INTROSPECTION_ENDPOINT")]
     pub introspection_endpoint: Option<String>,

@@ -1,19 +1,23 @@
-//! The host's link to the OAuth provider: the tokio connector with failures logged
-//! (so a wrong CA or a down provider is visible) and every call counted in the metrics,
-//! and discovery retried with back-off.
+//! The host's link to the OAuth provider: the tokio connector with every failure logged
+//! with its cause, a few lines per window (so a wrong CA, a down or misbehaving provider
+//! is visible without flooding the log), every call counted in the metrics, and
+//! discovery retried with back-off.
 
+use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use embedded_io_async::{ErrorType, Read, Write};
 use push_advisor_app::Metadata;
+use push_advisor_http::failure::{CAUSES, ExchangeFailure, LogGate};
 use push_advisor_http::net::{Connect, Endpoint, Reusable};
+use push_advisor_http::time::Timer;
 use push_advisor_oauth::{DiscoveryError, OAuthConfig, discover};
-use push_advisor_tokio::{ConnectError, Connection, Connector};
+use push_advisor_tokio::{ConnectError, ConnectErrorKind, Connection, Connector};
 use tracing::{info, warn};
 
 use crate::metrics::Metrics;
 
-/// The tokio connector, logging every failed connection once and counting each call
+/// The tokio connector, logging failed calls with their cause and counting each call
 /// (a connection's life, from connecting to dropping it) by outcome and latency.
 #[derive(Debug)]
 pub struct LoggedConnector {
@@ -21,6 +25,53 @@ pub struct LoggedConnector {
     pub connector: Connector,
     /// Where calls are counted.
     pub metrics: &'static Metrics,
+    /// One gate per cause, so a flood of one cause does not hide another.
+    gates: Mutex<[LogGate; CAUSES]>,
+    origin: Instant,
+}
+
+impl LoggedConnector {
+    pub fn new(connector: Connector, metrics: &'static Metrics) -> Self {
+        LoggedConnector {
+            connector,
+            metrics,
+            gates: Mutex::new([const { LogGate::new() }; CAUSES]),
+            origin: Instant::now(),
+        }
+    }
+
+    /// Writes one line for a failed call unless too many were written lately; `detail`
+    /// names the host or status, never a token or a secret.
+    fn log_failure(&self, failure: ExchangeFailure, detail: &dyn std::fmt::Display) {
+        let now_ms = u64::try_from(self.origin.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let admitted = self
+            .gates
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_mut(failure.index())
+            .and_then(|gate| gate.admit(now_ms));
+        if let Some(suppressed) = admitted {
+            let cause = failure.cause();
+            warn!(cause, suppressed, "provider call failed: {detail}");
+        }
+    }
+}
+
+/// The cause of a failed connect.
+fn connect_failure(kind: &ConnectErrorKind) -> ExchangeFailure {
+    match kind {
+        ConnectErrorKind::Timeout => ExchangeFailure::Timeout,
+        ConnectErrorKind::CertificateVerification(_) | ConnectErrorKind::Tls(_) => {
+            ExchangeFailure::Tls
+        }
+        _ => ExchangeFailure::Connect,
+    }
+}
+
+impl Timer for LoggedConnector {
+    async fn sleep_ms(&self, ms: u64) {
+        self.connector.sleep_ms(ms).await;
+    }
 }
 
 impl Connect for LoggedConnector {
@@ -40,11 +91,23 @@ impl Connect for LoggedConnector {
                 failed: false,
             }),
             Err(error) => {
-                warn!("provider connection failed: {error}");
+                self.log_failure(connect_failure(error.kind()), &error);
                 self.metrics
                     .provider_call("connect_failed", started.elapsed());
                 Err(error)
             }
+        }
+    }
+
+    fn exchange_failed(&self, failure: ExchangeFailure) {
+        match failure {
+            ExchangeFailure::Status(status) => {
+                self.log_failure(failure, &format_args!("answered {status}"));
+            }
+            ExchangeFailure::Timeout => {
+                self.log_failure(failure, &"no answer within the provider timeout");
+            }
+            other => self.log_failure(other, &"the answer was refused"),
         }
     }
 }

@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 pub use serde_json::{Value, json};
 
+pub mod fault_proxy;
+
 /// The repository root.
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -390,8 +392,12 @@ pub struct PushAdvisor {
     pub agent: ureq::Agent,
 }
 
-/// Path of the binary built by `cargo build -p host-example`.
+/// Path of the binary built by `cargo build -p host-example`, or `PUSH_ADVISOR_BINARY`
+/// (e.g. a release build to measure).
 pub fn binary_path() -> PathBuf {
+    if let Some(path) = std::env::var_os("PUSH_ADVISOR_BINARY") {
+        return PathBuf::from(path);
+    }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| repo_root().join("target"));

@@ -1,16 +1,20 @@
 //! Outbound connections to the authorization server over embassy-net: DNS through
-//! the stack's resolver, sockets from a `TcpClient` pool, every step bounded in time;
-//! `https` endpoints through TLS slots (feature `tls`, see `tls.rs`).
+//! the stack's resolver, sockets from a `TcpClient` pool, one deadline for a whole
+//! exchange (connect, write and the answer); `https` endpoints through TLS slots
+//! (feature `tls`, see `tls.rs`). It is also the core's `Timer`, and logs failed calls
+//! with their cause (features `defmt`/`log`), a few lines per cause and window.
 // Without `tls` the link has one variant, and matching on it is the same code either way.
 #![cfg_attr(not(feature = "tls"), allow(clippy::infallible_destructuring_match))]
 
 use embassy_net::Stack;
 use embassy_net::dns::DnsQueryType;
 use embassy_net::tcp::client::{TcpClient, TcpClientState, TcpConnection};
-use embassy_time::{Duration, with_timeout};
+use embassy_time::{Duration, Instant, with_deadline, with_timeout};
 use embedded_io_async::{ErrorType, Read, Write};
 use embedded_nal_async::TcpConnect;
+use push_advisor_http::failure::ExchangeFailure;
 use push_advisor_http::net::{Connect, Endpoint, Reusable};
+use push_advisor_http::time::Timer;
 
 use crate::connection::ConnectionError;
 
@@ -41,7 +45,16 @@ pub struct TcpConnector<'d, const N: usize, const TX: usize, const RX: usize> {
     io_timeout: Duration,
     #[cfg(feature = "tls")]
     tls: &'d [crate::tls::TlsSlot],
+    #[cfg(any(feature = "defmt", feature = "log"))]
+    gates: FailureGates,
 }
+
+/// One log gate per failure cause (only when something logs).
+#[cfg(any(feature = "defmt", feature = "log"))]
+type FailureGates = embassy_sync::blocking_mutex::Mutex<
+    embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex,
+    core::cell::RefCell<[push_advisor_http::failure::LogGate; push_advisor_http::failure::CAUSES]>,
+>;
 
 impl<const N: usize, const TX: usize, const RX: usize> core::fmt::Debug
     for TcpConnector<'_, N, TX, RX>
@@ -56,7 +69,8 @@ impl<const N: usize, const TX: usize, const RX: usize> core::fmt::Debug
 }
 
 impl<'d, const N: usize, const TX: usize, const RX: usize> TcpConnector<'d, N, TX, RX> {
-    /// `connect_timeout` bounds DNS plus the TCP handshake; `io_timeout` each read and write.
+    /// `connect_timeout` bounds DNS plus the TCP handshake; `io_timeout` the whole
+    /// exchange, from the connect call to the last byte read.
     pub fn new(
         stack: Stack<'d>,
         state: &'d TcpClientState<N, TX, RX>,
@@ -72,6 +86,11 @@ impl<'d, const N: usize, const TX: usize, const RX: usize> TcpConnector<'d, N, T
             io_timeout,
             #[cfg(feature = "tls")]
             tls: &[],
+            #[cfg(any(feature = "defmt", feature = "log"))]
+            gates: embassy_sync::blocking_mutex::Mutex::new(core::cell::RefCell::new(
+                [const { push_advisor_http::failure::LogGate::new() };
+                    push_advisor_http::failure::CAUSES],
+            )),
         }
     }
 
@@ -86,7 +105,8 @@ impl<'d, const N: usize, const TX: usize, const RX: usize> TcpConnector<'d, N, T
         self.connect_timeout
     }
 
-    /// A plain TCP connection to `host:port`, DNS and handshake bounded by the connect timeout.
+    /// A plain TCP connection to `host:port`, DNS and handshake bounded by the connect
+    /// timeout, its exchange by the I/O timeout from now.
     pub(crate) async fn open_plain(
         &self,
         host: &str,
@@ -98,13 +118,38 @@ impl<'d, const N: usize, const TX: usize, const RX: usize> TcpConnector<'d, N, T
             tls: false,
             path: "/",
         };
+        let deadline = Instant::now() + self.io_timeout;
         let connection = with_timeout(self.connect_timeout, self.open(&endpoint))
             .await
             .map_err(|_| ConnectError::TimedOut)??;
         Ok(Outbound {
             link: Link::Plain(connection),
-            io_timeout: self.io_timeout,
+            deadline,
         })
+    }
+
+    /// Logs a failed call with its cause, unless its cause has had its lines lately.
+    #[cfg(any(feature = "defmt", feature = "log"))]
+    fn log_failure(&self, failure: ExchangeFailure) {
+        let now_ms = Instant::now().as_millis();
+        let admitted = self.gates.lock(|gates| {
+            gates
+                .borrow_mut()
+                .get_mut(failure.index())
+                .and_then(|gate| gate.admit(now_ms))
+        });
+        if let Some(suppressed) = admitted {
+            let status = match failure {
+                ExchangeFailure::Status(status) => status,
+                _ => 0,
+            };
+            warn!(
+                "provider call failed: cause={} status={} suppressed={}",
+                failure.cause(),
+                status,
+                suppressed
+            );
+        }
     }
 
     async fn open(
@@ -133,6 +178,40 @@ impl<const N: usize, const TX: usize, const RX: usize> Connect for TcpConnector<
     type Error = ConnectError;
 
     async fn connect(&self, endpoint: &Endpoint<'_>) -> Result<Self::Connection<'_>, ConnectError> {
+        let opened = self.open_link(endpoint).await;
+        #[cfg(any(feature = "defmt", feature = "log"))]
+        if let Err(error) = &opened {
+            self.log_failure(match error {
+                ConnectError::TimedOut => ExchangeFailure::Timeout,
+                ConnectError::Certificate | ConnectError::Tls | ConnectError::TlsUnavailable => {
+                    ExchangeFailure::Tls
+                }
+                ConnectError::Dns | ConnectError::Connect => ExchangeFailure::Connect,
+            });
+        }
+        opened
+    }
+
+    fn exchange_failed(&self, failure: ExchangeFailure) {
+        #[cfg(any(feature = "defmt", feature = "log"))]
+        self.log_failure(failure);
+        #[cfg(not(any(feature = "defmt", feature = "log")))]
+        let _ = failure;
+    }
+}
+
+/// Sleeps on embassy-time: the timer the core's deadlines race.
+impl<const N: usize, const TX: usize, const RX: usize> Timer for TcpConnector<'_, N, TX, RX> {
+    async fn sleep_ms(&self, ms: u64) {
+        embassy_time::Timer::after_millis(ms).await;
+    }
+}
+
+impl<const N: usize, const TX: usize, const RX: usize> TcpConnector<'_, N, TX, RX> {
+    async fn open_link(
+        &self,
+        endpoint: &Endpoint<'_>,
+    ) -> Result<Outbound<'_, N, TX, RX>, ConnectError> {
         if !endpoint.tls {
             return self.open_plain(endpoint.host, endpoint.port).await;
         }
@@ -146,9 +225,10 @@ impl<const N: usize, const TX: usize, const RX: usize> Connect for TcpConnector<
                 self.io_timeout,
             )
             .await?;
+            // The TLS worker bounds each of its reads and writes itself.
             return Ok(Outbound {
                 link: Link::Tls(stream),
-                io_timeout: self.io_timeout,
+                deadline: Instant::now() + self.io_timeout,
             });
         }
         Err(ConnectError::TlsUnavailable)
@@ -159,7 +239,8 @@ impl<const N: usize, const TX: usize, const RX: usize> Connect for TcpConnector<
 /// It is never kept for reuse, so `mark_reusable` has nothing to do.
 pub struct Outbound<'c, const N: usize, const TX: usize, const RX: usize> {
     link: Link<'c, N, TX, RX>,
-    io_timeout: Duration,
+    /// When the exchange must be over, whatever its reads and writes.
+    deadline: Instant,
 }
 
 enum Link<'c, const N: usize, const TX: usize, const RX: usize> {
@@ -187,7 +268,7 @@ impl<const N: usize, const TX: usize, const RX: usize> Read for Outbound<'_, N, 
             #[cfg(feature = "tls")]
             Link::Tls(stream) => return stream.read(buf).await,
         };
-        match with_timeout(self.io_timeout, connection.read(buf)).await {
+        match with_deadline(self.deadline, connection.read(buf)).await {
             Ok(result) => result.map_err(|_| ConnectionError::Reset),
             Err(_) => Err(ConnectionError::TimedOut),
         }
@@ -201,7 +282,7 @@ impl<const N: usize, const TX: usize, const RX: usize> Write for Outbound<'_, N,
             #[cfg(feature = "tls")]
             Link::Tls(stream) => return stream.write(buf).await,
         };
-        match with_timeout(self.io_timeout, connection.write(buf)).await {
+        match with_deadline(self.deadline, connection.write(buf)).await {
             Ok(result) => result.map_err(|_| ConnectionError::Reset),
             Err(_) => Err(ConnectionError::TimedOut),
         }
@@ -213,7 +294,7 @@ impl<const N: usize, const TX: usize, const RX: usize> Write for Outbound<'_, N,
             #[cfg(feature = "tls")]
             Link::Tls(stream) => return stream.flush().await,
         };
-        match with_timeout(self.io_timeout, connection.flush()).await {
+        match with_deadline(self.deadline, connection.flush()).await {
             Ok(result) => result.map_err(|_| ConnectionError::Reset),
             Err(_) => Err(ConnectionError::TimedOut),
         }

@@ -1,6 +1,7 @@
 //! Outbound connections for the core's HTTP client (`push_advisor_http::net::Connect`):
-//! TCP with connect/read/write timeouts, HTTPS through rustls (ring provider), and a small
-//! pool of idle keep-alive connections per (host, port, tls).
+//! TCP with one deadline per exchange (connect, write and the whole answer), HTTPS through
+//! rustls (ring provider), a small pool of idle keep-alive connections per (host, port,
+//! tls), and the core's `Timer` on tokio's clock.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -14,12 +15,13 @@ use std::time::{Duration, Instant};
 use embedded_io_adapters::tokio_1::FromTokio;
 use embedded_io_async::{Read, Write};
 use push_advisor_http::net::{Connect, Endpoint, Reusable};
+use push_advisor_http::time::Timer;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpStream;
-use tokio::time::timeout;
+use tokio::time::{Instant as Deadline, timeout_at};
 use tokio_rustls::TlsConnector;
 use tokio_rustls::client::TlsStream;
 use tracing::debug;
@@ -45,6 +47,9 @@ pub struct ConnectorOptions {
     pub read_timeout: Duration,
     /// Bound on each write (default 10 s).
     pub write_timeout: Duration,
+    /// Bound on a whole exchange, from asking for a connection to the last byte of the
+    /// answer, so a provider dripping bytes cannot stretch it read by read (default 10 s).
+    pub exchange_timeout: Duration,
     /// Idle connections kept per (host, port, tls) (default 4; 0 disables pooling).
     pub max_idle_per_host: usize,
     /// A pooled connection unused this long is closed rather than reused (default 30 s).
@@ -59,6 +64,7 @@ impl Default for ConnectorOptions {
             connect_timeout: Duration::from_secs(5),
             read_timeout: Duration::from_secs(10),
             write_timeout: Duration::from_secs(10),
+            exchange_timeout: Duration::from_secs(10),
             max_idle_per_host: 4,
             idle_timeout: Duration::from_secs(30),
             roots: TlsRoots::WebPki,
@@ -387,6 +393,8 @@ impl Connect for Connector {
     type Error = ConnectError;
 
     async fn connect(&self, endpoint: &Endpoint<'_>) -> Result<Connection<'_>, ConnectError> {
+        let started = Deadline::now();
+        let deadline = started + self.options.exchange_timeout;
         let key = PoolKey {
             host: endpoint.host.to_ascii_lowercase(),
             port: endpoint.port,
@@ -394,7 +402,12 @@ impl Connect for Connector {
         };
         let stream = match self.pool.take(&key) {
             Some(stream) => stream,
-            None => match timeout(self.options.connect_timeout, self.open(&key)).await {
+            None => match timeout_at(
+                deadline.min(started + self.options.connect_timeout),
+                self.open(&key),
+            )
+            .await
+            {
                 Ok(Ok(stream)) => stream,
                 Ok(Err(kind)) => return Err(self.error(&key, kind)),
                 Err(_) => return Err(self.error(&key, ConnectErrorKind::Timeout)),
@@ -404,9 +417,17 @@ impl Connect for Connector {
             stream: Some(FromTokio::new(stream)),
             key,
             connector: self,
+            deadline,
             reusable: false,
             broken: false,
         })
+    }
+}
+
+/// Sleeps on tokio's clock: the timer the core's deadlines race.
+impl Timer for Connector {
+    async fn sleep_ms(&self, ms: u64) {
+        tokio::time::sleep(Duration::from_millis(ms)).await;
     }
 }
 
@@ -428,6 +449,8 @@ pub struct Connection<'c> {
     stream: Option<FromTokio<MaybeTls>>,
     key: PoolKey,
     connector: &'c Connector,
+    /// When the exchange must be over, whatever its reads and writes.
+    deadline: Deadline,
     reusable: bool,
     broken: bool,
 }
@@ -444,6 +467,11 @@ impl fmt::Debug for Connection<'_> {
 }
 
 impl Connection<'_> {
+    /// The end of the next read or write: its own bound or the exchange's, whichever is first.
+    fn limit(&self, per_call: Duration) -> Deadline {
+        self.deadline.min(Deadline::now() + per_call)
+    }
+
     fn stream(&mut self) -> io::Result<&mut FromTokio<MaybeTls>> {
         self.stream
             .as_mut()
@@ -479,22 +507,22 @@ impl embedded_io::ErrorType for Connection<'_> {
 
 impl Read for Connection<'_> {
     async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let limit = self.connector.options.read_timeout;
-        let result = timeout(limit, self.stream()?.read(buf)).await;
+        let limit = self.limit(self.connector.options.read_timeout);
+        let result = timeout_at(limit, self.stream()?.read(buf)).await;
         self.note(result)
     }
 }
 
 impl Write for Connection<'_> {
     async fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let limit = self.connector.options.write_timeout;
-        let result = timeout(limit, self.stream()?.write(buf)).await;
+        let limit = self.limit(self.connector.options.write_timeout);
+        let result = timeout_at(limit, self.stream()?.write(buf)).await;
         self.note(result)
     }
 
     async fn flush(&mut self) -> io::Result<()> {
-        let limit = self.connector.options.write_timeout;
-        let result = timeout(limit, self.stream()?.flush()).await;
+        let limit = self.limit(self.connector.options.write_timeout);
+        let result = timeout_at(limit, self.stream()?.flush()).await;
         self.note(result)
     }
 }

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_debug_implementations)]
 
+pub mod client_address;
 pub mod connector;
 mod deadline;
 pub mod host;

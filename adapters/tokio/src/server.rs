@@ -31,6 +31,7 @@ use tokio::task::{JoinSet, LocalSet};
 use tokio::time::timeout;
 use tracing::{debug, trace, warn};
 
+use crate::client_address;
 use crate::deadline::{DeadlineStream, Expired, Timeouts};
 
 /// Settings of the accept loop and of every connection it serves.
@@ -542,8 +543,8 @@ async fn serve_connection<S: Service>(
         slot: &open.slot,
         started: shared.started,
     };
-    let result =
-        server::serve_observed(&mut conn, &*service, &config, buffers, &mut observer).await;
+    let serve = server::serve_observed(&mut conn, &*service, &config, buffers, &mut observer);
+    let result = client_address::serving(peer.map(|peer| peer.ip()), serve).await;
     let expired = conn.expired();
     let mut stream = conn.into_inner();
     match (result, expired) {

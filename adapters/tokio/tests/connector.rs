@@ -173,6 +173,51 @@ async fn a_read_timeout_fails_the_read_and_keeps_the_connection_out_of_the_pool(
     holder.abort();
 }
 
+#[tokio::test]
+async fn a_dripping_peer_is_cut_at_the_exchange_deadline_not_read_by_read() {
+    // This server sends one byte of an answer every 50 ms, forever.
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let dripper = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        for byte in b"HTTP/1.1 200 OK\r\nX-Slow: "
+            .iter()
+            .chain([b'a'; 200].iter())
+        {
+            if stream.write_all(&[*byte]).await.is_err() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    });
+    let connector = Connector::new(ConnectorOptions {
+        exchange_timeout: Duration::from_millis(400),
+        ..options(TlsRoots::WebPki)
+    })
+    .unwrap();
+    let url = format!("http://127.0.0.1:{}/", addr.port());
+    let started = Instant::now();
+    let mut connection = connector
+        .connect(&Endpoint::parse(&url).unwrap())
+        .await
+        .unwrap();
+    connection.write_all(REQUEST).await.unwrap();
+    let error = loop {
+        match connection.read(&mut [0; 64]).await {
+            Ok(n) => assert!(n > 0, "the dripper never closes"),
+            Err(error) => break error,
+        }
+    };
+    assert_eq!(error.kind(), std::io::ErrorKind::TimedOut);
+    // Each read is far within the 500 ms read bound; the exchange's deadline ends it.
+    assert!(
+        started.elapsed() < Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+    dripper.abort();
+}
+
 struct TestPki {
     ca_pem: String,
     acceptor: TlsAcceptor,

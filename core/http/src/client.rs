@@ -18,6 +18,9 @@ use crate::net::{Endpoint, Reusable};
 const RESPONSE_HEADER_SLOTS: usize = 32;
 /// Bytes of chunked-body trailers skipped before the response is refused.
 const MAX_TRAILER_BYTES: usize = 1024;
+/// Interim (1xx) answers skipped before the final one; more is refused as malformed, so
+/// a peer cannot keep an exchange alive with an endless stream of them.
+pub const MAX_INTERIM_RESPONSES: usize = 4;
 
 /// Renders a form body or a header value into a writer.
 pub type FormRenderer<'a> = &'a (dyn Fn(&mut dyn fmt::Write) -> fmt::Result + Sync);
@@ -231,10 +234,15 @@ async fn read_response<'b, C: Read + Write + Reusable>(
     asked_keep_alive: bool,
 ) -> Result<Response<'b>, ClientError<C::Error>> {
     let mut filled = 0;
+    let mut interim = 0;
     let facts = loop {
         match parse_head(rx.get(..filled).unwrap_or(&[]), head_request)? {
             Some(facts) if is_interim(facts.status) => {
                 // Interim responses (100 Continue, 103 Early Hints) precede the real one.
+                interim += 1;
+                if interim > MAX_INTERIM_RESPONSES {
+                    return Err(ClientError::Malformed);
+                }
                 rx.copy_within(facts.head_len..filled, 0);
                 filled -= facts.head_len;
             }
@@ -612,6 +620,26 @@ mod tests {
             let result = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer));
             assert_eq!(result.unwrap_err(), ClientError::Malformed);
         }
+    }
+
+    #[test]
+    fn a_flood_of_interim_responses_is_refused() {
+        let endpoint = Endpoint::parse("http://a/").unwrap();
+        let mut chunks: heapless::Vec<&[u8], 16> = heapless::Vec::new();
+        for _ in 0..=MAX_INTERIM_RESPONSES {
+            chunks.push(b"HTTP/1.1 103 Early Hints\r\n\r\n").unwrap();
+        }
+        chunks
+            .push(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+            .unwrap();
+        let mut buffer = [0u8; 512];
+        let mut conn = FakeConnection::new(&chunks);
+        let result = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer));
+        assert_eq!(result.unwrap_err(), ClientError::Malformed);
+        // As many as allowed still reach the final answer.
+        let mut conn = FakeConnection::new(chunks.get(1..).unwrap());
+        let response = block_on(exchange(&mut conn, &get(&endpoint), &mut buffer)).unwrap();
+        assert_eq!(response.status, 200);
     }
 
     #[test]

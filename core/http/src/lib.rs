@@ -37,6 +37,7 @@ extern crate std;
 
 pub mod client;
 pub mod codec;
+pub mod failure;
 pub mod h1;
 pub mod json;
 pub mod method;

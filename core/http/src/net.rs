@@ -3,6 +3,7 @@
 
 use embedded_io_async::{Read, Write};
 
+use crate::failure::ExchangeFailure;
 use crate::h1::parse_decimal;
 
 /// Where to connect, parsed from an `http://` or `https://` URL.
@@ -77,6 +78,13 @@ pub trait Connect {
     type Error: core::fmt::Debug;
 
     async fn connect(&self, endpoint: &Endpoint<'_>) -> Result<Self::Connection<'_>, Self::Error>;
+
+    /// Told when an exchange on one of its connections failed after connecting (timeout,
+    /// status, malformed or oversize answer), so the adapter can log the cause; failed
+    /// connects it sees itself. Does nothing unless the adapter logs.
+    fn exchange_failed(&self, failure: ExchangeFailure) {
+        let _ = failure;
+    }
 }
 
 #[cfg(test)]

@@ -116,6 +116,8 @@ pub struct FakeConnector {
     scripts: RefCell<Vec<Script>>,
     pub connects: Cell<usize>,
     pub sent: RefCell<Vec<Vec<u8>>>,
+    /// The failures reported through `Connect::exchange_failed`, in order.
+    pub failures: RefCell<Vec<crate::failure::ExchangeFailure>>,
 }
 
 impl FakeConnector {
@@ -162,6 +164,20 @@ impl Connect for FakeConnector {
             fail_reads,
             log: Some(&self.sent),
         })
+    }
+
+    fn exchange_failed(&self, failure: crate::failure::ExchangeFailure) {
+        self.failures.borrow_mut().push(failure);
+    }
+}
+
+/// A timer on no clock: `sleep_ms(n)` lets the executor take `n` turns, so a test sets
+/// a deadline in turns of a `block_on` loop.
+impl crate::time::Timer for FakeConnector {
+    async fn sleep_ms(&self, ms: u64) {
+        for _ in 0..ms {
+            embassy_futures::yield_now().await;
+        }
     }
 }
 

@@ -18,6 +18,20 @@ impl<T: Clock + ?Sized> Clock for &T {
     }
 }
 
+/// Waiting, supplied by the adapter: the core has no timer of its own, so whatever must
+/// end by a deadline (a provider exchange, a wait for a lane) races one of these.
+#[allow(async_fn_in_trait)]
+pub trait Timer {
+    /// Completes `ms` milliseconds after it is first polled.
+    async fn sleep_ms(&self, ms: u64);
+}
+
+impl<T: Timer + ?Sized> Timer for &T {
+    async fn sleep_ms(&self, ms: u64) {
+        (**self).sleep_ms(ms).await;
+    }
+}
+
 /// Days of the week, as the UTC calendar names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Weekday {

@@ -13,6 +13,7 @@ use super::provider_calls::{
 use super::token::{TokenInfo, TokenValidator, ValidationError, parse_introspection};
 use crate::http::client::{FormRenderer, Outgoing, Unwritable, transmit, write_request};
 use crate::http::codec::FormEncoded;
+use crate::http::failure::ExchangeFailure;
 use crate::http::net::{Connect, Endpoint};
 
 /// Asks the provider's introspection endpoint. Each call borrows one of `buffers` for
@@ -91,13 +92,25 @@ impl<M: RawMutex, C: Connect> TokenValidator for Introspector<'_, '_, M, C> {
             .connect(&endpoint)
             .await
             .map_err(|_| ValidationError::Unreachable)?;
-        let response = transmit(&mut conn, written, &mut buffer)
-            .await
-            .map_err(transport_error)?;
+        let response = match transmit(&mut conn, written, &mut buffer).await {
+            Ok(response) => response,
+            Err(error) => {
+                if let Some(failure) = ExchangeFailure::of_client_error(&error) {
+                    self.connect.exchange_failed(failure);
+                }
+                return Err(transport_error(error));
+            }
+        };
         if response.status != 200 {
+            self.connect
+                .exchange_failed(ExchangeFailure::Status(response.status));
             return Err(status_error(response.status));
         }
-        parse_introspection(response.body, response.date)
+        let answer = parse_introspection(response.body, response.date);
+        if answer == Err(ValidationError::BadAnswer) {
+            self.connect.exchange_failed(ExchangeFailure::Malformed);
+        }
+        answer
     }
 }
 
@@ -258,11 +271,20 @@ mod tests {
             (Script::Refused, ValidationError::Unreachable),
             (Script::FailReads(embedded_io::ErrorKind::TimedOut), ValidationError::Timeout),
         ];
-        for (script, expected) in cases {
+        let reported = [
+            Some(ExchangeFailure::Status(500)),
+            Some(ExchangeFailure::Status(401)),
+            Some(ExchangeFailure::Malformed),
+            Some(ExchangeFailure::Malformed),
+            None, // a failed connect is the connector's to log
+            Some(ExchangeFailure::Timeout),
+        ];
+        for ((script, expected), reported) in cases.into_iter().zip(reported) {
             let connector = FakeConnector::new(vec![script]);
             let settings = settings(ClientAuth::ClientSecretBasic, "s3cret");
             let introspector = Introspector::new(&connector, URL, &settings, buffers());
             assert_eq!(block_on(introspector.validate("t")), Err(expected));
+            assert_eq!(connector.failures.borrow().first().copied(), reported);
         }
     }
 

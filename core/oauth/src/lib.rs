@@ -84,9 +84,11 @@ extern crate std;
 use push_advisor_http as http;
 
 pub mod bearer;
+pub mod budget;
 pub mod buffers;
 pub mod cache;
 pub mod config;
+pub mod deadline;
 pub mod discovered;
 pub mod guard;
 pub mod introspection;
@@ -102,9 +104,11 @@ pub mod token;
 pub mod testing;
 
 pub use bearer::{BearerError, bearer_from_authorization, bearer_token};
+pub use budget::{BudgetedValidator, CallBudget};
 pub use buffers::{BufferSlot, ProviderBuffers};
 pub use cache::{CachePolicy, CachingValidator};
 pub use config::{ClientAuth, ClientCredentials, Endpoints, OAuthConfig};
+pub use deadline::DeadlineValidator;
 pub use discovered::{DiscoveredIntrospector, MetadataSource, SharedMetadata};
 pub use guard::{
     Grant, GrantedScopes, Guard, Principal, Rejection, RejectionKind, RenderedRejection,

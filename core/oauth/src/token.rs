@@ -128,6 +128,8 @@ pub enum ValidationError {
     /// it is refused like an invalid one (401) and remembered as such, never a 503
     /// that would make the provider be asked again on every request.
     TooLarge,
+    /// The budget of provider calls is spent: refused without asking the provider.
+    Busy,
 }
 
 /// Checks a bearer token and says what it grants.

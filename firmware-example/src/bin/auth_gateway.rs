@@ -51,7 +51,7 @@ use push_advisor_http::response::{JSON, WriteError};
 use push_advisor_http::{Body, MethodSet, Request, Responder, Sent, Service, Status};
 use push_advisor_oauth::metadata::URL_MAX;
 use push_advisor_oauth::{
-    BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
+    BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials, DeadlineValidator,
     DiscoveredIntrospector, Guard, Members, OAuthConfig, Principal, ProviderBuffers,
     SharedMetadata, TokenInfo, protected_resource_document,
 };
@@ -84,9 +84,13 @@ type Metadata = SharedMetadata<320, { Members::VALIDATION.bits() }>;
 const PROVIDER_BUFFER: usize = 3072;
 /// Tokens remembered by the introspection cache.
 const CACHE_ENTRIES: usize = 4;
-/// Introspection at the discovered endpoint, behind the cache.
-type Validator =
-    CachingValidator<Mx, DiscoveredIntrospector<'static, Mx, Connector>, Clock, CACHE_ENTRIES>;
+/// Introspection at the discovered endpoint, behind the cache, each check within the
+/// provider timeout.
+type Validator = DeadlineValidator<
+    'static,
+    CachingValidator<Mx, DiscoveredIntrospector<'static, Mx, Connector>, Clock, CACHE_ENTRIES>,
+    Connector,
+>;
 
 #[embassy_executor::main]
 async fn main(spawner: Spawner) {
@@ -212,8 +216,12 @@ fn start(spawner: Spawner, stack: Stack<'static>, settings: Settings) -> Option<
     // Tokens: introspected where discovery says, remembered up to the cache's lifetime.
     let introspector = DiscoveredIntrospector::new(&METADATA, connector, oauth, buffers);
     let policy = CachePolicy::from_config(oauth);
-    let validator: &'static Validator =
-        VALIDATOR.init(CachingValidator::new(introspector, &CLOCK, policy));
+    let cache = CachingValidator::new(introspector, &CLOCK, policy);
+    let validator: &'static Validator = VALIDATOR.init(DeadlineValidator::new(
+        cache,
+        connector,
+        oauth.provider_timeout_ms,
+    ));
     let gateway = GATEWAY.init(Gateway {
         guard: Guard::new(oauth, validator, &CLOCK),
     });

@@ -1,0 +1,233 @@
+//! A FAKE: a fault-injecting HTTP proxy for the provider's introspection endpoint. The
+//! real provider (oidc-provider) cannot hang, drip, or send a 10 MB answer on demand,
+//! so this sits between `push-advisor` and it: in `Fault::Pass` it forwards each request
+//! to the real provider and relays the real answer; any other fault replaces the answer.
+//! It counts the requests it received, i.e. the provider calls `push-advisor` made.
+
+use std::io::{Read, Write};
+use std::net::{Shutdown, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// What the proxy does with the next request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// Forward to the real provider and relay its answer.
+    Pass,
+    /// As `Pass`, 50 ms later: a slowish provider.
+    SlowPass,
+    /// Read the request, never answer (until the connection is closed by the peer).
+    Hang,
+    /// A valid active answer, one byte every 200 ms.
+    Drip,
+    /// Half an answer, then close.
+    CloseMidAnswer,
+    /// `500 Internal Server Error`.
+    ServerError,
+    /// A 200 whose body is not JSON.
+    InvalidJson,
+    /// `{"active":"true"}`: a string where RFC 7662 requires a boolean.
+    ActiveAsString,
+    /// A 200 with a 10 MB body.
+    TenMegabytes,
+    /// `103 Early Hints` interim answers, one every 10 ms, and never a final one.
+    InterimFlood,
+}
+
+/// Longest a faulty answer is kept up (hang, drip, flood) before the proxy gives up.
+const FAULT_LIMIT: Duration = Duration::from_secs(20);
+
+/// The running fake proxy; it stops accepting when dropped.
+pub struct FaultProxy {
+    pub port: u16,
+    fault: Arc<Mutex<Fault>>,
+    requests: Arc<AtomicUsize>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl FaultProxy {
+    /// Listens on 127.0.0.1 and forwards to `upstream` (`host:port` of the real provider).
+    pub fn start(upstream: &str) -> FaultProxy {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fault proxy");
+        let port = listener.local_addr().expect("proxy address").port();
+        let fault = Arc::new(Mutex::new(Fault::Pass));
+        let requests = Arc::new(AtomicUsize::new(0));
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (shared_fault, counted, stopping) = (fault.clone(), requests.clone(), stop.clone());
+        let upstream = upstream.to_owned();
+        std::thread::spawn(move || {
+            for stream in listener.incoming() {
+                if stopping.load(Ordering::Relaxed) {
+                    return;
+                }
+                let Ok(stream) = stream else { continue };
+                let (fault, counted, upstream) =
+                    (shared_fault.clone(), counted.clone(), upstream.clone());
+                std::thread::spawn(move || serve(stream, &upstream, &fault, &counted));
+            }
+        });
+        FaultProxy {
+            port,
+            fault,
+            requests,
+            stop,
+        }
+    }
+
+    pub fn set(&self, fault: Fault) {
+        *self.fault.lock().unwrap() = fault;
+    }
+
+    /// Requests received so far (each one a provider call by `push-advisor`).
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for FaultProxy {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        let _ = TcpStream::connect(("127.0.0.1", self.port));
+    }
+}
+
+/// Serves the requests of one connection, as keep-alive allows.
+fn serve(mut client: TcpStream, upstream: &str, fault: &Mutex<Fault>, counted: &AtomicUsize) {
+    let _ = client.set_read_timeout(Some(FAULT_LIMIT));
+    while let Some(request) = read_message(&mut client) {
+        counted.fetch_add(1, Ordering::SeqCst);
+        let current = *fault.lock().unwrap();
+        let kept_alive = match current {
+            Fault::Pass | Fault::SlowPass => match forward(&request, upstream, current) {
+                Some(answer) => client.write_all(&answer).is_ok(),
+                None => false,
+            },
+            other => {
+                inject(&mut client, other);
+                false
+            }
+        };
+        if !kept_alive {
+            let _ = client.shutdown(Shutdown::Both);
+            return;
+        }
+    }
+}
+
+/// One HTTP/1.1 message (head and `Content-Length` body), or `None` at end of stream.
+fn read_message(stream: &mut TcpStream) -> Option<Vec<u8>> {
+    let mut message = Vec::new();
+    let mut chunk = [0u8; 4096];
+    loop {
+        if let Some(end) = message.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&message[..end]).to_ascii_lowercase();
+            let length = head
+                .lines()
+                .find_map(|line| line.strip_prefix("content-length:"))
+                .and_then(|value| value.trim().parse::<usize>().ok())
+                .unwrap_or(0);
+            if message.len() >= end + 4 + length {
+                message.truncate(end + 4 + length);
+                return Some(message);
+            }
+        }
+        match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => message.extend_from_slice(&chunk[..n]),
+        }
+    }
+}
+
+/// Sends `request` to the real provider on a new connection and returns its answer.
+fn forward(request: &[u8], upstream: &str, fault: Fault) -> Option<Vec<u8>> {
+    if fault == Fault::SlowPass {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut provider = TcpStream::connect(upstream).ok()?;
+    provider.set_read_timeout(Some(FAULT_LIMIT)).ok()?;
+    provider.write_all(request).ok()?;
+    read_message(&mut provider)
+}
+
+const ACTIVE_BODY: &str = r#"{"active":true,"scope":"api:read","sub":"mallory"}"#;
+
+fn answer(body: &str) -> Vec<u8> {
+    format!(
+        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .into_bytes()
+}
+
+/// Answers with `fault` instead of the provider.
+fn inject(client: &mut TcpStream, fault: Fault) {
+    let started = Instant::now();
+    let within_limit = || started.elapsed() < FAULT_LIMIT;
+    match fault {
+        Fault::Pass | Fault::SlowPass => {}
+        Fault::Hang => {
+            // Wait until the peer gives up (end of stream) or the limit passes.
+            let _ = client.set_read_timeout(Some(Duration::from_millis(100)));
+            let mut sink = [0u8; 64];
+            while within_limit() {
+                match client.read(&mut sink) {
+                    Ok(0) => return,
+                    Ok(_) => {}
+                    Err(error) if error.kind() == std::io::ErrorKind::WouldBlock => {}
+                    Err(error) if error.kind() == std::io::ErrorKind::TimedOut => {}
+                    Err(_) => return,
+                }
+            }
+        }
+        Fault::Drip => {
+            for byte in answer(ACTIVE_BODY) {
+                if !within_limit() || client.write_all(&[byte]).is_err() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(200));
+            }
+        }
+        Fault::CloseMidAnswer => {
+            let whole = answer(ACTIVE_BODY);
+            let _ = client.write_all(&whole[..whole.len() - 10]);
+        }
+        Fault::ServerError => {
+            let _ = client.write_all(
+                b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}",
+            );
+        }
+        Fault::InvalidJson => {
+            let _ = client.write_all(&answer(r#"{"active":tru"#));
+        }
+        Fault::ActiveAsString => {
+            let _ = client.write_all(&answer(r#"{"active":"true"}"#));
+        }
+        Fault::TenMegabytes => {
+            let size = 10 * 1024 * 1024;
+            let head = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: {size}\r\n\r\n"
+            );
+            if client.write_all(head.as_bytes()).is_err() {
+                return;
+            }
+            let filler = [b' '; 64 * 1024];
+            for _ in 0..size / filler.len() {
+                if !within_limit() || client.write_all(&filler).is_err() {
+                    return;
+                }
+            }
+        }
+        Fault::InterimFlood => {
+            while within_limit() {
+                if client
+                    .write_all(b"HTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n")
+                    .is_err()
+                {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+}
