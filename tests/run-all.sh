@@ -65,8 +65,8 @@ cargo test --workspace --locked 2>&1 | tee "$log_dir/cargo-test.log"
 step "JWS signatures: RFC 7515/8037 examples and Wycheproof vectors (counts per file)"
 cargo test --locked -p push-advisor-oauth --features jwt,jwt-eddsa,jwt-ps256 --test jws_signature --test jws_wycheproof -- --nocapture 2>&1 | tee "$log_dir/cargo-test-jws.log"
 
-step "Fuzz targets (cargo-fuzz, libFuzzer on stable with RUSTC_BOOTSTRAP): 10 s each on the committed seeds"
-bash tests/fuzz/run.sh 10 2>&1 | tee "$log_dir/fuzz.log"
+step "Fuzz targets (cargo-fuzz, libFuzzer on stable with RUSTC_BOOTSTRAP): 5 s each from the committed seeds"
+bash tests/fuzz/run.sh 5 2>&1 | tee "$log_dir/fuzz.log"
 
 step "demo.sh: the provider on Node 22, and any signal stops everything it started"
 node --test tests/demo.test.mjs 2>&1 | tee "$log_dir/node-demo.log"
@@ -86,8 +86,8 @@ step "A real browser (Debian's chromium, puppeteer-core): /login, provider, /tok
 step "Firmware on a Linux TAP inside a network namespace, with the real provider"
 bash tests/tap/run.sh 2>&1 | tee "$log_dir/tap.log"
 
-passed=$(grep -hoE 'test result: [a-z]+\. [0-9]+ passed' "$log_dir"/cargo-test.log | awk '{s+=$4} END {print s+0}')
-failed=$(grep -hoE 'test result: [a-z]+\. [0-9]+ passed; [0-9]+ failed' "$log_dir"/cargo-test.log | awk '{s+=$6} END {print s+0}')
+passed=$(grep -hoE 'test result: [a-z]+\. [0-9]+ passed' "$log_dir"/cargo-test*.log | awk '{s+=$4} END {print s+0}')
+failed=$(grep -hoE 'test result: [a-z]+\. [0-9]+ passed; [0-9]+ failed' "$log_dir"/cargo-test*.log | awk '{s+=$6} END {print s+0}')
 node_passed=$(grep -hoE '^# pass [0-9]+' "$log_dir"/node-*.log "$log_dir"/tap.log | awk '{s+=$3} END {print s+0}')
 node_failed=$(grep -hoE '^# fail [0-9]+' "$log_dir"/node-*.log "$log_dir"/tap.log | awk '{s+=$3} END {print s+0}')
 tap_passed=$(grep -hoE 'test result: [a-z]+\. [0-9]+ passed' "$log_dir"/tap.log | awk '{s+=$4} END {print s+0}')
