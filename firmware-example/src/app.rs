@@ -24,11 +24,17 @@ use crate::net::{Connector, ConnectorState, OUTBOUND, SOCKETS, spawn_once};
 
 /// Per socket: smoltcp receive/transmit buffers (the board's `TCP_WINDOW`), then the
 /// core's request and response buffers, the same on every board so the TAP tests run
-/// what the board runs. The request buffer holds a head plus an MCP message
-/// (`MCP_MESSAGE_MAX`); answers larger than the response buffer are streamed window by
-/// window.
+/// what the board runs, except that linux-tap's response buffer is larger: it serves
+/// the login pages, whose head (CSP, `Referrer-Policy`, the login cookie) is about
+/// 550 B; the board has no login pages. The request buffer holds a head plus an MCP
+/// message (`MCP_MESSAGE_MAX`); answers larger than the response buffer are streamed
+/// window by window.
 const CORE_RX: usize = 1536;
-const CORE_TX: usize = 512;
+const CORE_TX: usize = if cfg!(feature = "linux-tap") {
+    1024
+} else {
+    512
+};
 /// Largest MCP message accepted (413 above): initialize from the official SDKs is
 /// about 300 B, tool calls about 100 B.
 const MCP_MESSAGE_MAX: usize = 1024;

@@ -513,14 +513,24 @@ fn login_through_the_provider_yields_a_working_token() {
     let back = browser_login(&href, &redirect_uri, "alice");
     let path = back.strip_prefix(&rig.setup.url).unwrap();
 
+    // As a browser of its own: a fresh agent (the rig's agent keeps a cookie jar).
+    let browser_get = |cookie: Option<&str>| {
+        let url = format!("{}{path}", rig.device.url);
+        let mut request = ureq::http::Request::builder().uri(url);
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        Reply::from(
+            plain_agent(None)
+                .run(request.body(String::new()).unwrap())
+                .unwrap(),
+        )
+    };
     // Login CSRF: without the browser's cookie the link is refused (and stays usable).
-    let refused = rig.device.get(path);
+    let refused = browser_get(None);
     assert_eq!(refused.status, 400, "{refused:?}");
     assert!(refused.body.contains("not started in this browser"));
-    let with_cookie = |path: &str| {
-        rig.device
-            .request("GET", path, None, &[("Cookie", &cookie)])
-    };
+    let with_cookie = |_: &str| browser_get(Some(&cookie));
     let success = with_cookie(path);
     assert_eq!(success.status, 200, "{success:?}");
     assert!(success.body.contains("OAuth Success!"));
