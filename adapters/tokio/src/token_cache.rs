@@ -117,7 +117,8 @@ impl Shard {
 
 /// What a miss does after looking at its shard.
 enum Miss {
-    Cached(Result<TokenInfo, ValidationError>),
+    /// (Boxed: a `TokenInfo` is kilobytes; this is the rare path.)
+    Cached(Box<Result<TokenInfo, ValidationError>>),
     Lead,
     Wait(Arc<Notify>),
 }
@@ -180,7 +181,7 @@ impl<'c, V, C> TokenCache<'c, V, C> {
         } else {
             config.audiences.to_vec()
         };
-        let shard_count = (capacity / MIN_SHARD_ENTRIES).clamp(1, SHARDS);
+        let (shard_count, shard_capacity) = shard_layout(capacity);
         Ok(TokenCache {
             inner,
             clock,
@@ -189,7 +190,7 @@ impl<'c, V, C> TokenCache<'c, V, C> {
             watched,
             accepted_audiences,
             shards: (0..shard_count).map(|_| Shard::default()).collect(),
-            shard_capacity: capacity.div_ceil(shard_count),
+            shard_capacity,
             flight_wait: Duration::from_millis(config.provider_timeout_ms),
         })
     }
@@ -392,7 +393,7 @@ impl<V: TokenValidator, C: Clock> TokenCache<'_, V, C> {
         let now_ms = self.clock.monotonic_ms();
         let mut state = self.shard(digest).lock();
         if let Some(answer) = self.cached(&state, digest, now_ms) {
-            return Miss::Cached(answer);
+            return Miss::Cached(Box::new(answer));
         }
         match state.flights.get(digest) {
             Some(flight) => Miss::Wait(Arc::clone(flight)),
@@ -409,7 +410,7 @@ impl<V: TokenValidator, C: Clock> TokenCache<'_, V, C> {
         let deadline = Instant::now() + self.flight_wait;
         loop {
             let flight = match self.on_miss(digest) {
-                Miss::Cached(answer) => return answer,
+                Miss::Cached(answer) => return *answer,
                 Miss::Lead => return self.ask(token, digest).await,
                 Miss::Wait(flight) => flight,
             };
@@ -497,6 +498,23 @@ impl<V: TokenValidator, C: Clock> TokenValidator for TokenCache<'_, V, C> {
     }
 }
 
+/// How many shards, of how many entries each, hold `capacity` answers: up to `SHARDS`
+/// of at least `MIN_SHARD_ENTRIES`. A hash table keeps at most 7/8 of its
+/// power-of-two buckets full and doubles beyond: large shards are sized just under such
+/// a fill (a few more shards) so that none doubles its table for its last few entries.
+fn shard_layout(capacity: usize) -> (usize, usize) {
+    let shards = (capacity / MIN_SHARD_ENTRIES).clamp(1, SHARDS);
+    if shards == 1 {
+        return (1, capacity);
+    }
+    let mut full = 7 * MIN_SHARD_ENTRIES / 8;
+    while full * 2 <= capacity.div_ceil(shards) {
+        full *= 2;
+    }
+    let shards = capacity.div_ceil(full);
+    (shards, capacity.div_ceil(shards))
+}
+
 fn digest(token: &str) -> TokenDigest {
     Sha256::digest(token.as_bytes()).into()
 }
@@ -550,6 +568,7 @@ mod tests {
 
     /// What the guard decides and answers for one request, comparable across calls.
     #[derive(Debug, PartialEq)]
+    #[allow(clippy::large_enum_variant)] // a test value, compared once
     enum Decision {
         Granted(Grant<'static>),
         Refused(RejectionKind, Option<String>),
@@ -732,10 +751,10 @@ mod tests {
         let clock = FakeClock::at(Some(1_000));
         let upstream = FixedValidator::new(active(10_000));
         let cache = cache(&upstream, &clock, DEFAULT_CAPACITY);
-        assert_eq!(
-            (cache.shards.len(), cache.capacity()),
-            (32, DEFAULT_CAPACITY)
-        );
+        // 37 shards of 1,772 (under 7/8 of 2,048 buckets) rather than 32 of 2,048
+        // (which would need 4,096 buckets each).
+        assert_eq!((cache.shards.len(), cache.shard_capacity), (37, 1_772));
+        assert!(cache.capacity() >= DEFAULT_CAPACITY);
         for i in 0..2_000 {
             run(cache.validate(&format!("t{i}"))).unwrap();
         }
@@ -745,7 +764,7 @@ mod tests {
             .iter()
             .map(|s| s.lock().entries.len())
             .collect();
-        assert!(sizes.iter().all(|n| (30..=100).contains(n)), "{sizes:?}");
+        assert!(sizes.iter().all(|n| (25..=90).contains(n)), "{sizes:?}");
         assert_eq!(upstream.calls.get(), 2_000);
         for i in 0..2_000 {
             run(cache.validate(&format!("t{i}"))).unwrap();
@@ -754,6 +773,11 @@ mod tests {
         // Small capacities keep one shard, so eviction order is cache-wide.
         assert_eq!(self::cache(&upstream, &clock, 1_000).shards.len(), 1);
         assert!(TokenCache::new(&upstream, &clock, leaked(config()), 0, &[]).is_ok());
+    }
+
+    #[test]
+    fn entries_are_compact() {
+        assert!(size_of::<TokenDigest>() + size_of::<Entry>() <= 96);
     }
 
     #[test]
