@@ -279,46 +279,64 @@ impl<'c, V, C> TokenCache<'c, V, C> {
         }
     }
 
-    /// A `TokenInfo` on which the guard decides as on the answer `facts` was made from.
-    /// (heapless strings start empty without clearing their buffers: this is cheap.)
-    fn rebuild(&self, facts: &Facts) -> TokenInfo {
+    /// Makes `info` (blank) one on which the guard decides as on the answer `facts` was
+    /// made from. Filled in place: a `TokenInfo` is kilobytes (most of it unused
+    /// buffer), so it is neither zeroed nor moved.
+    fn fill(&self, info: &mut TokenInfo, facts: &Facts) {
         let principal = facts.principal.as_deref().and_then(bounded);
-        let (subject, client_id) = if facts.flags & PRINCIPAL_IS_CLIENT != 0 {
-            (None, principal)
+        if facts.flags & PRINCIPAL_IS_CLIENT != 0 {
+            info.client_id = principal;
         } else {
-            (principal, None)
-        };
-        let mut scope = heapless::String::new();
+            info.subject = principal;
+        }
         for (index, name) in self.watched.iter().enumerate() {
             if facts.scopes & (1 << index) != 0 {
                 // Fits: these are a subset of the words of a scope that fitted.
-                if !scope.is_empty() {
-                    let _ = scope.push(' ');
+                if !info.scope.is_empty() {
+                    let _ = info.scope.push(' ');
                 }
-                let _ = scope.push_str(name);
+                let _ = info.scope.push_str(name);
             }
         }
-        let mut audiences = WordList::default();
         if let Some(accepted) = usize::from(facts.audience)
             .checked_sub(1)
             .and_then(|index| self.accepted_audiences.get(index))
         {
-            audiences.push(accepted);
+            info.audiences.push(accepted);
         }
-        let odd = facts.odd.as_deref();
-        TokenInfo {
-            active: facts.flags & ACTIVE != 0,
-            subject,
-            client_id,
-            scope,
-            audiences,
-            issuer: odd.and_then(|odd| odd.issuer.as_deref()).and_then(bounded),
-            exp: (facts.flags & HAS_EXP != 0).then_some(facts.exp),
-            iat: None,
-            token_type: odd
-                .and_then(|odd| odd.token_type.as_deref())
-                .and_then(bounded),
-            answered_at: None,
+        if let Some(odd) = facts.odd.as_deref() {
+            info.issuer = odd.issuer.as_deref().and_then(bounded);
+            info.token_type = odd.token_type.as_deref().and_then(bounded);
+        }
+        info.active = facts.flags & ACTIVE != 0;
+        info.exp = (facts.flags & HAS_EXP != 0).then_some(facts.exp);
+    }
+
+    /// Runs `inspect` on the live answer for `digest`, rebuilt on the stack, after the
+    /// shard's lock is released; gives `inspect` back on a miss.
+    fn with_hit<T, F: FnOnce(&TokenInfo) -> T>(
+        &self,
+        digest: &TokenDigest,
+        now_ms: u64,
+        inspect: F,
+    ) -> Result<Result<T, ValidationError>, F> {
+        let mut info = blank_info();
+        let found = {
+            let state = self.shard(digest).lock();
+            match state.entries.get(digest) {
+                Some(entry) if entry.expires_ms > now_ms => match &entry.facts {
+                    Ok(facts) => {
+                        self.fill(&mut info, facts);
+                        Some(Ok(()))
+                    }
+                    Err(error) => Some(Err(*error)),
+                },
+                _ => None,
+            }
+        };
+        match found {
+            Some(answer) => Ok(answer.map(|()| inspect(&info))),
+            None => Err(inspect),
         }
     }
 
@@ -333,10 +351,11 @@ impl<'c, V, C> TokenCache<'c, V, C> {
         if entry.expires_ms <= now_ms {
             return None;
         }
-        Some(match &entry.facts {
-            Ok(facts) => Ok(self.rebuild(facts)),
-            Err(error) => Err(*error),
-        })
+        Some(entry.facts.as_ref().map_err(|error| *error).map(|facts| {
+            let mut info = blank_info();
+            self.fill(&mut info, facts);
+            info
+        }))
     }
 
     /// Keeps `entry`, making room in a full shard: expired answers go first, then
@@ -489,12 +508,11 @@ impl<V: TokenValidator, C: Clock> TokenValidator for TokenCache<'_, V, C> {
         inspect: impl FnOnce(&TokenInfo) -> T,
     ) -> Result<T, ValidationError> {
         let digest = digest(token);
-        // The hit is synchronous: its `TokenInfo` lives on the stack, not in the
-        // future, and `inspect` runs after the shard's lock is released.
-        if let Some(answer) = self.hit(&digest) {
-            return answer.map(|info| inspect(&info));
+        // The hit is synchronous: its `TokenInfo` lives on the stack, not in the future.
+        match self.with_hit(&digest, self.clock.monotonic_ms(), inspect) {
+            Ok(answer) => answer,
+            Err(inspect) => self.fetch(token, &digest).await.map(|info| inspect(&info)),
         }
-        self.fetch(token, &digest).await.map(|info| inspect(&info))
     }
 }
 
@@ -517,6 +535,22 @@ fn shard_layout(capacity: usize) -> (usize, usize) {
 
 fn digest(token: &str) -> TokenDigest {
     Sha256::digest(token.as_bytes()).into()
+}
+
+/// A `TokenInfo` with nothing in it (its strings' buffers are left uninitialised).
+fn blank_info() -> TokenInfo {
+    TokenInfo {
+        active: false,
+        subject: None,
+        client_id: None,
+        scope: heapless::String::new(),
+        audiences: WordList::default(),
+        issuer: None,
+        exp: None,
+        iat: None,
+        token_type: None,
+        answered_at: None,
+    }
 }
 
 fn bounded<const N: usize>(text: &str) -> Option<heapless::String<N>> {
