@@ -77,7 +77,7 @@ pub struct Options {
     #[arg(long, env = "PUSH_ADVISOR_NEGATIVE_CACHE_TTL", default_value_t = 5)]
     pub negative_cache_ttl: u64,
 
-    /// Introspection answers remembered at once (distinct tokens; about 150 bytes each).
+    /// Introspection answers remembered at once (distinct tokens; about 170 bytes each).
     #[arg(long, env = "PUSH_ADVISOR_TOKEN_CACHE_ENTRIES", default_value_t = push_advisor_tokio::token_cache::DEFAULT_CAPACITY)]
     pub token_cache_entries: usize,
 

@@ -117,7 +117,8 @@ impl Shard {
 
 /// What a miss does after looking at its shard.
 enum Miss {
-    Cached(Result<TokenInfo, ValidationError>),
+    /// (Boxed: a `TokenInfo` is kilobytes; this is the rare path.)
+    Cached(Box<Result<TokenInfo, ValidationError>>),
     Lead,
     Wait(Arc<Notify>),
 }
@@ -180,7 +181,7 @@ impl<'c, V, C> TokenCache<'c, V, C> {
         } else {
             config.audiences.to_vec()
         };
-        let shard_count = (capacity / MIN_SHARD_ENTRIES).clamp(1, SHARDS);
+        let (shard_count, shard_capacity) = shard_layout(capacity);
         Ok(TokenCache {
             inner,
             clock,
@@ -189,7 +190,7 @@ impl<'c, V, C> TokenCache<'c, V, C> {
             watched,
             accepted_audiences,
             shards: (0..shard_count).map(|_| Shard::default()).collect(),
-            shard_capacity: capacity.div_ceil(shard_count),
+            shard_capacity,
             flight_wait: Duration::from_millis(config.provider_timeout_ms),
         })
     }
@@ -278,46 +279,64 @@ impl<'c, V, C> TokenCache<'c, V, C> {
         }
     }
 
-    /// A `TokenInfo` on which the guard decides as on the answer `facts` was made from.
-    /// (heapless strings start empty without clearing their buffers: this is cheap.)
-    fn rebuild(&self, facts: &Facts) -> TokenInfo {
+    /// Makes `info` (blank) one on which the guard decides as on the answer `facts` was
+    /// made from. Filled in place: a `TokenInfo` is kilobytes (most of it unused
+    /// buffer), so it is neither zeroed nor moved.
+    fn fill(&self, info: &mut TokenInfo, facts: &Facts) {
         let principal = facts.principal.as_deref().and_then(bounded);
-        let (subject, client_id) = if facts.flags & PRINCIPAL_IS_CLIENT != 0 {
-            (None, principal)
+        if facts.flags & PRINCIPAL_IS_CLIENT != 0 {
+            info.client_id = principal;
         } else {
-            (principal, None)
-        };
-        let mut scope = heapless::String::new();
+            info.subject = principal;
+        }
         for (index, name) in self.watched.iter().enumerate() {
             if facts.scopes & (1 << index) != 0 {
                 // Fits: these are a subset of the words of a scope that fitted.
-                if !scope.is_empty() {
-                    let _ = scope.push(' ');
+                if !info.scope.is_empty() {
+                    let _ = info.scope.push(' ');
                 }
-                let _ = scope.push_str(name);
+                let _ = info.scope.push_str(name);
             }
         }
-        let mut audiences = WordList::default();
         if let Some(accepted) = usize::from(facts.audience)
             .checked_sub(1)
             .and_then(|index| self.accepted_audiences.get(index))
         {
-            audiences.push(accepted);
+            info.audiences.push(accepted);
         }
-        let odd = facts.odd.as_deref();
-        TokenInfo {
-            active: facts.flags & ACTIVE != 0,
-            subject,
-            client_id,
-            scope,
-            audiences,
-            issuer: odd.and_then(|odd| odd.issuer.as_deref()).and_then(bounded),
-            exp: (facts.flags & HAS_EXP != 0).then_some(facts.exp),
-            iat: None,
-            token_type: odd
-                .and_then(|odd| odd.token_type.as_deref())
-                .and_then(bounded),
-            answered_at: None,
+        if let Some(odd) = facts.odd.as_deref() {
+            info.issuer = odd.issuer.as_deref().and_then(bounded);
+            info.token_type = odd.token_type.as_deref().and_then(bounded);
+        }
+        info.active = facts.flags & ACTIVE != 0;
+        info.exp = (facts.flags & HAS_EXP != 0).then_some(facts.exp);
+    }
+
+    /// Runs `inspect` on the live answer for `digest`, rebuilt on the stack, after the
+    /// shard's lock is released; gives `inspect` back on a miss.
+    fn with_hit<T, F: FnOnce(&TokenInfo) -> T>(
+        &self,
+        digest: &TokenDigest,
+        now_ms: u64,
+        inspect: F,
+    ) -> Result<Result<T, ValidationError>, F> {
+        let mut info = blank_info();
+        let found = {
+            let state = self.shard(digest).lock();
+            match state.entries.get(digest) {
+                Some(entry) if entry.expires_ms > now_ms => match &entry.facts {
+                    Ok(facts) => {
+                        self.fill(&mut info, facts);
+                        Some(Ok(()))
+                    }
+                    Err(error) => Some(Err(*error)),
+                },
+                _ => None,
+            }
+        };
+        match found {
+            Some(answer) => Ok(answer.map(|()| inspect(&info))),
+            None => Err(inspect),
         }
     }
 
@@ -332,10 +351,11 @@ impl<'c, V, C> TokenCache<'c, V, C> {
         if entry.expires_ms <= now_ms {
             return None;
         }
-        Some(match &entry.facts {
-            Ok(facts) => Ok(self.rebuild(facts)),
-            Err(error) => Err(*error),
-        })
+        Some(entry.facts.as_ref().map_err(|error| *error).map(|facts| {
+            let mut info = blank_info();
+            self.fill(&mut info, facts);
+            info
+        }))
     }
 
     /// Keeps `entry`, making room in a full shard: expired answers go first, then
@@ -392,7 +412,7 @@ impl<V: TokenValidator, C: Clock> TokenCache<'_, V, C> {
         let now_ms = self.clock.monotonic_ms();
         let mut state = self.shard(digest).lock();
         if let Some(answer) = self.cached(&state, digest, now_ms) {
-            return Miss::Cached(answer);
+            return Miss::Cached(Box::new(answer));
         }
         match state.flights.get(digest) {
             Some(flight) => Miss::Wait(Arc::clone(flight)),
@@ -409,7 +429,7 @@ impl<V: TokenValidator, C: Clock> TokenCache<'_, V, C> {
         let deadline = Instant::now() + self.flight_wait;
         loop {
             let flight = match self.on_miss(digest) {
-                Miss::Cached(answer) => return answer,
+                Miss::Cached(answer) => return *answer,
                 Miss::Lead => return self.ask(token, digest).await,
                 Miss::Wait(flight) => flight,
             };
@@ -488,17 +508,49 @@ impl<V: TokenValidator, C: Clock> TokenValidator for TokenCache<'_, V, C> {
         inspect: impl FnOnce(&TokenInfo) -> T,
     ) -> Result<T, ValidationError> {
         let digest = digest(token);
-        // The hit is synchronous: its `TokenInfo` lives on the stack, not in the
-        // future, and `inspect` runs after the shard's lock is released.
-        if let Some(answer) = self.hit(&digest) {
-            return answer.map(|info| inspect(&info));
+        // The hit is synchronous: its `TokenInfo` lives on the stack, not in the future.
+        match self.with_hit(&digest, self.clock.monotonic_ms(), inspect) {
+            Ok(answer) => answer,
+            Err(inspect) => self.fetch(token, &digest).await.map(|info| inspect(&info)),
         }
-        self.fetch(token, &digest).await.map(|info| inspect(&info))
     }
+}
+
+/// How many shards, of how many entries each, hold `capacity` answers: up to `SHARDS`
+/// of at least `MIN_SHARD_ENTRIES`. A hash table keeps at most 7/8 of its
+/// power-of-two buckets full and doubles beyond: large shards are sized just under such
+/// a fill (a few more shards) so that none doubles its table for its last few entries.
+fn shard_layout(capacity: usize) -> (usize, usize) {
+    let shards = (capacity / MIN_SHARD_ENTRIES).clamp(1, SHARDS);
+    if shards == 1 {
+        return (1, capacity);
+    }
+    let mut full = 7 * MIN_SHARD_ENTRIES / 8;
+    while full * 2 <= capacity.div_ceil(shards) {
+        full *= 2;
+    }
+    let shards = capacity.div_ceil(full);
+    (shards, capacity.div_ceil(shards))
 }
 
 fn digest(token: &str) -> TokenDigest {
     Sha256::digest(token.as_bytes()).into()
+}
+
+/// A `TokenInfo` with nothing in it (its strings' buffers are left uninitialised).
+fn blank_info() -> TokenInfo {
+    TokenInfo {
+        active: false,
+        subject: None,
+        client_id: None,
+        scope: heapless::String::new(),
+        audiences: WordList::default(),
+        issuer: None,
+        exp: None,
+        iat: None,
+        token_type: None,
+        answered_at: None,
+    }
 }
 
 fn bounded<const N: usize>(text: &str) -> Option<heapless::String<N>> {
@@ -550,6 +602,7 @@ mod tests {
 
     /// What the guard decides and answers for one request, comparable across calls.
     #[derive(Debug, PartialEq)]
+    #[allow(clippy::large_enum_variant)] // a test value, compared once
     enum Decision {
         Granted(Grant<'static>),
         Refused(RejectionKind, Option<String>),
@@ -732,10 +785,10 @@ mod tests {
         let clock = FakeClock::at(Some(1_000));
         let upstream = FixedValidator::new(active(10_000));
         let cache = cache(&upstream, &clock, DEFAULT_CAPACITY);
-        assert_eq!(
-            (cache.shards.len(), cache.capacity()),
-            (32, DEFAULT_CAPACITY)
-        );
+        // 37 shards of 1,772 (under 7/8 of 2,048 buckets) rather than 32 of 2,048
+        // (which would need 4,096 buckets each).
+        assert_eq!((cache.shards.len(), cache.shard_capacity), (37, 1_772));
+        assert!(cache.capacity() >= DEFAULT_CAPACITY);
         for i in 0..2_000 {
             run(cache.validate(&format!("t{i}"))).unwrap();
         }
@@ -745,7 +798,7 @@ mod tests {
             .iter()
             .map(|s| s.lock().entries.len())
             .collect();
-        assert!(sizes.iter().all(|n| (30..=100).contains(n)), "{sizes:?}");
+        assert!(sizes.iter().all(|n| (25..=90).contains(n)), "{sizes:?}");
         assert_eq!(upstream.calls.get(), 2_000);
         for i in 0..2_000 {
             run(cache.validate(&format!("t{i}"))).unwrap();
@@ -754,6 +807,11 @@ mod tests {
         // Small capacities keep one shard, so eviction order is cache-wide.
         assert_eq!(self::cache(&upstream, &clock, 1_000).shards.len(), 1);
         assert!(TokenCache::new(&upstream, &clock, leaked(config()), 0, &[]).is_ok());
+    }
+
+    #[test]
+    fn entries_are_compact() {
+        assert!(size_of::<TokenDigest>() + size_of::<Entry>() <= 96);
     }
 
     #[test]
