@@ -206,8 +206,15 @@ fn start(options: Options) -> Result<(), String> {
         .collect();
     let jwt_settings = leak(jwt_settings(&options));
     let keys = leak(KeyStore::new(JwksPolicy::default()));
+    // The MCP endpoint's URI is an audience too (what MCP clients ask for, per its PRM): the
+    // validator lets both through, and the guard then checks each route's own, as it does
+    // with introspection answers.
+    let jwt_oauth: &'static OAuthConfig<'static> = leak(OAuthConfig {
+        resource_alias: &urls.mcp,
+        ..*oauth
+    });
     let jwt = JwtValidator::new(
-        oauth,
+        jwt_oauth,
         jwt_settings,
         metadata,
         connector,
