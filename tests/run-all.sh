@@ -29,7 +29,7 @@ fi
 step "npm packages of the development provider (Node 22 among them)"
 (cd tests/provider && npm ci --no-audit --no-fund --loglevel=error)
 
-step "Python tools of the tests (pinned: OpenMetrics parser, schemathesis)"
+step "Python tools of the tests (pinned: OpenMetrics parser, schemathesis, nanoidp as a second provider)"
 [ -x tests/python/.venv/bin/python ] || python3 -m venv tests/python/.venv
 tests/python/.venv/bin/python -m pip install --quiet --disable-pip-version-check -r tests/python/requirements.txt
 

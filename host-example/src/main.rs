@@ -206,8 +206,15 @@ fn start(options: Options) -> Result<(), String> {
         .collect();
     let jwt_settings = leak(jwt_settings(&options));
     let keys = leak(KeyStore::new(JwksPolicy::default()));
+    // The MCP endpoint's URI is an audience too (what MCP clients ask for, per its PRM): the
+    // JWT validator lets both through and the cache keeps either, and the guard then checks
+    // each route's own.
+    let token_oauth: &'static OAuthConfig<'static> = leak(OAuthConfig {
+        resource_alias: &urls.mcp,
+        ..*oauth
+    });
     let jwt = JwtValidator::new(
-        oauth,
+        token_oauth,
         jwt_settings,
         metadata,
         connector,
@@ -225,7 +232,7 @@ fn start(options: Options) -> Result<(), String> {
     let cache = TokenCache::new(
         chosen,
         clock,
-        oauth,
+        token_oauth,
         options.token_cache_entries,
         &rule_scopes,
     )

@@ -543,15 +543,6 @@ fn https_provider_with_a_test_ca() {
     );
 }
 
-/// Removes the test CA files even when an assertion fails.
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 #[test]
 fn cors_as_a_browser_sees_it() {
     let stack = Stack::start(&[]);

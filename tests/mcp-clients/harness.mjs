@@ -29,11 +29,13 @@ export const PUSH_ADVISOR_CLIENT_SECRET = process.env.PROVIDER_SECRET_PUSH_ADVIS
 const READY_TIMEOUT_MS = 30_000;
 
 /**
- * Returns { mcpUrl, origin, issuer, started, stop(), serverLog() }. `mcpUrl` is the MCP
- * endpoint, `origin` the server's base URL (its canonical API resource), `issuer` the provider's;
- * `serverLog` (only when the harness started the server) returns its output so far.
+ * Returns { mcpUrl, origin, issuer, started, stop(), serverLog(), providerLog() }. `mcpUrl` is
+ * the MCP endpoint, `origin` the server's base URL (its canonical API resource), `issuer` the
+ * provider's; `serverLog` and `providerLog` (only when the harness started them) return their
+ * output so far. With `jwtAccessTokens` the provider issues RFC 9068 JWT access tokens to every
+ * client and push-advisor checks tokens only locally (PUSH_ADVISOR_VALIDATION=jwt).
  */
-export async function startStack() {
+export async function startStack({ jwtAccessTokens = false } = {}) {
   const target = process.env.MCP_TARGET_URL;
   if (target) {
     const issuer = process.env.MCP_PROVIDER_ISSUER;
@@ -68,6 +70,8 @@ export async function startStack() {
       PROVIDER_RESOURCE: origin,
       PROVIDER_RESOURCE_MCP: mcpUrl,
       PROVIDER_REDIRECT_URIS: `${origin}/token,${origin}/callback`,
+      // With JWTs, the request log (paths only) shows what push-advisor asked the provider.
+      ...(jwtAccessTokens ? { PROVIDER_JWT_ACCESS_TOKENS: '1', PROVIDER_LOG: '1' } : {}),
     });
     children.push(provider);
     const readyLine = await waitForLine(provider, /^PROVIDER_READY (\S+)$/m, 'stdout');
@@ -80,13 +84,15 @@ export async function startStack() {
       PUSH_ADVISOR_CLIENT_ID: PUSH_ADVISOR_CLIENT_ID,
       PUSH_ADVISOR_CLIENT_SECRET: PUSH_ADVISOR_CLIENT_SECRET,
       PUSH_ADVISOR_LOG: process.env.PUSH_ADVISOR_LOG || 'info',
+      ...(jwtAccessTokens ? { PUSH_ADVISOR_VALIDATION: 'jwt' } : {}),
     });
     children.push(server);
     await waitForLine(server, /listening on/, 'any');
     await pollOk(`${origin}/vibe-check`, server);
     // The server's log so far (the access log names each request's MCP headers).
     const serverLog = () => server.output.stdout + server.output.stderr;
-    return { mcpUrl, origin, issuer, started: true, stop, serverLog };
+    const providerLog = () => provider.output.stdout + provider.output.stderr;
+    return { mcpUrl, origin, issuer, started: true, stop, serverLog, providerLog };
   } catch (error) {
     await stop();
     throw error;

@@ -99,8 +99,8 @@ function redirectUrlFor(name) {
   return `http://127.0.0.1:9/${name}/callback`;
 }
 
-function newTransport(oauth, recorder) {
-  return new StreamableHTTPClientTransport(new URL(stack.mcpUrl), { authProvider: oauth, fetch: recorder.fetch });
+function newTransport(oauth, recorder, target = stack) {
+  return new StreamableHTTPClientTransport(new URL(target.mcpUrl), { authProvider: oauth, fetch: recorder.fetch });
 }
 
 function newClient() {
@@ -176,50 +176,59 @@ describe('raw HTTP: challenge and protected resource metadata', () => {
   });
 });
 
+/**
+ * The TypeScript SDK's cold start against `target` (a stack from startStack): 401, PRM from the
+ * challenge, provider metadata, dynamic registration, PKCE login with the PRM's resource, tools.
+ */
+async function coldStart(target, redirectName) {
+  const recorder = recordingFetch();
+  const oauth = new BrowserlessOAuthClient({ redirectUrl: redirectUrlFor(redirectName), login: USER });
+
+  const firstTransport = newTransport(oauth, recorder, target);
+  await assert.rejects(newClient().connect(firstTransport), UnauthorizedError, recorder.summary());
+
+  const [firstMcp] = recorder.exchanges.filter((e) => e.url === target.mcpUrl);
+  assert.equal(firstMcp?.status, 401, `first MCP request answered 401\n${recorder.summary()}`);
+  const prmUrl = challengeParams(firstMcp.wwwAuthenticate).resource_metadata;
+  assert.ok(recorder.exchanges.some((e) => e.url === prmUrl && e.status === 200), `PRM fetched from the challenge's URL\n${recorder.summary()}`);
+  assert.ok(recorder.exchanges.some((e) => e.url.startsWith(target.issuer) && e.url.includes('/.well-known/') && e.status === 200),
+    `provider metadata fetched\n${recorder.summary()}`);
+  assert.ok(recorder.exchanges.some((e) => e.method === 'POST' && e.url === `${target.issuer}/reg` && e.status === 201),
+    `dynamic client registration\n${recorder.summary()}`);
+  assert.equal(oauth.registrations.length, 1, 'one registration');
+
+  assert.equal(oauth.authorizationUrls.length, 1, 'one authorization');
+  const authorization = oauth.authorizationUrls[0];
+  assert.equal(authorization.origin, target.issuer, 'authorization at the provider');
+  assert.equal(authorization.searchParams.get('code_challenge_method'), 'S256');
+  assert.ok(authorization.searchParams.get('code_challenge'));
+  assert.equal(authorization.searchParams.get('resource'), target.mcpUrl, 'RFC 8707 resource from the PRM');
+  assert.equal(authorization.searchParams.get('client_id'), oauth.registrations[0].client_id);
+
+  await firstTransport.finishAuth(oauth.takeCode());
+  assert.ok(oauth.tokens()?.access_token, 'tokens saved');
+  assert.match(oauth.tokens().scope ?? '', /\bapi:read\b/, 'granted scope includes api:read');
+
+  const client = newClient();
+  await client.connect(newTransport(oauth, recorder, target));
+  try {
+    const { tools } = await client.listTools();
+    assertToolList(tools, 'TypeScript SDK');
+
+    const history = await client.callTool({ name: 'get_deploy_history', arguments: {} });
+    assertDeployHistoryFor(history, USER);
+    for (const name of ['vibe_check', 'can_i_push_to_prod']) {
+      assertStructuredResult(await client.callTool({ name, arguments: {} }), name);
+    }
+  } finally {
+    await client.close();
+  }
+  return oauth.tokens().access_token;
+}
+
 describe('TypeScript SDK', () => {
   test('cold start: 401, discovery, dynamic registration, PKCE login, tools', { timeout: CASE_TIMEOUT_MS }, async () => {
-    const recorder = recordingFetch();
-    const oauth = new BrowserlessOAuthClient({ redirectUrl: redirectUrlFor('cold-start'), login: USER });
-
-    const firstTransport = newTransport(oauth, recorder);
-    await assert.rejects(newClient().connect(firstTransport), UnauthorizedError, recorder.summary());
-
-    const [firstMcp] = recorder.exchanges.filter((e) => e.url === stack.mcpUrl);
-    assert.equal(firstMcp?.status, 401, `first MCP request answered 401\n${recorder.summary()}`);
-    const prmUrl = challengeParams(firstMcp.wwwAuthenticate).resource_metadata;
-    assert.ok(recorder.exchanges.some((e) => e.url === prmUrl && e.status === 200), `PRM fetched from the challenge's URL\n${recorder.summary()}`);
-    assert.ok(recorder.exchanges.some((e) => e.url.startsWith(stack.issuer) && e.url.includes('/.well-known/') && e.status === 200),
-      `provider metadata fetched\n${recorder.summary()}`);
-    assert.ok(recorder.exchanges.some((e) => e.method === 'POST' && e.url === `${stack.issuer}/reg` && e.status === 201),
-      `dynamic client registration\n${recorder.summary()}`);
-    assert.equal(oauth.registrations.length, 1, 'one registration');
-
-    assert.equal(oauth.authorizationUrls.length, 1, 'one authorization');
-    const authorization = oauth.authorizationUrls[0];
-    assert.equal(authorization.origin, stack.issuer, 'authorization at the provider');
-    assert.equal(authorization.searchParams.get('code_challenge_method'), 'S256');
-    assert.ok(authorization.searchParams.get('code_challenge'));
-    assert.equal(authorization.searchParams.get('resource'), stack.mcpUrl, 'RFC 8707 resource from the PRM');
-    assert.equal(authorization.searchParams.get('client_id'), oauth.registrations[0].client_id);
-
-    await firstTransport.finishAuth(oauth.takeCode());
-    assert.ok(oauth.tokens()?.access_token, 'tokens saved');
-    assert.match(oauth.tokens().scope ?? '', /\bapi:read\b/, 'granted scope includes api:read');
-
-    const client = newClient();
-    await client.connect(newTransport(oauth, recorder));
-    try {
-      const { tools } = await client.listTools();
-      assertToolList(tools, 'TypeScript SDK');
-
-      const history = await client.callTool({ name: 'get_deploy_history', arguments: {} });
-      assertDeployHistoryFor(history, USER);
-      for (const name of ['vibe_check', 'can_i_push_to_prod']) {
-        assertStructuredResult(await client.callTool({ name, arguments: {} }), name);
-      }
-    } finally {
-      await client.close();
-    }
+    await coldStart(stack, 'cold-start');
   });
 
   test('step-up: an api:write-only token gets 403 insufficient_scope, re-authorizes with api:read', { timeout: CASE_TIMEOUT_MS }, async () => {
@@ -282,6 +291,32 @@ describe('TypeScript SDK', () => {
 
 const MODERN = '2026-07-28';
 const V2_MODES = [['pinned to 2026-07-28', { pin: MODERN }], ['auto', 'auto']];
+// The same cold start when the provider issues RFC 9068 JWT access tokens (to every client, the
+// registered one included) and push-advisor checks them only locally against the provider's JWKS.
+describe('TypeScript SDK with JWT access tokens (PUSH_ADVISOR_VALIDATION=jwt)', { skip: process.env.MCP_TARGET_URL ? 'the harness starts this stack itself' : false }, () => {
+  let jwtStack;
+  before(async () => {
+    jwtStack = await startStack({ jwtAccessTokens: true });
+  });
+  after(async () => {
+    await jwtStack?.stop();
+  });
+
+  test('cold start: the token is an at+jwt, push-advisor reads the JWKS and never introspects', { timeout: CASE_TIMEOUT_MS }, async () => {
+    const accessToken = await coldStart(jwtStack, 'cold-start-jwt');
+    const parts = accessToken.split('.');
+    assert.equal(parts.length, 3, 'the access token is a compact JWS');
+    const header = JSON.parse(Buffer.from(parts[0], 'base64url').toString('utf8'));
+    assert.equal(header.typ, 'at+jwt', `RFC 9068 token type: ${JSON.stringify(header)}`);
+    const payload = JSON.parse(Buffer.from(parts[1], 'base64url').toString('utf8'));
+    assert.equal(payload.aud, jwtStack.mcpUrl, 'audience is the MCP resource from the PRM');
+
+    const providerLog = jwtStack.providerLog();
+    assert.match(providerLog, /^provider: GET \/jwks 200/m, `push-advisor fetched the JWKS\n${providerLog}`);
+    assert.doesNotMatch(providerLog, /\/token\/introspection/, `no introspection request\n${providerLog}`);
+  });
+});
+
 // The client v2 sends credentials to an HTTPS or loopback token endpoint only, so its cold start
 // cannot run against a plain-HTTP, non-loopback provider (the TAP run serves HTTPS for this).
 const PROVIDER_ISSUER = process.env.MCP_PROVIDER_ISSUER;

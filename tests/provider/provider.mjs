@@ -15,6 +15,9 @@
 //   PROVIDER_RESOURCE_SCOPES   space-separated scopes of the resource, default "api:read api:write"
 //                              (e.g. the auth-only gateway's "gateway:read gateway:write")
 //   PROVIDER_ACCESS_TOKEN_TTL  access token lifetime in seconds, default 300
+//   PROVIDER_JWT_ACCESS_TOKENS 1: every client gets RS256 JWT access tokens (RFC 9068) for the
+//                              resources, not only `push-advisor-jwt` (e.g. for MCP clients that
+//                              register themselves)
 //   PROVIDER_REDIRECT_URIS     comma-separated redirect URIs of the `push-advisor` client,
 //                              default http://127.0.0.1:8787/token
 //   PROVIDER_SECRET_PUSH_ADVISOR      default dev-secret-push-advisor
@@ -53,6 +56,7 @@ const tls = Boolean(tlsCertPath);
 const resource = env.PROVIDER_RESOURCE || 'http://127.0.0.1:8787';
 const mcpResource = env.PROVIDER_RESOURCE_MCP || '';
 const accessTokenTtl = parsePositiveInt('PROVIDER_ACCESS_TOKEN_TTL', env.PROVIDER_ACCESS_TOKEN_TTL ?? '300');
+const jwtAccessTokensForAll = env.PROVIDER_JWT_ACCESS_TOKENS === '1';
 const redirectUris = (env.PROVIDER_REDIRECT_URIS || 'http://127.0.0.1:8787/token')
   .split(',').map((uri) => uri.trim()).filter(Boolean);
 
@@ -113,8 +117,9 @@ function resourceServerInfo(_ctx, indicator, client) {
     audience: indicator,
     scope: clientId === CLIENT.writerOnly ? 'api:write' : RESOURCE_SCOPES.join(' '),
     accessTokenTTL: accessTokenTtl,
-    accessTokenFormat: clientId === CLIENT.pushAdvisorJwt ? 'jwt' : 'opaque',
-    ...(clientId === CLIENT.pushAdvisorJwt ? { jwt: { sign: { alg: 'RS256' } } } : {}),
+    ...(jwtAccessTokensForAll || clientId === CLIENT.pushAdvisorJwt
+      ? { accessTokenFormat: 'jwt', jwt: { sign: { alg: 'RS256' } } }
+      : { accessTokenFormat: 'opaque' }),
   };
 }
 

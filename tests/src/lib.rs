@@ -276,20 +276,14 @@ impl Provider {
         scope: &str,
         resource: &str,
     ) -> Value {
-        let agent = plain_agent(self.options.tls.as_ref());
-        let response = agent
-            .post(&format!("{}/token", self.base_url()))
-            .header("Authorization", &basic(client_id, secret))
-            .send_form([
-                ("grant_type", "client_credentials"),
-                ("scope", scope),
-                ("resource", resource),
-            ])
-            .expect("token request");
-        let status = response.status().as_u16();
-        let body: Value = response.into_body().read_json().expect("token JSON");
-        assert_eq!(status, 200, "token endpoint answered {body}");
-        body
+        client_credentials_grant(
+            &plain_agent(self.options.tls.as_ref()),
+            &format!("{}/token", self.base_url()),
+            client_id,
+            secret,
+            scope,
+            resource,
+        )
     }
 
     /// An access token for `push-advisor` with `scope` for `resource`.
@@ -314,6 +308,31 @@ impl Provider {
     pub fn stop(&mut self) {
         self.process.stop();
     }
+}
+
+/// A client-credentials token response (as JSON) from any provider's `token_endpoint`,
+/// the client authenticated with HTTP Basic, asking for `scope` at RFC 8707 `resource`.
+pub fn client_credentials_grant(
+    agent: &ureq::Agent,
+    token_endpoint: &str,
+    client_id: &str,
+    secret: &str,
+    scope: &str,
+    resource: &str,
+) -> Value {
+    let response = agent
+        .post(token_endpoint)
+        .header("Authorization", &basic(client_id, secret))
+        .send_form([
+            ("grant_type", "client_credentials"),
+            ("scope", scope),
+            ("resource", resource),
+        ])
+        .expect("token request");
+    let status = response.status().as_u16();
+    let body: Value = response.into_body().read_json().expect("token JSON");
+    assert_eq!(status, 200, "token endpoint answered {body}");
+    body
 }
 
 fn basic(id: &str, secret: &str) -> String {
@@ -383,6 +402,15 @@ pub fn make_tls_files_for(dir: &Path, name: &str, hosts: &[&str]) -> TlsFiles {
     std::fs::write(&files.cert_pem, leaf.pem()).unwrap();
     std::fs::write(&files.key_pem, leaf_key.serialize_pem()).unwrap();
     files
+}
+
+/// A directory of a test's files, removed even when an assertion fails.
+pub struct TempDir(pub PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }
 
 /// The real `push-advisor` binary.
@@ -635,7 +663,7 @@ pub fn python_tools() -> PathBuf {
             .status()
             .is_ok_and(|s| s.success())
     };
-    if python.exists() && has("prometheus_client") && has("schemathesis") {
+    if python.exists() && has("prometheus_client") && has("schemathesis") && has("nanoidp") {
         return python;
     }
     if !python.exists() {
