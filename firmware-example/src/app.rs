@@ -178,8 +178,15 @@ pub fn start(
         // Filled at start-up, so the key room is zeroed RAM (.bss), not flash-copied .data.
         static KEYS: StaticCell<jwt::KeyStore<Mx, JWKS_KEYS>> = StaticCell::new();
         let keys = KEYS.init(jwt::KeyStore::new(jwt::JwksPolicy::DEFAULT));
+        // The MCP endpoint's URI is an audience too (what MCP clients ask for): the
+        // validator lets both through and the guard checks each route's own.
+        static JWT_OAUTH: StaticCell<OAuthConfig<'static>> = StaticCell::new();
+        let jwt_oauth: &'static OAuthConfig<'static> = JWT_OAUTH.init(OAuthConfig {
+            resource_alias: &urls.mcp,
+            ..*oauth
+        });
         let checker = jwt::JwtValidator::new(
-            oauth,
+            jwt_oauth,
             &jwt_settings::SETTINGS,
             &METADATA,
             connector,
