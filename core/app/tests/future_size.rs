@@ -32,8 +32,15 @@ fn the_serve_future_stays_small() {
 fn token_info_size_is_known() {
     let size = core::mem::size_of::<push_advisor_oauth::TokenInfo>();
     println!("TokenInfo: {size} B");
+    // The device's bounds; a workspace build may unify in the host's `large-tokens`
+    // (scope 2 KiB, 16 audiences), whose cache keeps compact entries instead of copies.
+    let limit = if push_advisor_oauth::SUBJECT_MAX <= 128 {
+        1152
+    } else {
+        5 * 1024 + 128
+    };
     assert!(
-        size <= 1152,
+        size <= limit,
         "TokenInfo grew to {size} B; it is copied on every cached request"
     );
 }
