@@ -1,15 +1,26 @@
-//! One whole request through `serve` over an in-memory connection, per route.
+//! One whole request through `serve` over an in-memory connection, per route; the
+//! protected route with an opaque (introspected) token and with JWT access tokens, each
+//! already in the token cache.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
+#[path = "common/jwt_app.rs"]
+mod jwt_app;
+
 use criterion::{Criterion, criterion_group, criterion_main};
 use embassy_futures::block_on;
 use push_advisor_http::{Buffers, ServerConfig, serve};
-use support::app::{App, RESOURCE, oauth_config, wired};
+use push_advisor_oauth::TokenValidator;
+use support::app::{RESOURCE, TestPlatform, oauth_config, wired};
 use support::{MONDAY_NOON, MemConn, introspection_reply};
 
-fn bench_route(c: &mut Criterion, name: &str, app: &App, request: &[u8]) {
+fn bench_route<V: TokenValidator>(
+    c: &mut Criterion,
+    name: &str,
+    app: &push_advisor_app::PushAdvisor<'static, TestPlatform, V>,
+    request: &[u8],
+) {
     let server = ServerConfig::default();
     let mut rx = [0u8; 2048];
     let mut tx = [0u8; 2048];
@@ -52,6 +63,22 @@ fn requests(c: &mut Criterion) {
         app,
         &get("/deploy-history", token),
     );
+    // The same request with JWT access tokens: checked locally on the first request, cached after.
+    let jwt_app = jwt_app::jwt_wired().app;
+    for (alg, token) in [
+        ("RS256", jwt_app::RS256_TOKEN),
+        ("ES256", jwt_app::ES256_TOKEN),
+    ] {
+        bench_route(
+            c,
+            &format!("serve GET /deploy-history (cached {alg} JWT)"),
+            jwt_app,
+            &get(
+                "/deploy-history",
+                &format!("Authorization: Bearer {token}\r\n"),
+            ),
+        );
+    }
 }
 
 criterion_group!(benches, requests);

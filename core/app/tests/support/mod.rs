@@ -307,12 +307,21 @@ pub mod app {
 
     pub type App = PushAdvisor<'static, TestPlatform, Validator>;
 
-    pub struct Wired {
-        pub app: &'static App,
+    pub struct Wired<V: 'static = Validator> {
+        pub app: &'static PushAdvisor<'static, TestPlatform, V>,
         pub connector: &'static ReplayConnector,
     }
 
-    fn leak<T>(value: T) -> &'static T {
+    /// What a token validator is built from.
+    pub struct ValidatorParts {
+        pub provider: &'static SharedMetadata,
+        pub connector: &'static ReplayConnector,
+        pub oauth: &'static OAuthConfig<'static>,
+        pub buffers: &'static ProviderBuffers<'static, Mx>,
+        pub clock: FixedClock,
+    }
+
+    pub fn leak<T>(value: T) -> &'static T {
         Box::leak(Box::new(value))
     }
 
@@ -344,13 +353,37 @@ pub mod app {
         }
     }
 
-    /// The app at a given wall time, with `replies` queued for the provider.
+    /// The app at a given wall time, with `replies` queued for the provider and
+    /// tokens checked by introspection behind the token cache.
     pub fn wired(
         unix: Option<u64>,
         replies: &[&[u8]],
         lazy: bool,
         oauth: OAuthConfig<'static>,
     ) -> Wired {
+        wired_with(unix, replies, lazy, oauth, |parts| {
+            let introspector = DiscoveredIntrospector::new(
+                parts.provider,
+                parts.connector,
+                parts.oauth,
+                parts.buffers,
+            );
+            CachingValidator::new(
+                introspector,
+                parts.clock,
+                CachePolicy::from_config(parts.oauth),
+            )
+        })
+    }
+
+    /// `wired` with the token validator `validator` builds.
+    pub fn wired_with<V: push_advisor_oauth::TokenValidator>(
+        unix: Option<u64>,
+        replies: &[&[u8]],
+        lazy: bool,
+        oauth: OAuthConfig<'static>,
+        validator: impl FnOnce(ValidatorParts) -> V,
+    ) -> Wired<V> {
         let urls = leak(AppUrls::new(RESOURCE).unwrap());
         let oauth = leak(oauth);
         let clock = FixedClock {
@@ -361,12 +394,13 @@ pub mod app {
         provider.set(ProviderMetadata::from_config(oauth).unwrap());
         let connector = leak(ReplayConnector::new(replies));
         let buffers = provider_buffers();
-        let introspector = DiscoveredIntrospector::new(provider, connector, oauth, buffers);
-        let validator = leak(CachingValidator::new(
-            introspector,
+        let validator = leak(validator(ValidatorParts {
+            provider,
+            connector,
+            oauth,
+            buffers,
             clock,
-            CachePolicy::from_config(oauth),
-        ));
+        }));
         let config = AppConfig {
             mcp_lazy_auth: lazy,
             ..AppConfig::new(

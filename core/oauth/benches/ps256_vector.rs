@@ -1,0 +1,6 @@
+// Made by `core/oauth/benches/make_ps256_vector.mjs` (claims as in testdata/jwt_vectors.rs).
+
+/// RSA-2048 key `ps-1`.
+pub const PS_JWK: &str = r#"{"kty":"RSA","n":"hMzoNbpD6EP3KiaAspKrF67Ss2K85z98iix8mOJNM-In1vhKzpFCxeQ13HGvfAyY8qyCHuhZJWQZIdAf-pqDH_opOjiacVl2huiR4SEoj6pMf2oQJcGEpn1WWnHqeOpg2FJP9CKYAlvbjUddUSInENr-TWbKy7yvCxxoxTSXpiyyB_PxZdVQ4xPjpuPOwZE4OAdT8GHKw1M2G_Y7XJfMq4Bkcl-jw_AA8ifPFGp4MYVcY-2s4xQ9__vcgONu7pdcRglMkcMXmNilC_fYdQxQJQHzUSIg-tq9C2gzrt2hcFR_zUQ4v8puuPQpgnQDfTHB4yjhXtj1app3072FsZukrQ","e":"AQAB","kid":"ps-1","use":"sig"}"#;
+/// Signed by `ps-1` with PS256 (salt 32 bytes).
+pub const PS256_TOKEN: &str = r#"eyJhbGciOiJQUzI1NiIsInR5cCI6ImF0K2p3dCIsImtpZCI6InBzLTEifQ.eyJpc3MiOiJodHRwOi8vMTI3LjAuMC4xOjkwMDAiLCJhdWQiOiJodHRwOi8vMTI3LjAuMC4xOjg3ODciLCJleHAiOjE3MjM1NjY3MDAsImlhdCI6MTcyMzU2MzA5MCwic3ViIjoiYWxpY2UiLCJjbGllbnRfaWQiOiJhcHAiLCJzY29wZSI6ImFwaTpyZWFkIn0.XHca4RRGWkBm548GSY4_3tZgGNYdnh_WCJ2POll-GQq--C1jF1qSop4XCAPk7Dw1snwf66tT_xm1ZFuDKPmpj5PA6RBabyV1RwVpARV8wOGNKGPvNIpwhuh27_TRkPIWFxsB2KqZJQm0jdWK24ma0jKzG8mUaMwrMpgBuK9OIzEgrGxNzqX0MShsd_6BEnyDV7S1BNkElBZYNrbus_PEBndF-sOAwt839S2BdZKdp5XAMccW_sfInUFpONg952Jcp_m52jmmG7qG3UbzT_UkZJuxr6JWB-TbzwCQ2zZsDDWAsu5vZcKl0bzDKhSJNcyVIs_CvnsIEycfDWUqbFwpZA"#;
