@@ -1,5 +1,5 @@
 //! The introspection-answer reader (RFC 7662) on any body: it never accepts an inactive
-//! token, what it keeps is what serde_json reads in the same body, and an accepted
+//! token, it refuses as bad, inactive or too large (beyond this build's bounds), what it keeps is what serde_json reads in the same body, and an accepted
 //! answer was one JSON object.
 #![no_main]
 
@@ -31,7 +31,7 @@ fuzz_target!(|body: &[u8]| {
         Err(error) => assert!(
             matches!(
                 error,
-                ValidationError::BadAnswer | ValidationError::Inactive
+                ValidationError::BadAnswer | ValidationError::Inactive | ValidationError::TooLarge
             ),
             "{error:?}"
         ),
