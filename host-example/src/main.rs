@@ -115,8 +115,9 @@ fn main() -> ExitCode {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_target(false)
         .init();
-    // The token cache is built in place before it is leaked; a large stack keeps debug
-    // builds (which do not elide the move) from overflowing.
+    // The app (its 1,024 pending logins among it) is built on the stack before it is
+    // leaked; a large stack keeps debug builds (which do not elide the move) from
+    // overflowing.
     let started = std::thread::Builder::new()
         .name("push-advisor".into())
         .stack_size(64 * 1024 * 1024)

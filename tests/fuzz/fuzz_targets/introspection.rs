@@ -1,6 +1,7 @@
 //! The introspection-answer reader (RFC 7662) on any body: it never accepts an inactive
-//! token, it refuses as bad, inactive or too large (beyond this build's bounds), what it keeps is what serde_json reads in the same body, and an accepted
-//! answer was one JSON object.
+//! token, it refuses only as bad, inactive or too large (beyond this build's bounds), what
+//! it keeps is what serde_json reads in the same body, and an accepted answer was one JSON
+//! object.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
