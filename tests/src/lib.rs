@@ -20,12 +20,25 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// A port that was free a moment ago on 127.0.0.1.
+/// A port that was free a moment ago on 127.0.0.1, for a server started next.
+///
+/// Taken below Linux's ephemeral range (32768–60999), so that an outgoing connection's
+/// local port cannot take it before the server binds it (seen: nginx failing to bind a
+/// port that a test client had meanwhile used), and from a counter, so that tests running
+/// in parallel in one process never get the same one.
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    const FIRST: u32 = 20_000;
+    const COUNT: u32 = 12_000;
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let start = std::process::id().wrapping_mul(7919) % COUNT;
+    for _ in 0..COUNT {
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let port = u16::try_from(FIRST + (start + n) % COUNT).expect("below 32000");
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port in {FIRST}..{} on 127.0.0.1", FIRST + COUNT)
 }
 
 /// A child process killed when dropped, with its stderr kept for failure messages.
