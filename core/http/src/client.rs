@@ -42,6 +42,20 @@ pub struct Outgoing<'a> {
     pub keep_alive: bool,
 }
 
+impl<'a> Outgoing<'a> {
+    /// A plain `GET` of `endpoint` (metadata, key sets): no headers, credentials or body.
+    pub fn get(endpoint: &'a Endpoint<'a>, keep_alive: bool) -> Self {
+        Outgoing {
+            method: "GET",
+            endpoint,
+            headers: &[],
+            authorization: None,
+            form: None,
+            keep_alive,
+        }
+    }
+}
+
 impl fmt::Debug for Outgoing<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Outgoing")
@@ -408,14 +422,7 @@ mod tests {
     use embassy_futures::block_on;
 
     fn get<'a>(endpoint: &'a Endpoint<'a>) -> Outgoing<'a> {
-        Outgoing {
-            method: "GET",
-            endpoint,
-            headers: &[],
-            authorization: None,
-            form: None,
-            keep_alive: true,
-        }
+        Outgoing::get(endpoint, true)
     }
 
     #[test]

@@ -676,14 +676,7 @@ pub async fn discover_dated<C: Connect, const TEXT: usize, const KEEP: u16>(
                 continue;
             }
         };
-        let request = Outgoing {
-            method: "GET",
-            endpoint: &endpoint,
-            headers: &[],
-            authorization: None,
-            form: None,
-            keep_alive: false,
-        };
+        let request = Outgoing::get(&endpoint, false);
         let response = match exchange(&mut conn, &request, buffer).await {
             Ok(response) => response,
             Err(error) => {

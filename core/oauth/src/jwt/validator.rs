@@ -104,14 +104,7 @@ impl<'a, M: RawMutex, C: Connect, K: Clock, const N: usize> JwtValidator<'a, M, 
         let Ok(mut conn) = self.connect.connect(&endpoint).await else {
             return;
         };
-        let request = Outgoing {
-            method: "GET",
-            endpoint: &endpoint,
-            headers: &[],
-            authorization: None,
-            form: None,
-            keep_alive: true,
-        };
+        let request = Outgoing::get(&endpoint, true);
         if let Ok(response) = exchange(&mut conn, &request, &mut buffer).await {
             if response.status == 200 {
                 let lifetime = self
