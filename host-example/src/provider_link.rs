@@ -186,10 +186,12 @@ pub async fn discover_until_known(
                 if error == DiscoveryError::IssuerMismatch {
                     warn!(
                         issuer = config.issuer,
-                        "the provider's metadata names another issuer: `push-advisor check` shows which (a trailing `/` counts)"
+                        retry_in = ?delay,
+                        "provider discovery failed: the provider's metadata names another issuer; `push-advisor check` shows which (a trailing `/` counts)"
                     );
+                } else {
+                    warn!(issuer = config.issuer, ?error, retry_in = ?delay, "provider discovery failed");
                 }
-                warn!(issuer = config.issuer, ?error, retry_in = ?delay, "provider discovery failed");
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(10));
             }
