@@ -25,7 +25,9 @@ use std::time::Duration;
 
 use push_advisor_http::time::Clock;
 use push_advisor_oauth::token::WordList;
-use push_advisor_oauth::{CachePolicy, OAuthConfig, TokenInfo, TokenValidator, ValidationError};
+use push_advisor_oauth::{
+    CachePolicy, OAuthConfig, TokenInfo, TokenValidator, ValidationError, eviction_rank,
+};
 use sha2::{Digest, Sha256};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -372,14 +374,14 @@ impl<'c, V, C> TokenCache<'c, V, C> {
             let excess = (entries.len() + 1).saturating_sub(self.shard_capacity);
             if excess > 0 {
                 let batch = excess.max(self.shard_capacity / 8).min(entries.len());
-                let mut ranked: Vec<(bool, u64, TokenDigest)> = entries
+                let mut ranked: Vec<((bool, u64), TokenDigest)> = entries
                     .iter()
-                    .map(|(key, old)| (old.facts.is_ok(), old.expires_ms, *key))
+                    .map(|(key, old)| (eviction_rank(old.facts.is_ok(), old.expires_ms), *key))
                     .collect();
                 if batch < ranked.len() {
                     ranked.select_nth_unstable(batch);
                 }
-                for (_, _, key) in ranked.iter().take(batch) {
+                for (_, key) in ranked.iter().take(batch) {
                     entries.remove(key);
                 }
             }
@@ -389,17 +391,6 @@ impl<'c, V, C> TokenCache<'c, V, C> {
 }
 
 impl<V: TokenValidator, C: Clock> TokenCache<'_, V, C> {
-    /// How long an active answer may be reused, from `exp` and the best wall time known
-    /// (our clock, else the provider's `Date`).
-    fn lifetime_ms(&self, info: &TokenInfo) -> u64 {
-        let now_unix = self.clock.unix_seconds().or(info.answered_at);
-        let remaining_ms = match (info.exp, now_unix) {
-            (Some(exp), Some(now)) => exp.saturating_sub(now).saturating_mul(1000),
-            _ => u64::MAX,
-        };
-        remaining_ms.min(self.policy.max_lifetime_ms)
-    }
-
     /// The live answer for `digest`, if any.
     fn hit(&self, digest: &TokenDigest) -> Option<Result<TokenInfo, ValidationError>> {
         let now_ms = self.clock.monotonic_ms();
@@ -457,22 +448,16 @@ impl<V: TokenValidator, C: Clock> TokenCache<'_, V, C> {
         };
         let result = self.inner.validate(token).await;
         let now_ms = self.clock.monotonic_ms();
-        let kept = match &result {
-            Ok(info) => Some((Ok(self.facts(info)), self.lifetime_ms(info))),
-            Err(error @ (ValidationError::Inactive | ValidationError::TooLarge)) => {
-                Some((Err(*error), self.policy.negative_lifetime_ms))
-            }
-            // Outages and odd answers are not the token's fault: ask again next time.
-            Err(_) => None,
-        };
-        if let Some((facts, lifetime_ms)) = kept {
-            if lifetime_ms > 0 {
-                let entry = Entry {
-                    expires_ms: now_ms.saturating_add(lifetime_ms),
-                    facts,
-                };
-                self.store(*digest, entry, now_ms);
-            }
+        let reuse_for_ms = self.policy.reuse_for_ms(&result, self.clock.unix_seconds());
+        if let Some(lifetime_ms) = reuse_for_ms {
+            let entry = Entry {
+                expires_ms: now_ms.saturating_add(lifetime_ms),
+                facts: result
+                    .as_ref()
+                    .map(|info| self.facts(info))
+                    .map_err(|error| *error),
+            };
+            self.store(*digest, entry, now_ms);
         }
         result
     }

@@ -47,6 +47,36 @@ impl CachePolicy {
             negative_lifetime_ms: config.negative_lifetime_ms,
         }
     }
+
+    /// How long `answer` may be reused, `None` for never: an active token until its `exp`
+    /// (judged by `now_unix`, else the provider's `Date`) and at most `max_lifetime_ms`;
+    /// a token refused for its own sake (inactive, too large) for `negative_lifetime_ms`;
+    /// outages and odd answers never, since they are not the token's fault.
+    pub fn reuse_for_ms(
+        &self,
+        answer: &Result<TokenInfo, ValidationError>,
+        now_unix: Option<u64>,
+    ) -> Option<u64> {
+        let lifetime_ms = match answer {
+            Ok(info) => {
+                let remaining_ms = match (info.exp, now_unix.or(info.answered_at)) {
+                    (Some(exp), Some(now)) => exp.saturating_sub(now).saturating_mul(1000),
+                    _ => u64::MAX,
+                };
+                remaining_ms.min(self.max_lifetime_ms)
+            }
+            Err(ValidationError::Inactive | ValidationError::TooLarge) => self.negative_lifetime_ms,
+            Err(_) => return None,
+        };
+        (lifetime_ms > 0).then_some(lifetime_ms)
+    }
+}
+
+/// The order in which a full cache gives up answers, smallest first: negative answers
+/// before good ones, so a flood of junk tokens cannot push out the answers for good
+/// ones; among equals, the one expiring soonest.
+pub fn eviction_rank(answer_is_good: bool, expires_ms: u64) -> (bool, u64) {
+    (answer_is_good, expires_ms)
 }
 
 /// Wraps any validator with a cache of `N` answers.
@@ -140,12 +170,10 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
             let mut entries = entries.borrow_mut();
             entries.retain(|old| old.expires_ms > now_ms && old.digest != entry.digest);
             if entries.is_full() {
-                // Evict a negative entry first, so a flood of junk tokens cannot push
-                // out the answers for good ones; among equals, the one expiring soonest.
                 let victim = entries
                     .iter()
                     .enumerate()
-                    .min_by_key(|(_, old)| (old.answer.is_ok(), old.expires_ms))
+                    .min_by_key(|(_, old)| eviction_rank(old.answer.is_ok(), old.expires_ms))
                     .map(|(index, _)| index);
                 if let Some(index) = victim {
                     entries.swap_remove(index);
@@ -157,17 +185,6 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
 }
 
 impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> CachingValidator<M, V, C, N> {
-    /// How long an active answer may be reused, from `exp` and the best wall time known
-    /// (our clock, else the provider's `Date`).
-    fn lifetime_ms(&self, info: &TokenInfo) -> u64 {
-        let now_unix = self.clock.unix_seconds().or(info.answered_at);
-        let remaining_ms = match (info.exp, now_unix) {
-            (Some(exp), Some(now)) => exp.saturating_sub(now).saturating_mul(1000),
-            _ => u64::MAX,
-        };
-        remaining_ms.min(self.policy.max_lifetime_ms)
-    }
-
     /// A miss: one caller per token asks upstream (single flight) and stores the answer.
     async fn fetch(&self, token: &str, digest: &TokenDigest) -> Result<TokenInfo, ValidationError> {
         let lane = usize::from(digest[0]) % FLIGHT_LANES;
@@ -181,23 +198,14 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> CachingValidator<
         }
         let result = self.inner.validate(token).await;
         let now_ms = self.clock.monotonic_ms();
-        let cached = match &result {
-            Ok(info) => Some((Ok(info.clone()), self.lifetime_ms(info))),
-            Err(error @ (ValidationError::Inactive | ValidationError::TooLarge)) => {
-                Some((Err(*error), self.policy.negative_lifetime_ms))
-            }
-            // Outages and odd answers are not the token's fault: ask again next time.
-            Err(_) => None,
-        };
-        if let Some((answer, lifetime_ms)) = cached {
-            if lifetime_ms > 0 {
-                let entry = Entry {
-                    digest: *digest,
-                    answer,
-                    expires_ms: now_ms.saturating_add(lifetime_ms),
-                };
-                self.store(entry, now_ms);
-            }
+        let reuse_for_ms = self.policy.reuse_for_ms(&result, self.clock.unix_seconds());
+        if let Some(lifetime_ms) = reuse_for_ms {
+            let entry = Entry {
+                digest: *digest,
+                answer: result.clone(),
+                expires_ms: now_ms.saturating_add(lifetime_ms),
+            };
+            self.store(entry, now_ms);
         }
         result
     }

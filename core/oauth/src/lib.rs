@@ -106,7 +106,7 @@ pub mod testing;
 pub use bearer::{BearerError, bearer_from_authorization, bearer_token};
 pub use budget::{BudgetedValidator, CallBudget};
 pub use buffers::{BufferSlot, ProviderBuffers};
-pub use cache::{CachePolicy, CachingValidator};
+pub use cache::{CachePolicy, CachingValidator, eviction_rank};
 pub use config::{ClientAuth, ClientCredentials, Endpoints, OAuthConfig};
 pub use deadline::DeadlineValidator;
 pub use discovered::{DiscoveredIntrospector, MetadataSource, SharedMetadata};
