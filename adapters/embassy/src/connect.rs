@@ -273,9 +273,7 @@ impl<const N: usize, const TX: usize, const RX: usize> Read for Outbound<'_, N, 
                 Link::Tls(stream) => stream.read(buf).await,
             }
         };
-        with_deadline(self.deadline, reading)
-            .await
-            .unwrap_or(Err(ConnectionError::TimedOut))
+        by(self.deadline, reading).await
     }
 }
 
@@ -288,9 +286,7 @@ impl<const N: usize, const TX: usize, const RX: usize> Write for Outbound<'_, N,
                 Link::Tls(stream) => stream.write(buf).await,
             }
         };
-        with_deadline(self.deadline, writing)
-            .await
-            .unwrap_or(Err(ConnectionError::TimedOut))
+        by(self.deadline, writing).await
     }
 
     async fn flush(&mut self) -> Result<(), ConnectionError> {
@@ -301,10 +297,18 @@ impl<const N: usize, const TX: usize, const RX: usize> Write for Outbound<'_, N,
                 Link::Tls(stream) => stream.flush().await,
             }
         };
-        with_deadline(self.deadline, flushing)
-            .await
-            .unwrap_or(Err(ConnectionError::TimedOut))
+        by(self.deadline, flushing).await
     }
+}
+
+/// `step`'s result, or `TimedOut` if it has not ended by `deadline`.
+async fn by<T>(
+    deadline: Instant,
+    step: impl core::future::Future<Output = Result<T, ConnectionError>>,
+) -> Result<T, ConnectionError> {
+    with_deadline(deadline, step)
+        .await
+        .unwrap_or(Err(ConnectionError::TimedOut))
 }
 
 /// Any socket error ends the exchange as a reset connection.
