@@ -78,8 +78,10 @@ impl<'d, const N: usize, const TX: usize, const RX: usize> TcpConnector<'d, N, T
         connect_timeout: Duration,
         io_timeout: Duration,
     ) -> Self {
-        let mut client = TcpClient::new(stack, state);
-        client.set_timeout(Some(io_timeout));
+        // No socket inactivity timeout: the exchange's deadline ends every exchange, and
+        // an equal smoltcp timeout would race it, aborting a hung exchange as a reset
+        // (logged `closed`) instead of letting it end as the timeout it is.
+        let client = TcpClient::new(stack, state);
         TcpConnector {
             stack,
             client,
