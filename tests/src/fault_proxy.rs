@@ -5,7 +5,7 @@
 //! It counts the requests it received, i.e. the provider calls `push-advisor` made.
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,12 +35,26 @@ pub enum Fault {
     InterimFlood,
 }
 
+/// Every fault a suite injects, with the cause the server under test logs for it
+/// (`cause=...`).
+pub const FAULTS: [(Fault, &str); 8] = [
+    (Fault::Hang, "timeout"),
+    (Fault::Drip, "timeout"),
+    (Fault::CloseMidAnswer, "closed"),
+    (Fault::ServerError, "status"),
+    (Fault::InvalidJson, "malformed"),
+    (Fault::ActiveAsString, "malformed"),
+    (Fault::TenMegabytes, "too_large"),
+    (Fault::InterimFlood, "malformed"),
+];
+
 /// Longest a faulty answer is kept up (hang, drip, flood) before the proxy gives up.
 const FAULT_LIMIT: Duration = Duration::from_secs(20);
 
 /// The running fake proxy; it stops accepting when dropped.
 pub struct FaultProxy {
     pub port: u16,
+    address: SocketAddr,
     fault: Arc<Mutex<Fault>>,
     requests: Arc<AtomicUsize>,
     stop: Arc<std::sync::atomic::AtomicBool>,
@@ -49,8 +63,15 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Listens on 127.0.0.1 and forwards to `upstream` (`host:port` of the real provider).
     pub fn start(upstream: &str) -> FaultProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fault proxy");
-        let port = listener.local_addr().expect("proxy address").port();
+        FaultProxy::start_at(SocketAddr::from(([127, 0, 0, 1], 0)), upstream)
+    }
+
+    /// Listens on `address` (port 0: any free one; another address only inside a test
+    /// namespace) and forwards to `upstream`.
+    pub fn start_at(address: SocketAddr, upstream: &str) -> FaultProxy {
+        let listener = TcpListener::bind(address).expect("bind the fault proxy");
+        let address = listener.local_addr().expect("proxy address");
+        let port = address.port();
         let fault = Arc::new(Mutex::new(Fault::Pass));
         let requests = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -69,6 +90,7 @@ impl FaultProxy {
         });
         FaultProxy {
             port,
+            address,
             fault,
             requests,
             stop,
@@ -83,12 +105,39 @@ impl FaultProxy {
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
+
+    /// Sets `fault`, makes one protected request with `ask`, and checks its answer:
+    /// 503 with `Retry-After` within `bound`, after exactly one provider call (so never
+    /// 200, and never 401 for the good token `ask` sends). Returns how long it took.
+    pub fn expect_timely_503(
+        &self,
+        fault: Fault,
+        bound: Duration,
+        ask: impl FnOnce() -> crate::Reply,
+    ) -> Duration {
+        self.set(fault);
+        let calls = self.requests();
+        let started = Instant::now();
+        let reply = ask();
+        let took = started.elapsed();
+        assert_eq!(reply.status, 503, "{fault:?}: {reply:?}");
+        assert!(
+            reply.header("retry-after").is_some(),
+            "{fault:?}: {reply:?}"
+        );
+        assert!(
+            took <= bound,
+            "{fault:?} answered after {took:?}, bound {bound:?}"
+        );
+        assert_eq!(self.requests(), calls + 1, "{fault:?}: one provider call");
+        took
+    }
 }
 
 impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        let _ = TcpStream::connect(self.address);
     }
 }
 
