@@ -9,7 +9,7 @@
 use embassy_net::Stack;
 use embassy_net::dns::DnsQueryType;
 use embassy_net::tcp::client::{TcpClient, TcpClientState, TcpConnection};
-use embassy_time::{Duration, Instant, with_deadline};
+use embassy_time::{Duration, Instant, TimeoutError, with_deadline};
 use embedded_io_async::{ErrorType, Read, Write};
 use embedded_nal_async::TcpConnect;
 use push_advisor_http::failure::ExchangeFailure;
@@ -268,54 +268,46 @@ impl<const N: usize, const TX: usize, const RX: usize> ErrorType for Outbound<'_
 /// Every read, write and flush ends by the exchange's deadline, on either link.
 impl<const N: usize, const TX: usize, const RX: usize> Read for Outbound<'_, N, TX, RX> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, ConnectionError> {
-        let reading = async {
-            match &mut self.link {
-                Link::Plain(connection) => connection.read(buf).await.map_err(reset),
-                #[cfg(feature = "tls")]
-                Link::Tls(stream) => stream.read(buf).await,
+        match &mut self.link {
+            Link::Plain(connection) => {
+                ended(with_deadline(self.deadline, connection.read(buf)).await)
             }
-        };
-        by(self.deadline, reading).await
+            #[cfg(feature = "tls")]
+            Link::Tls(stream) => ended(with_deadline(self.deadline, stream.read(buf)).await),
+        }
     }
 }
 
 impl<const N: usize, const TX: usize, const RX: usize> Write for Outbound<'_, N, TX, RX> {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, ConnectionError> {
-        let writing = async {
-            match &mut self.link {
-                Link::Plain(connection) => connection.write(buf).await.map_err(reset),
-                #[cfg(feature = "tls")]
-                Link::Tls(stream) => stream.write(buf).await,
+        match &mut self.link {
+            Link::Plain(connection) => {
+                ended(with_deadline(self.deadline, connection.write(buf)).await)
             }
-        };
-        by(self.deadline, writing).await
+            #[cfg(feature = "tls")]
+            Link::Tls(stream) => ended(with_deadline(self.deadline, stream.write(buf)).await),
+        }
     }
 
     async fn flush(&mut self) -> Result<(), ConnectionError> {
-        let flushing = async {
-            match &mut self.link {
-                Link::Plain(connection) => connection.flush().await.map_err(reset),
-                #[cfg(feature = "tls")]
-                Link::Tls(stream) => stream.flush().await,
+        match &mut self.link {
+            Link::Plain(connection) => {
+                ended(with_deadline(self.deadline, connection.flush()).await)
             }
-        };
-        by(self.deadline, flushing).await
+            #[cfg(feature = "tls")]
+            Link::Tls(stream) => ended(with_deadline(self.deadline, stream.flush()).await),
+        }
     }
 }
 
-/// `step`'s result, or `TimedOut` if it has not ended by `deadline`.
-async fn by<T>(
-    deadline: Instant,
-    step: impl core::future::Future<Output = Result<T, ConnectionError>>,
-) -> Result<T, ConnectionError> {
-    with_deadline(deadline, step)
-        .await
-        .unwrap_or(Err(ConnectionError::TimedOut))
-}
-
-/// Any socket error ends the exchange as a reset connection.
-fn reset<E>(_: E) -> ConnectionError {
-    ConnectionError::Reset
+/// A step's outcome by the exchange's deadline: `TimedOut` if it had not ended, a reset
+/// for any error of the link (a plain function, not a future around the step: it would
+/// grow every connection's future on a device).
+fn ended<T, E>(outcome: Result<Result<T, E>, TimeoutError>) -> Result<T, ConnectionError> {
+    match outcome {
+        Ok(result) => result.map_err(|_| ConnectionError::Reset),
+        Err(TimeoutError) => Err(ConnectionError::TimedOut),
+    }
 }
 
 impl<const N: usize, const TX: usize, const RX: usize> Reusable for Outbound<'_, N, TX, RX> {
