@@ -17,6 +17,10 @@ use super::*;
 /// The firmware's provider timeout for these cases (`--provider-timeout-ms`): short, to
 /// keep the cases that run into it (hang, drip) quick.
 const PROVIDER_TIMEOUT_MS: u64 = 1500;
+/// The same against an `https` provider: the debug build's TLS handshake (elliptic-curve
+/// arithmetic unoptimised, on the one executor thread) alone takes about a second and a
+/// half on this machine, and it is part of the deadline.
+const TLS_PROVIDER_TIMEOUT_MS: u64 = 2500;
 
 /// The firmware, the proxy it calls the provider through, and the provider.
 struct FaultRig {
@@ -27,28 +31,59 @@ struct FaultRig {
 }
 
 impl FaultRig {
+    /// An `http` provider behind the proxy; returns once the firmware has discovered it.
     fn start() -> Option<FaultRig> {
-        let setup = setup()?;
-        let published = format!("http://{}:{PROVIDER_PORT}", setup.host_ip);
+        let rig = FaultRig::start_with(setup()?, None, Fault::Pass, PROVIDER_TIMEOUT_MS);
+        rig.wait_for_discovery();
+        Some(rig)
+    }
+
+    /// The provider behind the proxy, which is an `https` provider (certificate from
+    /// a CA made in `tls_dir`, which the firmware trusts) when `tls_dir` is given; the
+    /// proxy starts with `first`, the firmware after it, with `timeout_ms` as its
+    /// provider timeout.
+    fn start_with(
+        setup: Setup,
+        tls_dir: Option<&std::path::Path>,
+        first: Fault,
+        timeout_ms: u64,
+    ) -> FaultRig {
+        let scheme = if tls_dir.is_some() { "https" } else { "http" };
+        let published = format!("{scheme}://{}:{PROVIDER_PORT}", setup.host_ip);
         let provider = Provider::start(ProviderOptions {
             port: Some(free_port()),
             issuer: Some(published.clone()),
+            trust_proxy: tls_dir.is_some(),
             resource: setup.url.clone(),
             ..ProviderOptions::default()
         });
         let listen = SocketAddr::new(setup.host_ip.parse().expect("PA_HOST_IP"), PROVIDER_PORT);
-        let proxy = FaultProxy::start_at(listen, &direct_authority(&provider));
-        let timeout = PROVIDER_TIMEOUT_MS.to_string();
-        let device =
-            start_firmware_with(&setup, 60, &published, &["--provider-timeout-ms", &timeout]);
-        let rig = FaultRig {
+        let upstream = direct_authority(&provider);
+        let timeout = timeout_ms.to_string();
+        let mut flags = vec!["--provider-timeout-ms".to_owned(), timeout];
+        let proxy = match tls_dir {
+            None => FaultProxy::start_at(listen, &upstream),
+            Some(dir) => {
+                let files = make_tls_files_for(dir, "proxy", &[&setup.host_ip]);
+                let ca = dir.join("proxy-ca.der").to_string_lossy().into_owned();
+                flags.extend(["--ca-der".to_owned(), ca]);
+                FaultProxy::start_tls_at(listen, &upstream, &files)
+            }
+        };
+        proxy.set(first);
+        let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+        let device = start_firmware_with(&setup, 60, &published, &flags);
+        FaultRig {
             setup,
             provider,
             proxy,
             device,
-        };
+        }
+    }
+
+    fn wait_for_discovery(&self) {
         let start = Instant::now();
-        while rig
+        while self
             .device
             .get("/.well-known/oauth-authorization-server")
             .status
@@ -57,11 +92,10 @@ impl FaultRig {
             assert!(
                 start.elapsed() < Duration::from_secs(20),
                 "no discovery through the proxy within 20 s:\n{}",
-                rig.device.process.output()
+                self.device.process.output()
             );
             std::thread::sleep(Duration::from_millis(100));
         }
-        Some(rig)
     }
 
     /// A new token from the provider itself, not through the proxy (so neither the
@@ -222,4 +256,64 @@ fn provider_faults_are_timely_503s_and_a_junk_flood_stays_within_the_call_budget
     std::thread::sleep(Duration::from_millis(1100));
     let fresh = device.get_with_token("/deploy-history", &rig.token());
     assert_eq!(fresh.status, 200, "a new token after the flood: {fresh:?}");
+}
+
+#[test]
+#[ignore = "needs the TAP namespace: run `tests/tap/run.sh` as root"]
+fn an_https_provider_that_drips_or_hangs_costs_at_most_the_provider_timeout() {
+    let _turn = take_turn();
+    let Some(setup) = setup() else { return };
+    let dir = scratch_dir("tls-faults");
+    // Discovery meets a dripping provider first, a byte (one TLS record) every 200 ms:
+    // each exchange must end by the provider timeout (connect, TLS handshake, request and
+    // the whole answer under one deadline), not when the drip ends 20 s later. An
+    // attempt is two exchanges (RFC 8414's document, then OpenID's), so two timeouts.
+    let rig = FaultRig::start_with(setup, Some(&dir), Fault::Drip, TLS_PROVIDER_TIMEOUT_MS);
+    let started = Instant::now();
+    let device = &rig.device;
+    let bound = Duration::from_millis(TLS_PROVIDER_TIMEOUT_MS * 11 / 10);
+    while !device
+        .process
+        .output()
+        .contains("provider discovery failed")
+    {
+        assert!(
+            started.elapsed() < bound * 2,
+            "discovery against a dripping https provider still waiting after {:?}:\n{}",
+            started.elapsed(),
+            device.process.output()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    eprintln!(
+        "https discovery against a drip: failed {} ms after the firmware accepted connections (timeout {TLS_PROVIDER_TIMEOUT_MS} ms)",
+        started.elapsed().as_millis()
+    );
+    assert!(
+        device
+            .process
+            .output()
+            .contains("provider discovery failed (Unavailable(Timeout))"),
+        "{}",
+        device.process.output()
+    );
+
+    rig.proxy.set(Fault::Pass);
+    rig.wait_for_discovery();
+    let token = rig.token();
+    let took = rig.proxy.expect_timely_503(Fault::Hang, bound, || {
+        device.get_with_token("/deploy-history", &token)
+    });
+    eprintln!(
+        "https Hang: 503 after {} ms (bound {} ms)",
+        took.as_millis(),
+        bound.as_millis()
+    );
+    rig.proxy.set(Fault::Pass);
+    let again = device.get_with_token("/deploy-history", &token);
+    assert_eq!(
+        again.status, 200,
+        "the same token over TLS again: {again:?}"
+    );
+    let _ = std::fs::remove_dir_all(dir);
 }

@@ -180,6 +180,8 @@ pub struct ProviderOptions {
     /// The issuer to publish instead of the listen address's, for a provider reached
     /// through a proxy (the device's fault tests); tokens are still fetched directly.
     pub issuer: Option<String>,
+    /// Endpoint URLs follow the proxy's `X-Forwarded-Proto` (a TLS-terminating proxy).
+    pub trust_proxy: bool,
 }
 
 /// A certificate and key on disk (made at test time).
@@ -249,6 +251,9 @@ impl Provider {
         }
         if let Some(issuer) = &options.issuer {
             command.env("PROVIDER_ISSUER", issuer);
+        }
+        if options.trust_proxy {
+            command.env("PROVIDER_TRUST_PROXY", "1");
         }
         if let Some(tls) = &options.tls {
             command
