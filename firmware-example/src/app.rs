@@ -13,14 +13,14 @@ use push_advisor_mcp::McpConfig;
 #[cfg(feature = "jwt")]
 use push_advisor_oauth::jwt;
 use push_advisor_oauth::{
-    BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials, DeadlineValidator,
-    DiscoveredIntrospector, OAuthConfig, ProviderBuffers,
+    BudgetedValidator, BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
+    DeadlineValidator, DiscoveredIntrospector, OAuthConfig, ProviderBuffers,
 };
 use static_cell::{ConstStaticCell, StaticCell};
 
 use crate::board_parts::{Mx, Settings};
 use crate::discovery::{CLOCK, Clock, provider_task};
-use crate::net::{Connector, ConnectorState, OUTBOUND, SOCKETS, spawn_once};
+use crate::net::{Connector, ConnectorState, OUTBOUND, PROVIDER_CALL_BUDGET, SOCKETS, spawn_once};
 
 /// Per socket: smoltcp receive/transmit buffers (the board's `TCP_WINDOW`), then the
 /// core's request and response buffers, the same on every board so the TAP tests run
@@ -57,8 +57,12 @@ const PROVIDER_BUFFER: usize = 3072;
 type Validator =
     DeadlineValidator<'static, CachingValidator<Mx, Checker, Clock, CACHE_ENTRIES>, Connector>;
 
+/// Introspection within the call budget (`PROVIDER_CALL_BUDGET`), so a flood of junk
+/// tokens cannot turn into as many provider calls.
+type Introspection = BudgetedValidator<Mx, DiscoveredIntrospector<'static, Mx, Connector>, Clock>;
+
 #[cfg(not(feature = "jwt"))]
-type Checker = DiscoveredIntrospector<'static, Mx, Connector>;
+type Checker = Introspection;
 
 /// Feature `jwt`: JWT access tokens checked on the device against the provider's JWKS
 /// (no round trip per new token), other tokens introspected, as `PA_VALIDATION` says.
@@ -66,7 +70,7 @@ type Checker = DiscoveredIntrospector<'static, Mx, Connector>;
 type Checker = jwt::ChosenValidator<
     'static,
     jwt::JwtValidator<'static, Mx, Connector, Clock, JWKS_KEYS>,
-    DiscoveredIntrospector<'static, Mx, Connector>,
+    Introspection,
 >;
 
 /// Signing keys kept (each takes the room of an RSA-4096 key, about 620 B). The JWKS
@@ -150,17 +154,15 @@ pub fn start(
         client_secret: settings.client_secret,
         auth: ClientAuth::ClientSecretBasic,
     };
-    let oauth: &'static OAuthConfig<'static> = OAUTH.init(OAuthConfig {
+    let oauth: &'static OAuthConfig<'static> = OAUTH.init(settings.tune(OAuthConfig {
         redirect_uri: &urls.redirect,
-        cache_max_lifetime_ms: settings.cache_ttl_seconds * 1000,
-        negative_lifetime_ms: settings.cache_ttl_seconds.min(5) * 1000,
         ..push_advisor_app::oauth_config(
             public_url,
             &urls.resource_metadata,
             settings.issuer,
             client,
         )
-    });
+    }));
     let provider_timeout = Duration::from_millis(oauth.provider_timeout_ms);
     let state = OUTBOUND_STATE.init(ConnectorState::new());
     let connector: &'static Connector =
@@ -172,7 +174,15 @@ pub fn start(
             .map(|memory| Mutex::new(&mut memory[..])),
     );
     let buffers: &'static ProviderBuffers<'static, Mx> = BUFFERS.init(ProviderBuffers::new(slots));
-    let introspector = DiscoveredIntrospector::new(&METADATA, connector, oauth, buffers);
+    let introspector = BudgetedValidator::new(
+        DiscoveredIntrospector::new(&METADATA, connector, oauth, buffers),
+        &CLOCK,
+        PROVIDER_CALL_BUDGET,
+    );
+    info!(
+        "provider call budget: {} in flight, {} per second; provider timeout {} ms",
+        PROVIDER_CALL_BUDGET.in_flight, PROVIDER_CALL_BUDGET.per_second, oauth.provider_timeout_ms
+    );
     #[cfg(feature = "jwt")]
     let introspector = {
         // Filled at start-up, so the key room is zeroed RAM (.bss), not flash-copied .data.

@@ -14,6 +14,7 @@
 //! - on a microcontroller, its panic handler and `src/board/<board>.x` (memory layout).
 
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use push_advisor_oauth::OAuthConfig;
 
 /// The mutex kind of everything shared between tasks (the board's RNG, the token
 /// cache, the provider buffers, the clock).
@@ -42,4 +43,23 @@ pub struct Settings {
     pub public_url: &'static str,
     /// Longest time an introspection answer is trusted.
     pub cache_ttl_seconds: u64,
+    /// How long one provider call may take in all (connect, TLS, write, the whole
+    /// answer), so also the longest a protected request waits for it; `None`: the
+    /// core's default (`OAuthConfig::provider_timeout_ms`, 5 s).
+    pub provider_timeout_ms: Option<u64>,
+}
+
+impl Settings {
+    /// `config` with this device's cache lifetimes (inactive answers at most 5 s) and
+    /// provider timeout.
+    pub fn tune<'a>(&self, config: OAuthConfig<'a>) -> OAuthConfig<'a> {
+        OAuthConfig {
+            cache_max_lifetime_ms: self.cache_ttl_seconds * 1000,
+            negative_lifetime_ms: self.cache_ttl_seconds.min(5) * 1000,
+            provider_timeout_ms: self
+                .provider_timeout_ms
+                .unwrap_or(config.provider_timeout_ms),
+            ..config
+        }
+    }
 }

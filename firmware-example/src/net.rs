@@ -7,6 +7,7 @@ use embassy_net::tcp::client::TcpClientState;
 use embassy_net::{Runner, Stack, StackResources};
 use embassy_time::Duration;
 use push_advisor_embassy::TcpConnector;
+use push_advisor_oauth::CallBudget;
 use static_cell::ConstStaticCell;
 
 /// Listening sockets, so concurrent connections: 4, or `PA_SOCKETS` at build time
@@ -18,6 +19,16 @@ pub const SOCKETS: usize = match option_env!("PA_SOCKETS") {
 /// Connections to the provider open at once (introspection, token exchange, discovery);
 /// one more is refused and answered 503 like an unreachable provider.
 pub const OUTBOUND: usize = 2;
+/// The budget of introspection calls (a cache miss costs one): at most `OUTBOUND` in
+/// flight, as more could not get a connection anyway, and 8 started per second, which a
+/// handful of clients bringing new tokens stays well within. So a flood of junk tokens
+/// costs the provider at most 8 calls a second; beyond that an unknown token is
+/// answered 503 with `Retry-After` at once, without a call, while cached tokens and
+/// public routes are served as before.
+pub const PROVIDER_CALL_BUDGET: CallBudget = CallBudget {
+    in_flight: OUTBOUND as u16,
+    per_second: 8,
+};
 /// Sockets the stack must hold: the listeners, the raw socket of `DropUnmatchedTcp`,
 /// DNS, DHCP, the outbound connections and the time-sync connection.
 const STACK_SOCKETS: usize = SOCKETS + 3 + OUTBOUND + 1;

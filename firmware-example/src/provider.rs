@@ -1,6 +1,7 @@
 //! The authorization server this device trusts, fixed at build time:
 //! `PA_PROVIDER_URL`, `PA_CLIENT_ID`, `PA_CLIENT_SECRET`, `PA_PUBLIC_URL`,
-//! `PA_CACHE_TTL` (seconds, default 60) and `PA_CA_DER_FILE` (the CA certificate, DER,
+//! `PA_CACHE_TTL` (seconds, default 60), `PA_PROVIDER_TIMEOUT_MS` (one provider
+//! call in all, default the core's 5 s) and `PA_CA_DER_FILE` (the CA certificate, DER,
 //! that an `https` provider must chain to; feature `tls`). The secret is never logged.
 
 #[derive(Clone, Copy)]
@@ -13,6 +14,8 @@ pub struct ProviderSettings {
     pub public_url: Option<&'static str>,
     /// Longest time an introspection answer is trusted.
     pub cache_ttl_seconds: u64,
+    /// How long one provider call may take in all; `None`: the core's default.
+    pub provider_timeout_ms: Option<u64>,
     /// CA certificate (DER) that TLS connections to the provider must chain to; empty if none.
     pub ca_der: &'static [u8],
 }
@@ -25,6 +28,7 @@ impl core::fmt::Debug for ProviderSettings {
             .field("client_secret", &self.client_secret.map(|_| "<redacted>"))
             .field("public_url", &self.public_url)
             .field("cache_ttl_seconds", &self.cache_ttl_seconds)
+            .field("provider_timeout_ms", &self.provider_timeout_ms)
             .field("ca_der_len", &self.ca_der.len())
             .finish()
     }
@@ -38,6 +42,10 @@ pub const PROVIDER: ProviderSettings = ProviderSettings {
     cache_ttl_seconds: match option_env!("PA_CACHE_TTL") {
         Some(text) => parse_decimal(text),
         None => 60,
+    },
+    provider_timeout_ms: match option_env!("PA_PROVIDER_TIMEOUT_MS") {
+        Some(text) => Some(parse_decimal(text)),
+        None => None,
     },
     ca_der: include_bytes!(concat!(env!("OUT_DIR"), "/provider-ca.der")),
 };
@@ -61,6 +69,7 @@ pub const fn built_in() -> crate::board_parts::Settings {
             "set PA_PUBLIC_URL (how clients reach this board) at build time",
         ),
         cache_ttl_seconds: PROVIDER.cache_ttl_seconds,
+        provider_timeout_ms: PROVIDER.provider_timeout_ms,
     }
 }
 

@@ -18,6 +18,10 @@ use std::time::{Duration, Instant};
 
 use push_advisor_tests::*;
 
+/// The provider's faults and a junk-token flood, through the fault proxy.
+#[path = "device_faults.rs"]
+mod faults;
+
 const IGNORED: &str = "needs the TAP namespace: run `tests/tap/run.sh` as root";
 /// The provider's fixed port on the namespace's side of the TAP link.
 const PROVIDER_PORT: u16 = 9000;
@@ -549,24 +553,36 @@ fn login_through_the_provider_yields_a_working_token() {
 
 /// A full `GET` on a fresh connection; the status code, or the error.
 fn fetch_status(address: SocketAddr, path: &str) -> Result<u16, String> {
+    fetch(address, path, None).map(|(status, _)| status)
+}
+
+/// A full `GET` on a fresh connection, with a bearer token if any: the status code and
+/// whether the answer has `Retry-After`, or the error.
+fn fetch(address: SocketAddr, path: &str, token: Option<&str>) -> Result<(u16, bool), String> {
     let mut stream = TcpStream::connect_timeout(&address, Duration::from_secs(40))
         .map_err(|e| format!("connect: {e}"))?;
     stream
         .set_read_timeout(Some(Duration::from_secs(20)))
         .map_err(|e| e.to_string())?;
+    let authorization = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
     write!(
         stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\n{authorization}Connection: close\r\n\r\n"
     )
     .map_err(|e| format!("write: {e}"))?;
     let mut answer = String::new();
     stream
         .read_to_string(&mut answer)
         .map_err(|e| format!("read: {e}"))?;
-    answer
+    let status = answer
         .get(9..12)
         .and_then(|code| code.parse().ok())
-        .ok_or_else(|| format!("not HTTP: {answer:?}"))
+        .ok_or_else(|| format!("not HTTP: {answer:?}"))?;
+    let head = answer.split("\r\n\r\n").next().unwrap_or("");
+    let retry_after = head
+        .lines()
+        .any(|line| line.to_ascii_lowercase().starts_with("retry-after:"));
+    Ok((status, retry_after))
 }
 
 /// Opens `count` connections, each accepted within `within`.

@@ -7,7 +7,7 @@
 
 use std::time::{Duration, Instant};
 
-use push_advisor_tests::fault_proxy::{Fault, FaultProxy};
+use push_advisor_tests::fault_proxy::{FAULTS, Fault, FaultProxy};
 use push_advisor_tests::*;
 
 const TIMEOUT_MS: u64 = 1500;
@@ -61,36 +61,10 @@ fn every_provider_fault_is_a_timely_503_and_the_same_token_recovers() {
         assert_eq!(reply.status, 200, "{why}: {reply:?}");
     };
     works("before any fault");
-    let faults = [
-        (Fault::Hang, "timeout"),
-        (Fault::Drip, "timeout"),
-        (Fault::CloseMidAnswer, "closed"),
-        (Fault::ServerError, "status"),
-        (Fault::InvalidJson, "malformed"),
-        (Fault::ActiveAsString, "malformed"),
-        (Fault::TenMegabytes, "too_large"),
-        (Fault::InterimFlood, "malformed"),
-    ];
-    for (fault, cause) in faults {
-        stack.proxy.set(fault);
-        let calls = stack.proxy.requests();
-        let started = Instant::now();
-        let reply = stack.server.get_with_token("/deploy-history", &token);
-        let took = started.elapsed();
-        assert_eq!(reply.status, 503, "{fault:?}: {reply:?}");
-        assert!(
-            reply.header("retry-after").is_some(),
-            "{fault:?}: {reply:?}"
-        );
-        assert!(
-            took <= bound,
-            "{fault:?} answered after {took:?}, bound {bound:?}"
-        );
-        assert_eq!(
-            stack.proxy.requests(),
-            calls + 1,
-            "{fault:?}: one provider call"
-        );
+    for (fault, cause) in FAULTS {
+        stack.proxy.expect_timely_503(fault, bound, || {
+            stack.server.get_with_token("/deploy-history", &token)
+        });
         assert_eq!(
             stack.server.get("/vibe-check").status,
             200,

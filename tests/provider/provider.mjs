@@ -7,6 +7,8 @@
 //   PROVIDER_ISSUER            issuer URL, default http://127.0.0.1:<port>, or https://localhost:<port>
 //                              when TLS is on
 //   PROVIDER_ISSUER_TRAILING_SLASH  1: the default issuer ends with `/`, as Auth0 publishes its issuers
+//   PROVIDER_TRUST_PROXY       1: endpoint URLs follow X-Forwarded-Proto (a test proxy in front
+//                              that speaks TLS to clients, plain HTTP to this server)
 //   PROVIDER_TLS_CERT          PEM certificate (chain) file; with PROVIDER_TLS_KEY serves HTTPS
 //   PROVIDER_TLS_KEY           PEM private key file
 //   PROVIDER_RESOURCE          canonical URI of the protected resource, default http://127.0.0.1:8787;
@@ -216,6 +218,7 @@ provider.use(async (ctx, next) => {
   }
 });
 
+if (env.PROVIDER_TRUST_PROXY === '1') provider.proxy = true;
 server.on('request', provider.callback());
 
 for (const signal of ['SIGTERM', 'SIGINT']) {

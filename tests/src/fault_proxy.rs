@@ -3,9 +3,12 @@
 //! so this sits between `push-advisor` and it: in `Fault::Pass` it forwards each request
 //! to the real provider and relays the real answer; any other fault replaces the answer.
 //! It counts the requests it received, i.e. the provider calls `push-advisor` made.
+//! Started with `start_tls_at` it is an `https` provider itself (TLS 1.3 with a test
+//! certificate) and forwards plain HTTP with `X-Forwarded-Proto: https` (start the
+//! provider with `trust_proxy`, so its endpoint URLs say `https`).
 
 use std::io::{Read, Write};
-use std::net::{Shutdown, TcpListener, TcpStream};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -35,12 +38,26 @@ pub enum Fault {
     InterimFlood,
 }
 
+/// Every fault a suite injects, with the cause the server under test logs for it
+/// (`cause=...`).
+pub const FAULTS: [(Fault, &str); 8] = [
+    (Fault::Hang, "timeout"),
+    (Fault::Drip, "timeout"),
+    (Fault::CloseMidAnswer, "closed"),
+    (Fault::ServerError, "status"),
+    (Fault::InvalidJson, "malformed"),
+    (Fault::ActiveAsString, "malformed"),
+    (Fault::TenMegabytes, "too_large"),
+    (Fault::InterimFlood, "malformed"),
+];
+
 /// Longest a faulty answer is kept up (hang, drip, flood) before the proxy gives up.
 const FAULT_LIMIT: Duration = Duration::from_secs(20);
 
 /// The running fake proxy; it stops accepting when dropped.
 pub struct FaultProxy {
     pub port: u16,
+    address: SocketAddr,
     fault: Arc<Mutex<Fault>>,
     requests: Arc<AtomicUsize>,
     stop: Arc<std::sync::atomic::AtomicBool>,
@@ -49,8 +66,43 @@ pub struct FaultProxy {
 impl FaultProxy {
     /// Listens on 127.0.0.1 and forwards to `upstream` (`host:port` of the real provider).
     pub fn start(upstream: &str) -> FaultProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the fault proxy");
-        let port = listener.local_addr().expect("proxy address").port();
+        FaultProxy::start_at(SocketAddr::from(([127, 0, 0, 1], 0)), upstream)
+    }
+
+    /// Listens on `address` (port 0: any free one; another address only inside a test
+    /// namespace) and forwards to `upstream`.
+    pub fn start_at(address: SocketAddr, upstream: &str) -> FaultProxy {
+        FaultProxy::start_with(address, upstream, None)
+    }
+
+    /// As `start_at`, but clients speak TLS to it, with the certificate and key of `tls`.
+    pub fn start_tls_at(address: SocketAddr, upstream: &str, tls: &crate::TlsFiles) -> FaultProxy {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        let certificates = CertificateDer::pem_slice_iter(&std::fs::read(&tls.cert_pem).unwrap())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("certificate PEM");
+        let key =
+            PrivateKeyDer::from_pem_slice(&std::fs::read(&tls.key_pem).unwrap()).expect("key PEM");
+        let config = rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certificates, key)
+        .expect("certificate and key");
+        FaultProxy::start_with(address, upstream, Some(Arc::new(config)))
+    }
+
+    fn start_with(
+        address: SocketAddr,
+        upstream: &str,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> FaultProxy {
+        let listener = TcpListener::bind(address).expect("bind the fault proxy");
+        let address = listener.local_addr().expect("proxy address");
+        let port = address.port();
         let fault = Arc::new(Mutex::new(Fault::Pass));
         let requests = Arc::new(AtomicUsize::new(0));
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -64,11 +116,22 @@ impl FaultProxy {
                 let Ok(stream) = stream else { continue };
                 let (fault, counted, upstream) =
                     (shared_fault.clone(), counted.clone(), upstream.clone());
-                std::thread::spawn(move || serve(stream, &upstream, &fault, &counted));
+                let tls = tls.clone();
+                std::thread::spawn(move || match tls {
+                    None => serve(stream, &upstream, &fault, &counted),
+                    Some(config) => {
+                        let Ok(session) = rustls::ServerConnection::new(config) else {
+                            return;
+                        };
+                        let link = rustls::StreamOwned::new(session, stream);
+                        serve(link, &upstream, &fault, &counted);
+                    }
+                });
             }
         });
         FaultProxy {
             port,
+            address,
             fault,
             requests,
             stop,
@@ -83,40 +146,102 @@ impl FaultProxy {
     pub fn requests(&self) -> usize {
         self.requests.load(Ordering::SeqCst)
     }
+
+    /// Sets `fault`, makes one protected request with `ask`, and checks its answer:
+    /// 503 with `Retry-After` within `bound`, after exactly one provider call (so never
+    /// 200, and never 401 for the good token `ask` sends). Returns how long it took.
+    pub fn expect_timely_503(
+        &self,
+        fault: Fault,
+        bound: Duration,
+        ask: impl FnOnce() -> crate::Reply,
+    ) -> Duration {
+        self.set(fault);
+        let calls = self.requests();
+        let started = Instant::now();
+        let reply = ask();
+        let took = started.elapsed();
+        assert_eq!(reply.status, 503, "{fault:?}: {reply:?}");
+        assert!(
+            reply.header("retry-after").is_some(),
+            "{fault:?}: {reply:?}"
+        );
+        assert!(
+            took <= bound,
+            "{fault:?} answered after {took:?}, bound {bound:?}"
+        );
+        assert_eq!(self.requests(), calls + 1, "{fault:?}: one provider call");
+        took
+    }
 }
 
 impl Drop for FaultProxy {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Relaxed);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        let _ = TcpStream::connect(self.address);
+    }
+}
+
+/// The proxy's side of a client's connection: plain TCP, or TLS over it.
+trait ClientLink: Read + Write {
+    fn socket(&self) -> &TcpStream;
+
+    /// The request as the provider gets it.
+    fn forwarded(&self, request: Vec<u8>) -> Vec<u8> {
+        request
+    }
+}
+
+impl ClientLink for TcpStream {
+    fn socket(&self) -> &TcpStream {
+        self
+    }
+}
+
+impl ClientLink for rustls::StreamOwned<rustls::ServerConnection, TcpStream> {
+    fn socket(&self) -> &TcpStream {
+        &self.sock
+    }
+
+    /// Says, after the request line, that the client spoke TLS.
+    fn forwarded(&self, mut request: Vec<u8>) -> Vec<u8> {
+        let line_end = request
+            .windows(2)
+            .position(|pair| pair == b"\r\n")
+            .map_or(0, |at| at + 2);
+        request.splice(line_end..line_end, *b"X-Forwarded-Proto: https\r\n");
+        request
     }
 }
 
 /// Serves the requests of one connection, as keep-alive allows.
-fn serve(mut client: TcpStream, upstream: &str, fault: &Mutex<Fault>, counted: &AtomicUsize) {
-    let _ = client.set_read_timeout(Some(FAULT_LIMIT));
+fn serve(mut client: impl ClientLink, upstream: &str, fault: &Mutex<Fault>, counted: &AtomicUsize) {
+    let _ = client.socket().set_read_timeout(Some(FAULT_LIMIT));
     while let Some(request) = read_message(&mut client) {
         counted.fetch_add(1, Ordering::SeqCst);
         let current = *fault.lock().unwrap();
         let kept_alive = match current {
-            Fault::Pass | Fault::SlowPass => match forward(&request, upstream, current) {
-                Some(answer) => client.write_all(&answer).is_ok(),
-                None => false,
-            },
+            Fault::Pass | Fault::SlowPass => {
+                match forward(&client.forwarded(request), upstream, current) {
+                    Some(answer) => client.write_all(&answer).is_ok(),
+                    None => false,
+                }
+            }
             other => {
                 inject(&mut client, other);
                 false
             }
         };
         if !kept_alive {
-            let _ = client.shutdown(Shutdown::Both);
+            let _ = client.flush();
+            let _ = client.socket().shutdown(Shutdown::Both);
             return;
         }
     }
 }
 
 /// One HTTP/1.1 message (head and `Content-Length` body), or `None` at end of stream.
-fn read_message(stream: &mut TcpStream) -> Option<Vec<u8>> {
+fn read_message(stream: &mut impl Read) -> Option<Vec<u8>> {
     let mut message = Vec::new();
     let mut chunk = [0u8; 4096];
     loop {
@@ -161,14 +286,16 @@ fn answer(body: &str) -> Vec<u8> {
 }
 
 /// Answers with `fault` instead of the provider.
-fn inject(client: &mut TcpStream, fault: Fault) {
+fn inject(client: &mut impl ClientLink, fault: Fault) {
     let started = Instant::now();
     let within_limit = || started.elapsed() < FAULT_LIMIT;
     match fault {
         Fault::Pass | Fault::SlowPass => {}
         Fault::Hang => {
             // Wait until the peer gives up (end of stream) or the limit passes.
-            let _ = client.set_read_timeout(Some(Duration::from_millis(100)));
+            let _ = client
+                .socket()
+                .set_read_timeout(Some(Duration::from_millis(100)));
             let mut sink = [0u8; 64];
             while within_limit() {
                 match client.read(&mut sink) {

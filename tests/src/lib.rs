@@ -177,6 +177,11 @@ pub struct ProviderOptions {
     pub tls: Option<TlsFiles>,
     /// Publish the issuer with a trailing `/`, as Auth0 does (`https://tenant.auth0.com/`).
     pub issuer_trailing_slash: bool,
+    /// The issuer to publish instead of the listen address's, for a provider reached
+    /// through a proxy (the device's fault tests); tokens are still fetched directly.
+    pub issuer: Option<String>,
+    /// Endpoint URLs follow the proxy's `X-Forwarded-Proto` (a TLS-terminating proxy).
+    pub trust_proxy: bool,
 }
 
 /// A certificate and key on disk (made at test time).
@@ -243,6 +248,12 @@ impl Provider {
         }
         if options.issuer_trailing_slash {
             command.env("PROVIDER_ISSUER_TRAILING_SLASH", "1");
+        }
+        if let Some(issuer) = &options.issuer {
+            command.env("PROVIDER_ISSUER", issuer);
+        }
+        if options.trust_proxy {
+            command.env("PROVIDER_TRUST_PROXY", "1");
         }
         if let Some(tls) = &options.tls {
             command

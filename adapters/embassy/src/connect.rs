@@ -9,7 +9,7 @@
 use embassy_net::Stack;
 use embassy_net::dns::DnsQueryType;
 use embassy_net::tcp::client::{TcpClient, TcpClientState, TcpConnection};
-use embassy_time::{Duration, Instant, with_deadline, with_timeout};
+use embassy_time::{Duration, Instant, TimeoutError, with_deadline};
 use embedded_io_async::{ErrorType, Read, Write};
 use embedded_nal_async::TcpConnect;
 use push_advisor_http::failure::ExchangeFailure;
@@ -69,16 +69,19 @@ impl<const N: usize, const TX: usize, const RX: usize> core::fmt::Debug
 }
 
 impl<'d, const N: usize, const TX: usize, const RX: usize> TcpConnector<'d, N, TX, RX> {
-    /// `connect_timeout` bounds DNS plus the TCP handshake; `io_timeout` the whole
-    /// exchange, from the connect call to the last byte read.
+    /// `connect_timeout` bounds DNS plus the TCP handshake (for `https` also waiting
+    /// for a TLS slot and the TLS handshake); `io_timeout` the whole exchange, from the
+    /// connect call to the last byte read, on either link.
     pub fn new(
         stack: Stack<'d>,
         state: &'d TcpClientState<N, TX, RX>,
         connect_timeout: Duration,
         io_timeout: Duration,
     ) -> Self {
-        let mut client = TcpClient::new(stack, state);
-        client.set_timeout(Some(io_timeout));
+        // No socket inactivity timeout: the exchange's deadline ends every exchange, and
+        // an equal smoltcp timeout would race it, aborting a hung exchange as a reset
+        // (logged `closed`) instead of letting it end as the timeout it is.
+        let client = TcpClient::new(stack, state);
         TcpConnector {
             stack,
             client,
@@ -100,17 +103,14 @@ impl<'d, const N: usize, const TX: usize, const RX: usize> TcpConnector<'d, N, T
         TcpConnector { tls: slots, ..self }
     }
 
-    #[cfg(feature = "tls")]
-    pub(crate) fn connect_timeout(&self) -> Duration {
-        self.connect_timeout
-    }
-
-    /// A plain TCP connection to `host:port`, DNS and handshake bounded by the connect
-    /// timeout, its exchange by the I/O timeout from now.
+    /// A plain TCP connection to `host:port`: DNS and handshake end by `connected_by`,
+    /// the exchange on it (every read and write) by `deadline`.
     pub(crate) async fn open_plain(
         &self,
         host: &str,
         port: u16,
+        connected_by: Instant,
+        deadline: Instant,
     ) -> Result<Outbound<'_, N, TX, RX>, ConnectError> {
         let endpoint = Endpoint {
             host,
@@ -118,8 +118,7 @@ impl<'d, const N: usize, const TX: usize, const RX: usize> TcpConnector<'d, N, T
             tls: false,
             path: "/",
         };
-        let deadline = Instant::now() + self.io_timeout;
-        let connection = with_timeout(self.connect_timeout, self.open(&endpoint))
+        let connection = with_deadline(connected_by, self.open(&endpoint))
             .await
             .map_err(|_| ConnectError::TimedOut)??;
         Ok(Outbound {
@@ -208,12 +207,18 @@ impl<const N: usize, const TX: usize, const RX: usize> Timer for TcpConnector<'_
 }
 
 impl<const N: usize, const TX: usize, const RX: usize> TcpConnector<'_, N, TX, RX> {
+    /// Opens the link for one exchange, whose deadline starts now: connecting (and the
+    /// TLS handshake), writing and the whole answer all end by it.
     async fn open_link(
         &self,
         endpoint: &Endpoint<'_>,
     ) -> Result<Outbound<'_, N, TX, RX>, ConnectError> {
+        let deadline = Instant::now() + self.io_timeout;
+        let connected_by = deadline.min(Instant::now() + self.connect_timeout);
         if !endpoint.tls {
-            return self.open_plain(endpoint.host, endpoint.port).await;
+            return self
+                .open_plain(endpoint.host, endpoint.port, connected_by, deadline)
+                .await;
         }
         #[cfg(feature = "tls")]
         if !self.tls.is_empty() {
@@ -221,14 +226,13 @@ impl<const N: usize, const TX: usize, const RX: usize> TcpConnector<'_, N, TX, R
                 self.tls,
                 endpoint.host,
                 endpoint.port,
-                self.connect_timeout,
-                self.io_timeout,
+                connected_by,
+                deadline,
             )
             .await?;
-            // The TLS worker bounds each of its reads and writes itself.
             return Ok(Outbound {
                 link: Link::Tls(stream),
-                deadline: Instant::now() + self.io_timeout,
+                deadline,
             });
         }
         Err(ConnectError::TlsUnavailable)
@@ -261,43 +265,48 @@ impl<const N: usize, const TX: usize, const RX: usize> ErrorType for Outbound<'_
     type Error = ConnectionError;
 }
 
+/// Every read, write and flush ends by the exchange's deadline, on either link.
 impl<const N: usize, const TX: usize, const RX: usize> Read for Outbound<'_, N, TX, RX> {
     async fn read(&mut self, buf: &mut [u8]) -> Result<usize, ConnectionError> {
-        let connection = match &mut self.link {
-            Link::Plain(connection) => connection,
+        match &mut self.link {
+            Link::Plain(connection) => {
+                ended(with_deadline(self.deadline, connection.read(buf)).await)
+            }
             #[cfg(feature = "tls")]
-            Link::Tls(stream) => return stream.read(buf).await,
-        };
-        match with_deadline(self.deadline, connection.read(buf)).await {
-            Ok(result) => result.map_err(|_| ConnectionError::Reset),
-            Err(_) => Err(ConnectionError::TimedOut),
+            Link::Tls(stream) => ended(with_deadline(self.deadline, stream.read(buf)).await),
         }
     }
 }
 
 impl<const N: usize, const TX: usize, const RX: usize> Write for Outbound<'_, N, TX, RX> {
     async fn write(&mut self, buf: &[u8]) -> Result<usize, ConnectionError> {
-        let connection = match &mut self.link {
-            Link::Plain(connection) => connection,
+        match &mut self.link {
+            Link::Plain(connection) => {
+                ended(with_deadline(self.deadline, connection.write(buf)).await)
+            }
             #[cfg(feature = "tls")]
-            Link::Tls(stream) => return stream.write(buf).await,
-        };
-        match with_deadline(self.deadline, connection.write(buf)).await {
-            Ok(result) => result.map_err(|_| ConnectionError::Reset),
-            Err(_) => Err(ConnectionError::TimedOut),
+            Link::Tls(stream) => ended(with_deadline(self.deadline, stream.write(buf)).await),
         }
     }
 
     async fn flush(&mut self) -> Result<(), ConnectionError> {
-        let connection = match &mut self.link {
-            Link::Plain(connection) => connection,
+        match &mut self.link {
+            Link::Plain(connection) => {
+                ended(with_deadline(self.deadline, connection.flush()).await)
+            }
             #[cfg(feature = "tls")]
-            Link::Tls(stream) => return stream.flush().await,
-        };
-        match with_deadline(self.deadline, connection.flush()).await {
-            Ok(result) => result.map_err(|_| ConnectionError::Reset),
-            Err(_) => Err(ConnectionError::TimedOut),
+            Link::Tls(stream) => ended(with_deadline(self.deadline, stream.flush()).await),
         }
+    }
+}
+
+/// A step's outcome by the exchange's deadline: `TimedOut` if it had not ended, a reset
+/// for any error of the link (a plain function, not a future around the step: it would
+/// grow every connection's future on a device).
+fn ended<T, E>(outcome: Result<Result<T, E>, TimeoutError>) -> Result<T, ConnectionError> {
+    match outcome {
+        Ok(result) => result.map_err(|_| ConnectionError::Reset),
+        Err(TimeoutError) => Err(ConnectionError::TimedOut),
     }
 }
 

@@ -19,7 +19,7 @@ use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::pipe::Pipe;
 use embassy_sync::signal::Signal;
-use embassy_time::{Duration, Instant, with_deadline, with_timeout};
+use embassy_time::{Duration, Instant, with_deadline};
 use embedded_io_async::{ErrorType, Read, Write};
 use embedded_tls::pki::CertVerifier;
 use embedded_tls::{
@@ -42,11 +42,16 @@ const HOST_BYTES: usize = 64;
 pub const TLS_READ_RECORD: usize = 16_640;
 pub const TLS_WRITE_RECORD: usize = 2048;
 
-/// Where a session goes.
+/// Where a session goes, and by when: the client's exchange deadline holds for the
+/// worker's side of the session too.
 #[derive(Debug, Clone)]
 struct Target {
     host: heapless::String<HOST_BYTES>,
     port: u16,
+    /// When the TCP and TLS handshakes must be done.
+    connected_by: Instant,
+    /// When the whole exchange must be over.
+    deadline: Instant,
 }
 
 /// Why the worker could not open a session.
@@ -59,7 +64,7 @@ pub enum TlsFailure {
     Certificate,
     /// Any other handshake failure.
     Handshake,
-    /// The handshake took longer than the connect timeout.
+    /// The handshake did not end by the connect deadline.
     TimedOut,
 }
 
@@ -121,35 +126,39 @@ impl TlsSlot {
 /// How often a connect waiting for a busy TLS slot looks again.
 const SLOT_POLL: Duration = Duration::from_millis(20);
 
-/// Opens a session on a free slot (waiting for one within `connect_timeout`) and waits
-/// for its handshake.
+/// Opens a session on a free slot (waiting for one) and waits for its handshake, all by
+/// `connected_by`; the worker's side of the session ends by `deadline` too.
 pub(crate) async fn open_stream<'s>(
     slots: &'s [TlsSlot],
     host: &str,
     port: u16,
-    connect_timeout: Duration,
-    io_timeout: Duration,
+    connected_by: Instant,
+    deadline: Instant,
 ) -> Result<TlsStream<'s>, ConnectError> {
     let host = heapless::String::try_from(host).map_err(|_| ConnectError::Dns)?;
     // A slot frees once its worker has closed the previous session, which can trail the
     // previous connection's drop: wait for one within the connect deadline instead of
     // refusing at once.
-    let deadline = Instant::now() + connect_timeout;
     let slot = loop {
         if let Some(slot) = slots.iter().find(|slot| slot.claim()) {
             break slot;
         }
-        if slots.is_empty() || Instant::now() >= deadline {
+        if slots.is_empty() || Instant::now() >= connected_by {
             return Err(ConnectError::Connect);
         }
         embassy_time::Timer::after(SLOT_POLL).await;
     };
     // From here the stream's drop tells the worker the client is gone, whatever happens.
-    let stream = TlsStream { slot, io_timeout };
+    let stream = TlsStream { slot };
     slot.opened.reset();
-    slot.request.signal(Target { host, port });
-    // The worker bounds each step itself; this is a backstop.
-    match with_timeout(connect_timeout * 2, slot.opened.wait()).await {
+    slot.request.signal(Target {
+        host,
+        port,
+        connected_by,
+        deadline,
+    });
+    // The worker ends its handshake by the same instant.
+    match with_deadline(connected_by, slot.opened.wait()).await {
         Ok(Ok(())) => Ok(stream),
         Ok(Err(TlsFailure::Connect(error))) => Err(error),
         Ok(Err(TlsFailure::TimedOut)) | Err(_) => Err(ConnectError::TimedOut),
@@ -158,10 +167,11 @@ pub(crate) async fn open_stream<'s>(
     }
 }
 
-/// The client's end of a TLS session; dropping it ends the session.
+/// The client's end of a TLS session; dropping it ends the session. Its reads and
+/// writes wait for the worker: the `Outbound` holding it bounds them by the exchange's
+/// deadline.
 pub struct TlsStream<'s> {
     slot: &'s TlsSlot,
-    io_timeout: Duration,
 }
 
 impl core::fmt::Debug for TlsStream<'_> {
@@ -185,7 +195,6 @@ impl Read for TlsStream<'_> {
         if buf.is_empty() {
             return Ok(0);
         }
-        let deadline = Instant::now() + self.io_timeout;
         loop {
             if let Ok(n) = self.slot.from_server.try_read(buf) {
                 return Ok(n);
@@ -193,11 +202,9 @@ impl Read for TlsStream<'_> {
             if self.slot.has_ended() {
                 return Ok(0);
             }
-            let waiting = select(self.slot.from_server.read(buf), self.slot.ended_wake.wait());
-            match with_deadline(deadline, waiting).await {
-                Ok(Either::First(n)) => return Ok(n),
-                Ok(Either::Second(())) => continue,
-                Err(_) => return Err(ConnectionError::TimedOut),
+            match select(self.slot.from_server.read(buf), self.slot.ended_wake.wait()).await {
+                Either::First(n) => return Ok(n),
+                Either::Second(()) => continue,
             }
         }
     }
@@ -208,9 +215,7 @@ impl Write for TlsStream<'_> {
         if self.slot.has_ended() {
             return Err(ConnectionError::Reset);
         }
-        with_timeout(self.io_timeout, self.slot.to_server.write(buf))
-            .await
-            .map_err(|_| ConnectionError::TimedOut)
+        Ok(self.slot.to_server.write(buf).await)
     }
 
     /// The worker sends what it takes from the pipe at once, one record per read.
@@ -269,7 +274,17 @@ async fn session<const N: usize, const TX: usize, const RX: usize>(
     read_record: &mut [u8],
     write_record: &mut [u8],
 ) -> bool {
-    let socket = match tcp.open_plain(&target.host, target.port).await {
+    // The socket's reads and writes end by the client's deadline, as the handshake
+    // ends by its connect deadline: a provider that stalls cannot hold the slot longer.
+    let socket = match tcp
+        .open_plain(
+            &target.host,
+            target.port,
+            target.connected_by,
+            target.deadline,
+        )
+        .await
+    {
         Ok(socket) => socket,
         Err(error) => {
             slot.opened.signal(Err(TlsFailure::Connect(error)));
@@ -283,8 +298,8 @@ async fn session<const N: usize, const TX: usize, const RX: usize>(
     };
     let mut tls: TlsConnection<'_, _, Suite> =
         TlsConnection::new(socket, read_record, write_record);
-    let opened = with_timeout(
-        tcp.connect_timeout(),
+    let opened = with_deadline(
+        target.connected_by,
         tls.open(TlsContext::new(&config, provider)),
     )
     .await;

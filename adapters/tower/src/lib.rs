@@ -54,8 +54,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use http::header::{AUTHORIZATION, CACHE_CONTROL, CONTENT_TYPE};
-use http::{HeaderValue, Method, Request, Response, StatusCode};
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode};
 use http_body_util::{Either, Full};
+use push_advisor_http::response::{JSON, NOSNIFF};
 use push_advisor_oauth::{
     BufferSlot, CachePolicy, CachingValidator, DiscoveredIntrospector, Guard, OAuthConfig,
     ProviderBuffers, Rejection, SharedMetadata, discover, protected_resource_document,
@@ -352,12 +353,17 @@ where
     }
 }
 
+/// Every answer of the layer's own (metadata, challenges, errors) is JSON and, like every
+/// core answer, carries the core's `NOSNIFF`.
 fn json_response<B>(status: StatusCode, body: String) -> Response<OAuthBody<B>> {
     let mut response = Response::new(Either::Right(Full::new(Bytes::from(body))));
     *response.status_mut() = status;
-    response
-        .headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
+    let (name, value) = NOSNIFF;
+    if let Ok(name) = HeaderName::from_bytes(name.as_bytes()) {
+        headers.insert(name, HeaderValue::from_static(value));
+    }
     response
 }
 

@@ -237,3 +237,27 @@ fn cors_preflight_passes_through_without_a_token() {
     // A plain OPTIONS is no preflight: it needs a token like any request.
     assert_eq!(app.send("OPTIONS", "/api/things", &[]).status, 401);
 }
+
+#[test]
+fn the_layers_own_answers_say_nosniff_as_every_core_answer_does() {
+    let mut app = App::start();
+    let reader = app.token("api:read");
+    let unseen = app.token("api:read");
+    let mut answers = vec![
+        (
+            "metadata",
+            app.get("/.well-known/oauth-protected-resource", None),
+        ),
+        ("401", app.get("/api/things", None)),
+        ("403", app.get("/api/admin", Some(&reader))),
+    ];
+    app.provider.stop();
+    answers.push(("503", app.get("/api/things", Some(&unseen))));
+    for (what, reply) in answers {
+        assert_eq!(
+            reply.header("x-content-type-options"),
+            Some("nosniff"),
+            "{what}: {reply:?}"
+        );
+    }
+}

@@ -54,6 +54,24 @@ statuses! {
 /// One extra response header.
 pub type Header<'a> = (&'a str, &'a str);
 
+/// The one spelling of `NOSNIFF`, also as a head line (`concat!` needs literals).
+macro_rules! nosniff {
+    (name) => {
+        "X-Content-Type-Options"
+    };
+    (value) => {
+        "nosniff"
+    };
+    (line) => {
+        concat!(nosniff!(name), ": ", nosniff!(value), "\r\n")
+    };
+}
+
+/// `X-Content-Type-Options: nosniff`: on every answer the engine writes, so browsers never
+/// guess a type other than the one declared. Adapters that write answers of their own
+/// (the tower layer's challenges and metadata) add it too.
+pub const NOSNIFF: Header<'static> = (nosniff!(name), nosniff!(value));
+
 pub const JSON: &str = "application/json";
 pub const HTML: &str = "text/html; charset=utf-8";
 
@@ -455,7 +473,7 @@ fn emit_head(
     sink.put(VERSION.as_bytes());
     sink.put(status.code_and_reason.as_bytes());
     // Every answer: browsers must not guess a type other than the one declared.
-    sink.put(b"X-Content-Type-Options: nosniff\r\n");
+    sink.put(nosniff!(line).as_bytes());
     // 1xx and 204 never have content: neither header describes any.
     let describes_content = can_have_content_length(status.code);
     if !content_type.is_empty() && describes_content {

@@ -10,9 +10,9 @@
 //!   clients to the provider.
 //! - Any other path: 404 from the engine (405 for another method).
 //!
-//! Tokens are checked by introspection at the endpoint discovery found, behind a small
-//! cache; discovery runs in the background, and `/protected` answers 503 until it has
-//! succeeded.
+//! Tokens are checked by introspection at the endpoint discovery found, within the
+//! boards' call budget (`net::PROVIDER_CALL_BUDGET`), behind a small cache; discovery
+//! runs in the background, and `/protected` answers 503 until it has succeeded.
 //!
 //! Build: `cargo build --profile firmware --target thumbv7em-none-eabihf -p
 //! firmware-example --no-default-features --features nucleo-h743zi2 --bin auth-gateway`
@@ -51,15 +51,15 @@ use push_advisor_http::response::{JSON, WriteError};
 use push_advisor_http::{Body, MethodSet, Request, Responder, Sent, Service, Status};
 use push_advisor_oauth::metadata::URL_MAX;
 use push_advisor_oauth::{
-    BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials, DeadlineValidator,
-    DiscoveredIntrospector, Guard, Members, OAuthConfig, Principal, ProviderBuffers,
-    SharedMetadata, TokenInfo, protected_resource_document,
+    BudgetedValidator, BufferSlot, CachePolicy, CachingValidator, ClientAuth, ClientCredentials,
+    DeadlineValidator, DiscoveredIntrospector, Guard, Members, OAuthConfig, Principal,
+    ProviderBuffers, SharedMetadata, TokenInfo, protected_resource_document,
 };
 use static_cell::{ConstStaticCell, StaticCell};
 
 use crate::board_parts::{Mx, Settings};
 use crate::discovery::{CLOCK, Clock, provider_task};
-use crate::net::{Connector, ConnectorState, OUTBOUND, SOCKETS, spawn_once};
+use crate::net::{Connector, ConnectorState, OUTBOUND, PROVIDER_CALL_BUDGET, SOCKETS, spawn_once};
 
 /// The scope `/protected` needs. The gateway's own: list it at the provider.
 const READ_SCOPE: &str = "gateway:read";
@@ -84,11 +84,16 @@ type Metadata = SharedMetadata<320, { Members::VALIDATION.bits() }>;
 const PROVIDER_BUFFER: usize = 3072;
 /// Tokens remembered by the introspection cache.
 const CACHE_ENTRIES: usize = 4;
-/// Introspection at the discovered endpoint, behind the cache, each check within the
-/// provider timeout.
+/// Introspection at the discovered endpoint within the call budget, behind the cache,
+/// each check within the provider timeout.
 type Validator = DeadlineValidator<
     'static,
-    CachingValidator<Mx, DiscoveredIntrospector<'static, Mx, Connector>, Clock, CACHE_ENTRIES>,
+    CachingValidator<
+        Mx,
+        BudgetedValidator<Mx, DiscoveredIntrospector<'static, Mx, Connector>, Clock>,
+        Clock,
+        CACHE_ENTRIES,
+    >,
     Connector,
 >;
 
@@ -196,14 +201,12 @@ fn start(spawner: Spawner, stack: Stack<'static>, settings: Settings) -> Option<
         auth: ClientAuth::ClientSecretBasic,
     };
     let issuer = settings.issuer;
-    let oauth: &'static OAuthConfig<'static> = OAUTH.init(OAuthConfig {
+    let oauth: &'static OAuthConfig<'static> = OAUTH.init(settings.tune(OAuthConfig {
         resource_name: RESOURCE_NAME,
         realm: RESOURCE_NAME,
         scopes_supported: &[READ_SCOPE],
-        cache_max_lifetime_ms: settings.cache_ttl_seconds * 1000,
-        negative_lifetime_ms: settings.cache_ttl_seconds.min(5) * 1000,
         ..OAuthConfig::new(resource, resource_metadata_url, issuer, client)
-    });
+    }));
 
     // The provider: reached through the board's network, asked with borrowed buffers.
     let state = CONNECTOR_STATE.init(ConnectorState::new());
@@ -213,8 +216,13 @@ fn start(spawner: Spawner, stack: Stack<'static>, settings: Settings) -> Option<
     let buffers: &'static ProviderBuffers<'static, Mx> =
         PROVIDER_BUFFERS.init(ProviderBuffers::new(slots));
 
-    // Tokens: introspected where discovery says, remembered up to the cache's lifetime.
-    let introspector = DiscoveredIntrospector::new(&METADATA, connector, oauth, buffers);
+    // Tokens: introspected where discovery says, within the call budget, remembered up
+    // to the cache's lifetime.
+    let introspector = BudgetedValidator::new(
+        DiscoveredIntrospector::new(&METADATA, connector, oauth, buffers),
+        &CLOCK,
+        PROVIDER_CALL_BUDGET,
+    );
     let policy = CachePolicy::from_config(oauth);
     let cache = CachingValidator::new(introspector, &CLOCK, policy);
     let validator: &'static Validator = VALIDATOR.init(DeadlineValidator::new(

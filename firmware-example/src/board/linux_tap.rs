@@ -7,7 +7,9 @@
 //! provider; wall time is learned from it too), `--client-id ID` / `PA_CLIENT_ID`,
 //! `PA_CLIENT_SECRET` (environment only, so it never shows in a process list),
 //! `--public-url URL` / `PA_PUBLIC_URL` (default `http://ADDR[:PORT]`),
-//! `--cache-ttl SECONDS` / `PA_CACHE_TTL` (default 60), with feature `tls`:
+//! `--cache-ttl SECONDS` / `PA_CACHE_TTL` (default 60),
+//! `--provider-timeout-ms MS` / `PA_PROVIDER_TIMEOUT_MS` (one provider call in all,
+//! default the core's 5 s; the TAP fault tests shorten it), with feature `tls`:
 //! `--ca-der FILE` / `PA_CA_DER_FILE` (the CA an `https` provider's certificate must
 //! chain to, DER; default the build-time one). Provider settings default to the
 //! build-time ones (`provider.rs`). Log level from `PA_LOG` (default `info`).
@@ -83,6 +85,11 @@ fn settings() -> Result<Settings, String> {
         Some(ttl) => ttl.parse().map_err(|_| "--cache-ttl: bad number")?,
         None => 60,
     };
+    let provider_timeout_ms = match setting(&args, "--provider-timeout-ms", "PA_PROVIDER_TIMEOUT_MS")
+    {
+        Some(ms) => Some(ms.parse().map_err(|_| "--provider-timeout-ms: bad number")?),
+        None => provider.provider_timeout_ms,
+    };
     #[cfg(feature = "tls")]
     let ca_der: &'static [u8] = match setting(&args, "--ca-der", "PA_CA_DER_FILE") {
         Some(path) => Box::leak(
@@ -101,6 +108,7 @@ fn settings() -> Result<Settings, String> {
             client_secret: leak(client_secret),
             public_url: leak(public_url),
             cache_ttl_seconds,
+            provider_timeout_ms,
         },
         tap,
         address: Ipv4Cidr::new(address, prefix),
