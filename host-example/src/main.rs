@@ -287,6 +287,7 @@ fn start(options: Options) -> Result<(), String> {
         max_connections: options.max_connections,
         max_connections_per_address: options.max_connections_per_address,
         idle_timeout: Duration::from_secs(options.idle_timeout),
+        workers: options.workers,
         ..ServerOptions::default()
     };
 

@@ -109,6 +109,10 @@ pub struct Options {
     )]
     pub max_connections_per_address: usize,
 
+    /// Worker threads serving connections; 0 means two per CPU.
+    #[arg(long, env = "PUSH_ADVISOR_WORKERS", default_value_t = 0)]
+    pub workers: usize,
+
     /// Seconds a kept-alive connection may stay idle.
     #[arg(long, env = "PUSH_ADVISOR_IDLE_TIMEOUT", default_value_t = 30)]
     pub idle_timeout: u64,

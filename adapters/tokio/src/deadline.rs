@@ -11,7 +11,7 @@ use embedded_io_adapters::tokio_1::FromTokio;
 use embedded_io_async::{Read, Write};
 use push_advisor_http::server::Phase;
 use tokio::net::TcpStream;
-use tokio::sync::{Notify, watch};
+use tokio::sync::Notify;
 use tokio::time::{Instant, timeout, timeout_at};
 
 /// The three per-connection timeouts.
@@ -23,6 +23,38 @@ pub(crate) struct Timeouts {
     pub head: Duration,
     /// How long one write may block on a peer that does not read.
     pub write: Duration,
+}
+
+/// The server's shutdown as one worker thread sees it: set once by the worker, read by
+/// its connections. Worker-local so that waiting for it on every idle read touches no
+/// state shared across threads (a `watch` receiver per connection did: reference counts
+/// and a waiter list that every worker's connections locked, once per request).
+#[derive(Debug, Default)]
+pub(crate) struct WorkerStop {
+    stopped: Cell<bool>,
+    notify: Notify,
+}
+
+impl WorkerStop {
+    pub fn is_stopped(&self) -> bool {
+        self.stopped.get()
+    }
+
+    /// Stops the worker's connections: idle ones end now, busy ones at their next idle read.
+    pub fn stop(&self) {
+        self.stopped.set(true);
+        self.notify.notify_waiters();
+    }
+
+    /// Resolves once `stop` has been called.
+    async fn stopped(&self) {
+        // Registered before the check, so a `stop` in between is not missed.
+        let notified = self.notify.notified();
+        if self.is_stopped() {
+            return;
+        }
+        notified.await;
+    }
 }
 
 /// Which timeout ended the connection.
@@ -44,7 +76,7 @@ pub(crate) struct DeadlineStream<'p> {
     inner: FromTokio<TcpStream>,
     phase: &'p Cell<Phase>,
     timeouts: Timeouts,
-    shutdown: watch::Receiver<bool>,
+    stop: &'p WorkerStop,
     evict: &'p Notify,
     request_started: Option<Instant>,
     expired: Option<Expired>,
@@ -55,14 +87,14 @@ impl<'p> DeadlineStream<'p> {
         stream: TcpStream,
         phase: &'p Cell<Phase>,
         timeouts: Timeouts,
-        shutdown: watch::Receiver<bool>,
+        stop: &'p WorkerStop,
         evict: &'p Notify,
     ) -> Self {
         DeadlineStream {
             inner: FromTokio::new(stream),
             phase,
             timeouts,
-            shutdown,
+            stop,
             evict,
             request_started: None,
             expired: None,
@@ -79,7 +111,7 @@ impl<'p> DeadlineStream<'p> {
 
     async fn read_idle(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         self.request_started = None;
-        if *self.shutdown.borrow() {
+        if self.stop.is_stopped() {
             return Ok(0);
         }
         enum Woke {
@@ -89,14 +121,12 @@ impl<'p> DeadlineStream<'p> {
             Evicted,
         }
         let deadline = Instant::now() + self.timeouts.idle;
-        let mut shutdown = self.shutdown.clone();
         let woke = tokio::select! {
             read = timeout_at(deadline, self.inner.read(buf)) => match read {
                 Ok(result) => Woke::Read(result),
                 Err(_) => Woke::IdleTimeout,
             },
-            // A dropped sender means the server is gone: stop as well.
-            _ = shutdown.wait_for(|stop| *stop) => Woke::Shutdown,
+            () = self.stop.stopped() => Woke::Shutdown,
             () = self.evict.notified() => Woke::Evicted,
         };
         match woke {

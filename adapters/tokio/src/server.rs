@@ -16,6 +16,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::net::IpAddr;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -32,7 +33,7 @@ use tokio::time::timeout;
 use tracing::{debug, trace, warn};
 
 use crate::client_address;
-use crate::deadline::{DeadlineStream, Expired, Timeouts};
+use crate::deadline::{DeadlineStream, Expired, Timeouts, WorkerStop};
 
 /// Settings of the accept loop and of every connection it serves.
 #[derive(Debug, Clone)]
@@ -60,7 +61,10 @@ pub struct ServerOptions {
     pub write_timeout: Duration,
     /// After shutdown, how long in-flight requests may take before being aborted (default 10 s).
     pub shutdown_grace: Duration,
-    /// Worker threads; 0 means one per available CPU (default 0).
+    /// Worker threads; 0 means two per available CPU (default 0). A connection stays on
+    /// the worker it was handed to, so while the scheduler has a worker off its CPU, all
+    /// of that worker's connections wait: with more workers than CPUs each such stall
+    /// holds up fewer connections (BENCHMARKS.md, "Tail latency").
     pub workers: usize,
 }
 
@@ -81,6 +85,9 @@ impl Default for ServerOptions {
         }
     }
 }
+
+/// Worker threads per CPU when `ServerOptions::workers` is 0.
+const WORKERS_PER_CPU: usize = 2;
 
 /// What `run` did, counted over its whole life.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -309,7 +316,7 @@ where
     S: Service + Send + Sync + 'static,
 {
     let worker_count = match options.workers {
-        0 => std::thread::available_parallelism().map_or(1, usize::from),
+        0 => WORKERS_PER_CPU * std::thread::available_parallelism().map_or(1, usize::from),
         n => n,
     };
     let shared = Arc::new(Shared {
@@ -469,9 +476,10 @@ async fn worker_loop<S: Service + 'static>(
     service: Arc<S>,
     shared: Arc<Shared>,
     mut incoming: mpsc::UnboundedReceiver<Handoff>,
-    stopped: watch::Receiver<bool>,
+    mut stopped: watch::Receiver<bool>,
 ) {
     let mut connections = JoinSet::new();
+    let stop = Rc::new(WorkerStop::default());
     loop {
         tokio::select! {
             handoff = incoming.recv() => match handoff {
@@ -480,12 +488,14 @@ async fn worker_loop<S: Service + 'static>(
                         handoff,
                         Arc::clone(&service),
                         Arc::clone(&shared),
-                        stopped.clone(),
+                        Rc::clone(&stop),
                     );
                     connections.spawn_local(task);
                 }
                 None => break,
             },
+            // A dropped sender means the server is gone: stop as well.
+            _ = stopped.wait_for(|stop| *stop), if !stop.is_stopped() => stop.stop(),
             Some(joined) = connections.join_next(), if !connections.is_empty() => {
                 if let Err(error) = joined {
                     warn!(%error, "connection task failed");
@@ -494,6 +504,7 @@ async fn worker_loop<S: Service + 'static>(
         }
     }
     // Shutting down: idle connections have already been told to stop.
+    stop.stop();
     let drain = async { while connections.join_next().await.is_some() {} };
     if timeout(shared.options.shutdown_grace, drain).await.is_err() {
         let aborted = connections.len() as u64;
@@ -507,7 +518,7 @@ async fn serve_connection<S: Service>(
     handoff: Handoff,
     service: Arc<S>,
     shared: Arc<Shared>,
-    stopped: watch::Receiver<bool>,
+    stop: Rc<WorkerStop>,
 ) {
     let Handoff { stream, open } = handoff;
     let stream = match TcpStream::from_std(stream) {
@@ -533,7 +544,7 @@ async fn serve_connection<S: Service>(
         head: options.head_timeout,
         write: options.write_timeout,
     };
-    let mut conn = DeadlineStream::new(stream, &phase, timeouts, stopped, &open.slot.evict);
+    let mut conn = DeadlineStream::new(stream, &phase, timeouts, &stop, &open.slot.evict);
     let buffers = Buffers {
         rx: &mut rx,
         tx: &mut tx,

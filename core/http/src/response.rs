@@ -19,6 +19,9 @@ pub struct Status {
 /// What every status line starts with.
 const VERSION: &str = "HTTP/1.1 ";
 
+/// The most digits a Content-Length can have (`u64::MAX`).
+const MAX_LENGTH_DIGITS: usize = 20;
+
 macro_rules! statuses {
     ($($name:ident = $code:literal $reason:literal;)*) => {
         impl Status {
@@ -247,20 +250,26 @@ impl<'a, W: Write> Responder<'a, W> {
         render: &dyn Fn(&mut dyn fmt::Write) -> fmt::Result,
     ) -> Option<Result<Sent, WriteError<W::Error>>> {
         let framing = self.framing;
-        let reserve = head_reserve(&framing, status, content_type, headers);
+        // The head is measured once, with the shortest Content-Length: the longest one
+        // and the real one differ from it only in digits.
+        let shortest = head_length(&framing, status, content_type, headers, 0);
+        let has_length = can_have_content_length(status.code);
+        let reserve = shortest + if has_length { MAX_LENGTH_DIGITS - 1 } else { 0 };
         let mut sink = SliceSink::new(self.buf.get_mut(reserve..)?);
         render(&mut sink).ok()?;
         let body_len = sink.len();
-        let start = head_before::<W::Error>(
-            self.buf,
-            reserve,
-            &framing,
-            status,
-            content_type,
-            headers,
-            body_len,
-        )
-        .ok()?;
+        let head_len = if has_length {
+            shortest.saturating_sub(1) + decimal(body_len as u64, &mut [0; MAX_LENGTH_DIGITS]).len()
+        } else {
+            shortest
+        };
+        let start = reserve.checked_sub(head_len)?;
+        let slot = self.buf.get_mut(start..reserve)?;
+        let written =
+            write_head::<W::Error>(slot, &framing, status, content_type, headers, body_len).ok()?;
+        if written != head_len {
+            return None;
+        }
         let send_body = !framing.head_only && can_have_body(status.code);
         let end = if send_body {
             reserve + body_len
@@ -392,38 +401,6 @@ impl SliceWriter<'_> {
     }
 }
 
-/// Room for the longest head these headers can make (the longest Content-Length).
-fn head_reserve(
-    framing: &Framing<'_>,
-    status: Status,
-    content_type: &str,
-    headers: &HeadExtras<'_>,
-) -> usize {
-    head_length(framing, status, content_type, headers, usize::MAX)
-}
-
-/// Writes the head so that it ends exactly at `body_start`, where the body already is,
-/// and returns where it begins: the body is never moved.
-fn head_before<E>(
-    buf: &mut [u8],
-    body_start: usize,
-    framing: &Framing<'_>,
-    status: Status,
-    content_type: &str,
-    headers: &HeadExtras<'_>,
-    body_len: usize,
-) -> Result<usize, WriteError<E>> {
-    let head_len = head_length(framing, status, content_type, headers, body_len);
-    let start = body_start
-        .checked_sub(head_len)
-        .ok_or(WriteError::BufferTooSmall)?;
-    let slot = buf
-        .get_mut(start..body_start)
-        .ok_or(WriteError::BufferTooSmall)?;
-    write_head(slot, framing, status, content_type, headers, body_len)?;
-    Ok(start)
-}
-
 fn head_length(
     framing: &Framing<'_>,
     status: Status,
@@ -482,7 +459,7 @@ fn emit_head(
         sink.put(b"\r\n");
     }
     if describes_content {
-        let mut digits = [0u8; 20];
+        let mut digits = [0u8; MAX_LENGTH_DIGITS];
         sink.put(b"Content-Length: ");
         sink.put(decimal(length as u64, &mut digits));
         sink.put(b"\r\n");
