@@ -22,6 +22,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use push_advisor_http::Limits;
+use push_advisor_http::response::{JSON, NOSNIFF};
 use push_advisor_http::server::{
     self, Buffers, Ended, IoError, Observer, Phase, ServerConfig, Service,
 };
@@ -615,8 +616,9 @@ async fn close_gracefully(stream: &mut TcpStream) {
 }
 
 fn json_error(status: &str, extra_headers: &[(&str, &str)], body: &str) -> Vec<u8> {
+    let (nosniff_name, nosniff_value) = NOSNIFF;
     let mut answer = format!(
-        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n",
+        "HTTP/1.1 {status}\r\nContent-Type: {JSON}\r\nContent-Length: {}\r\n{nosniff_name}: {nosniff_value}\r\nConnection: close\r\n",
         body.len()
     );
     for (name, value) in extra_headers {

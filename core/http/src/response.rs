@@ -75,7 +75,9 @@ macro_rules! nosniff {
 /// (the tower layer's challenges and metadata) add it too.
 pub const NOSNIFF: Header<'static> = (nosniff!(name), nosniff!(value));
 
+/// The media type of JSON answers.
 pub const JSON: &str = "application/json";
+/// The media type of the HTML pages.
 pub const HTML: &str = "text/html; charset=utf-8";
 
 /// A header whose value a closure writes straight into the head (a challenge built from
