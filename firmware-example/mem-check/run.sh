@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Runs the board's memcpy/memmove/memset/memcmp (`src/board/armv7m_mem.s`, assembled for
+# Runs the board's memcpy/memmove/memset/memcmp (`src/board/armv7m_mem.s`) and 64-bit
+# division (`src/board/armv7m_uldivmod.s`, both assembled for
 # thumbv7em) against byte-by-byte expectations under qemu-arm, every combination of
-# source and destination alignment (0-3) and length (0-39), overlapping moves both ways.
+# source and destination alignment (0-3) and length (0-39), overlapping moves both ways,
+# and divisions of every width against a bit-by-bit reference.
 # Installs qemu-user if missing. Prints `mem-check: PASS (N checks)` or exits non-zero.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)

@@ -1,7 +1,8 @@
-//! Runs the board's memory routines (`src/board/armv7m_mem.s`) under qemu-arm (user
-//! mode, Linux system calls) and exits 0 when every result is right, else 1 + the
-//! number of wrong results (at most 201). Expected values are computed with volatile
-//! byte accesses, so no check goes through the routines under test.
+//! Runs the board's memory routines (`src/board/armv7m_mem.s`) and its 64-bit division
+//! (`src/board/armv7m_uldivmod.s`) under qemu-arm (user mode, Linux system calls) and
+//! exits 0 when every result is right, else 1 + the number of wrong results (at most
+//! 201). Expected values are computed with volatile byte accesses and a bit-by-bit
+//! division written here, so no check goes through the routines under test.
 #![no_std]
 #![no_main]
 
@@ -9,6 +10,10 @@ use core::arch::{asm, global_asm};
 use core::ptr::{read_volatile, write_volatile};
 
 global_asm!(include_str!("../../src/board/armv7m_mem.s"));
+global_asm!(
+    include_str!("../../src/board/armv7m_uldivmod.s"),
+    options(raw)
+);
 
 unsafe extern "C" {
     fn memcpy(dst: *mut u8, src: *const u8, n: usize) -> *mut u8;
@@ -60,6 +65,74 @@ impl Tally {
         for index in 0..LEN {
             self.expect(get(buffer, index) == want(index));
         }
+    }
+}
+
+/// `__aeabi_uldivmod(n, d)`: quotient and remainder in r0-r3 (no Rust signature for it).
+fn uldivmod(n: u64, d: u64) -> (u64, u64) {
+    let (mut r0, mut r1, mut r2, mut r3) = (n as u32, (n >> 32) as u32, d as u32, (d >> 32) as u32);
+    unsafe {
+        asm!(
+            "bl __aeabi_uldivmod",
+            inout("r0") r0,
+            inout("r1") r1,
+            inout("r2") r2,
+            inout("r3") r3,
+            out("r12") _, // what the routine may change besides r0-r3 (it saves r4-r6)
+            out("lr") _,
+        )
+    }
+    (
+        u64::from(r0) | u64::from(r1) << 32,
+        u64::from(r2) | u64::from(r3) << 32,
+    )
+}
+
+/// The reference: long division one bit at a time, shifts and compares only.
+fn divide_by_bits(n: u64, d: u64) -> (u64, u64) {
+    let (mut quotient, mut remainder) = (0u64, 0u128);
+    for bit in (0..64).rev() {
+        remainder = remainder << 1 | u128::from((n >> bit) & 1);
+        if remainder >= u128::from(d) {
+            remainder -= u128::from(d);
+            quotient |= 1 << bit;
+        }
+    }
+    (quotient, remainder as u64)
+}
+
+/// Dividends and divisors of every width (both below 2^32, one above, the divisor's top
+/// bit set so the remainder overflows 64 bits while shifting) from a xorshift sequence.
+fn check_division(tally: &mut Tally) {
+    let edges = [
+        1,
+        2,
+        3,
+        10,
+        1000,
+        0xFFFF_FFFF,
+        1 << 32,
+        (1 << 32) + 1,
+        1 << 63,
+        u64::MAX,
+    ];
+    for n in edges.iter().copied().chain([0, 7, 999_999]) {
+        for d in edges {
+            tally.expect(uldivmod(n, d) == divide_by_bits(n, d));
+        }
+    }
+    let mut state = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    for _ in 0..20_000 {
+        let (a, b, shifts) = (next(), next(), next());
+        let n = a >> (shifts & 63);
+        let d = (b >> ((shifts >> 8) & 63)).max(1);
+        tally.expect(uldivmod(n, d) == divide_by_bits(n, d));
     }
 }
 
@@ -152,8 +225,10 @@ pub extern "C" fn _start() -> ! {
         }
     });
 
+    check_division(&mut tally);
+
     // Guards against a loop that silently ran nothing.
-    tally.expect(tally.checks > 100_000);
+    tally.expect(tally.checks > 120_000);
     exit(if tally.wrong == 0 {
         0
     } else {

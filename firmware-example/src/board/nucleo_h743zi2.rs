@@ -145,6 +145,8 @@ pub fn halt(_reason: &str) -> ! {
 
 // Small memcpy, memmove, memset and memcmp in place of compiler_builtins' (see the file).
 core::arch::global_asm!(include_str!("armv7m_mem.s"));
+// A small 64-bit division in place of compiler_builtins' (see the file).
+core::arch::global_asm!(include_str!("armv7m_uldivmod.s"), options(raw));
 
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
