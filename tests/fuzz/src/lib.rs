@@ -6,6 +6,13 @@
 #[path = "../../../core/app/tests/support/mod.rs"]
 pub mod support;
 
+/// The JWT test vectors of `core/oauth` (public keys, tokens they signed, the time to
+/// check them at).
+#[allow(dead_code)]
+pub mod jwt_vectors {
+    include!("../../../core/oauth/testdata/jwt_vectors.rs");
+}
+
 use embassy_futures::block_on;
 use push_advisor_http::{Buffers, ServerConfig, serve};
 use support::MemConn;
