@@ -3,9 +3,14 @@
 //! lengths, decoded strings, member names); every value it gives is a piece of the text.
 #![no_main]
 
+use std::collections::HashMap;
+
 use libfuzzer_sys::fuzz_target;
 use push_advisor_fuzz::within;
 use push_advisor_http::json::{self, Kind, MAX_DEPTH, Value};
+
+/// Members per object that `get` is asked for too.
+const GET_CHECKED: usize = 16;
 
 fn depth(value: &serde_json::Value) -> usize {
     match value {
@@ -41,16 +46,37 @@ fn same_shape(text: &str, ours: Value<'_>, reference: &serde_json::Value) {
             assert_eq!(ours.kind(), Kind::Object);
             // serde_json keeps the last of repeated names; the scanner shows them all.
             assert!(ours.members().count() >= members.len());
-            for (name, value) in ours.members() {
-                let mut key = [0u8; 4096];
-                let Some(key) = name.decode_into(&mut key) else {
+            // Decoded once per object: `get` walks every member, so asking it for each
+            // one made large objects quadratic (it is still asked for the first ones).
+            let mut key = [0u8; 4096];
+            let names: Vec<Option<String>> = ours
+                .members()
+                .map(|(name, _)| name.decode_into(&mut key).map(str::to_owned))
+                .collect();
+            let mut seen: HashMap<&str, usize> = HashMap::new();
+            for name in names.iter().flatten() {
+                *seen.entry(name).or_default() += 1;
+            }
+            for (index, ((_, value), name)) in ours.members().zip(&names).enumerate() {
+                let Some(key) = name.as_deref() else {
                     continue;
                 };
                 assert!(
                     members.contains_key(key),
                     "member {key:?} unknown to serde_json"
                 );
-                if ours.get(key).is_ok() {
+                let unique = seen[key] == 1;
+                if index < GET_CHECKED {
+                    match ours.get(key) {
+                        Ok(Some(found)) => {
+                            assert!(unique, "get found one of repeated {key:?}");
+                            assert_eq!(found.raw().as_ptr(), value.raw().as_ptr());
+                        }
+                        Ok(None) => panic!("get did not find member {key:?}"),
+                        Err(_) => assert!(!unique, "get refused unique {key:?}"),
+                    }
+                }
+                if unique {
                     same_shape(text, value, &members[key]);
                 }
             }

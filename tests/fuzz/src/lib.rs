@@ -6,6 +6,13 @@
 #[path = "../../../core/app/tests/support/mod.rs"]
 pub mod support;
 
+/// The JWT test vectors of `core/oauth` (public keys, tokens they signed, the time to
+/// check them at).
+#[allow(dead_code)]
+pub mod jwt_vectors {
+    include!("../../../core/oauth/testdata/jwt_vectors.rs");
+}
+
 use embassy_futures::block_on;
 use push_advisor_http::{Buffers, ServerConfig, serve};
 use support::MemConn;
@@ -33,14 +40,22 @@ pub fn app() -> &'static App {
     wired_app().app
 }
 
+/// Most reads one input is cut into. The server and the client parse a head again
+/// after every read, so 1-byte reads of a 4 KiB input cost thousands of parses and
+/// made these targets several times slower; cuts at every byte of a short input and at
+/// every 64th of a long one explore the same code.
+pub const MAX_READS: usize = 64;
+
 /// The first byte picks how many bytes each read hands over (0 = as many as fit), so
-/// inputs also explore a peer that sends in small pieces.
+/// inputs also explore a peer that sends in small pieces: at least a
+/// [`MAX_READS`]th of the rest, though.
 pub fn read_size_and_rest(data: &[u8]) -> (usize, &[u8]) {
-    match data.split_first() {
+    let (size, rest) = match data.split_first() {
         None => (usize::MAX, data),
         Some((&0, rest)) => (usize::MAX, rest),
         Some((&size, rest)) => (usize::from(size), rest),
-    }
+    };
+    (size.max(rest.len().div_ceil(MAX_READS)), rest)
 }
 
 /// Runs the connection loop of the app over `input` (cut into reads of `read_size`
