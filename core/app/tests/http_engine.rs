@@ -510,6 +510,26 @@ fn run_lazy_mcp(input: &str, read_size: usize) -> Run {
 }
 
 #[test]
+fn sized_post_in_one_byte_reads_reaches_the_handler_then_the_next_request() {
+    let body = CALL_VIBE.concat();
+    let input = format!(
+        "POST /mcp HTTP/1.1\r\nHost: t\r\nAccept: application/json, text/event-stream\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}GET /vibe-check HTTP/1.1\r\nHost: t\r\n\r\n",
+        body.len()
+    );
+    for read_size in [usize::MAX, 3, 1] {
+        let run = run_lazy_mcp(&input, read_size);
+        assert_eq!(run.responses.len(), 2, "read size {read_size}");
+        assert_eq!(run.responses[0].status, 200, "{}", run.responses[0].text());
+        assert_eq!(run.responses[0].json()["id"], 7, "the whole body arrived");
+        assert_eq!(
+            run.responses[1].status, 200,
+            "the pipelined request after it"
+        );
+        assert!(run.responses[1].json()["vibe"].is_string());
+    }
+}
+
+#[test]
 fn chunked_post_reaches_the_handler_with_its_body() {
     let input = chunked_mcp(&CALL_VIBE);
     for read_size in [usize::MAX, 7, 1] {

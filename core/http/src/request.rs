@@ -282,18 +282,76 @@ pub fn parse_head<'b>(buf: &'b [u8], limits: &Limits) -> Result<Parse<'b>, Reque
 /// Decides whether an incomplete head has already outgrown a limit.
 fn partial_limit(buf: &[u8], limits: &Limits) -> Option<RequestError> {
     let line_end = buf.iter().position(|&b| b == b'\n');
-    // Request line: method SP target SP version; allow room for the method and version.
-    let line_budget = limits.max_target_len + 32;
     match line_end {
-        None if buf.len() > line_budget => Some(RequestError::TargetTooLong),
+        None if buf.len() > request_line_budget(limits) => Some(RequestError::TargetTooLong),
         _ if buf.len() > limits.max_head_bytes => Some(RequestError::HeadersTooLarge),
         _ => None,
+    }
+}
+
+/// The longest request line allowed: method SP target SP version, with room for the
+/// method and version.
+fn request_line_budget(limits: &Limits) -> usize {
+    limits.max_target_len + 32
+}
+
+/// Tells when a head still arriving is worth parsing again: once a line has ended since
+/// the last look, or a limit is crossed. A client sending a byte per read then costs a
+/// parse per line instead of one per byte (of a head up to `max_head_bytes` long).
+#[derive(Debug, Default)]
+pub(crate) struct HeadWatch {
+    scanned: usize,
+    line_seen: bool,
+}
+
+impl HeadWatch {
+    /// Whether `received` (what has arrived of the head so far, growing between calls)
+    /// may parse differently from the last time.
+    pub(crate) fn worth_parsing(&mut self, received: &[u8], limits: &Limits) -> bool {
+        let fresh = received.get(self.scanned..).unwrap_or(received);
+        let line_ended = fresh.contains(&b'\n');
+        self.scanned = received.len();
+        let past_line_budget = !self.line_seen && received.len() > request_line_budget(limits);
+        self.line_seen |= line_ended;
+        line_ended || past_line_budget || received.len() > limits.max_head_bytes
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_head_arriving_byte_by_byte_is_parsed_once_per_line() {
+        let limits = Limits::default();
+        let head = b"GET / HTTP/1.1\r\nHost: t\r\n\r\n";
+        let mut watch = HeadWatch::default();
+        let parses: heapless::Vec<usize, 8> = (1..=head.len())
+            .filter(|&end| watch.worth_parsing(&head[..end], &limits))
+            .collect();
+        assert_eq!(parses, [16, 25, 27], "at each line end only");
+    }
+
+    #[test]
+    fn a_head_past_a_limit_is_parsed_before_its_line_ends() {
+        let limits = Limits::default();
+        let mut watch = HeadWatch::default();
+        let line = [b'a'; 4096];
+        let budget = request_line_budget(&limits);
+        assert!(!watch.worth_parsing(&line[..budget], &limits));
+        assert!(
+            watch.worth_parsing(&line[..budget + 1], &limits),
+            "the request line is too long"
+        );
+        let mut watch = HeadWatch::default();
+        let mut head = [b'b'; 8192];
+        let start = b"GET / HTTP/1.1\r\nX-Big: ";
+        head[..start.len()].copy_from_slice(start);
+        let head = &head[..limits.max_head_bytes + 1];
+        assert!(watch.worth_parsing(&head[..20], &limits), "a line ended");
+        assert!(!watch.worth_parsing(&head[..limits.max_head_bytes], &limits));
+        assert!(watch.worth_parsing(head, &limits), "the head is too large");
+    }
 
     fn parsed(raw: &[u8]) -> Request<'_> {
         match parse_head(raw, &Limits::default()) {

@@ -8,7 +8,7 @@ use embedded_io_async::{Read, Write};
 
 use crate::codec::write_json_object;
 use crate::h1::{BodyLength, ChunkedDecoder};
-use crate::request::{Parse, parse_head};
+use crate::request::{HeadWatch, Parse, parse_head};
 use crate::response::{Framing, JSON, WriteError};
 use crate::{Body, Limits, Method, MethodSet, Request, RequestError, Responder, Sent, Status};
 
@@ -195,6 +195,10 @@ pub async fn serve_observed<C: Read + Write, S: Service, O: Observer>(
 struct Progress {
     continue_sent: bool,
     chunked: ChunkedDecoder,
+    head: HeadWatch,
+    head_in: bool,
+    /// Where a body of known length ends, once the head is in: until then nothing to parse.
+    body_end: Option<usize>,
 }
 
 enum Step {
@@ -225,11 +229,22 @@ async fn step<C: Write, S: Service, O: Observer>(
 ) -> Result<Step, IoError<C::Error>> {
     let limits = &config.limits;
     let received = rx.get(..*filled).unwrap_or(&[]);
+    match progress.body_end {
+        Some(body_end) if received.len() < body_end => {
+            return Ok(Step::NeedMore { head_done: true });
+        }
+        Some(_) => {}
+        None if !progress.head_in && !progress.head.worth_parsing(received, limits) => {
+            return Ok(Step::NeedMore { head_done: false });
+        }
+        None => {}
+    }
     let head = match parse_head(received, limits) {
         Ok(Parse::Partial) => return Ok(Step::NeedMore { head_done: false }),
         Ok(Parse::Complete(head)) => head,
         Err(error) => return Ok(Step::Refused(error)),
     };
+    progress.head_in = true;
     let (head_len, expects_continue) = (head.head_len, head.expects_continue);
     let ready = match head.body {
         BodyLength::Known(length) => {
@@ -238,6 +253,7 @@ async fn step<C: Write, S: Service, O: Observer>(
                 return Ok(Step::Refused(RequestError::BodyTooLarge));
             }
             if received.len() < total {
+                progress.body_end = Some(total);
                 None
             } else {
                 Some((head.request, total))
