@@ -295,25 +295,26 @@ fn request_line_budget(limits: &Limits) -> usize {
     limits.max_target_len + 32
 }
 
-/// Tells when a head still arriving is worth parsing again: once a line has ended since
-/// the last look, or a limit is crossed. A client sending a byte per read then costs a
-/// parse per line instead of one per byte (of a head up to `max_head_bytes` long).
+/// Tells when a head still arriving is worth parsing again: at the first look (most heads
+/// arrive whole), then once a line has ended since the last look or a limit is crossed. A
+/// client sending a byte per read then costs a parse per line instead of one per byte.
 #[derive(Debug, Default)]
 pub(crate) struct HeadWatch {
     scanned: usize,
-    line_seen: bool,
 }
 
 impl HeadWatch {
     /// Whether `received` (what has arrived of the head so far, growing between calls)
     /// may parse differently from the last time.
     pub(crate) fn worth_parsing(&mut self, received: &[u8], limits: &Limits) -> bool {
-        let fresh = received.get(self.scanned..).unwrap_or(received);
-        let line_ended = fresh.contains(&b'\n');
-        self.scanned = received.len();
-        let past_line_budget = !self.line_seen && received.len() > request_line_budget(limits);
-        self.line_seen |= line_ended;
-        line_ended || past_line_budget || received.len() > limits.max_head_bytes
+        let before = core::mem::replace(&mut self.scanned, received.len());
+        let crosses = |limit: usize| before <= limit && received.len() > limit;
+        before == 0
+            || crosses(request_line_budget(limits))
+            || crosses(limits.max_head_bytes)
+            || received
+                .get(before..)
+                .is_some_and(|fresh| fresh.contains(&b'\n'))
     }
 }
 
@@ -329,7 +330,11 @@ mod tests {
         let parses: heapless::Vec<usize, 8> = (1..=head.len())
             .filter(|&end| watch.worth_parsing(&head[..end], &limits))
             .collect();
-        assert_eq!(parses, [16, 25, 27], "at each line end only");
+        assert_eq!(
+            parses,
+            [1, 16, 25, 27],
+            "at the first byte, then at line ends only"
+        );
     }
 
     #[test]
@@ -338,6 +343,7 @@ mod tests {
         let mut watch = HeadWatch::default();
         let line = [b'a'; 4096];
         let budget = request_line_budget(&limits);
+        assert!(watch.worth_parsing(&line[..1], &limits), "the first look");
         assert!(!watch.worth_parsing(&line[..budget], &limits));
         assert!(
             watch.worth_parsing(&line[..budget + 1], &limits),
@@ -348,7 +354,14 @@ mod tests {
         let start = b"GET / HTTP/1.1\r\nX-Big: ";
         head[..start.len()].copy_from_slice(start);
         let head = &head[..limits.max_head_bytes + 1];
+        assert!(watch.worth_parsing(&head[..10], &limits), "the first look");
         assert!(watch.worth_parsing(&head[..20], &limits), "a line ended");
+        let past_line_budget = request_line_budget(&limits) + 1;
+        assert!(
+            watch.worth_parsing(&head[..past_line_budget], &limits),
+            "once"
+        );
+        assert!(!watch.worth_parsing(&head[..past_line_budget + 1], &limits));
         assert!(!watch.worth_parsing(&head[..limits.max_head_bytes], &limits));
         assert!(watch.worth_parsing(head, &limits), "the head is too large");
     }
