@@ -89,8 +89,8 @@ async fn call(
         .connect(&endpoint)
         .await
         .map_err(|error| error.to_string())?;
-    let header =
-        authorization.map(|value| move |out: &mut dyn std::fmt::Write| out.write_str(value));
+    let header = authorization
+        .map(|value| move |out: &mut dyn push_advisor_http::codec::TextSink| out.write_str(value));
     let request = Outgoing {
         method: if form.is_some() { "POST" } else { "GET" },
         endpoint: &endpoint,
@@ -113,8 +113,8 @@ async fn call(
 fn form_with_credentials<'a>(
     config: &'a OAuthConfig<'a>,
     fields: &'a [(&'a str, &'a str)],
-) -> impl Fn(&mut dyn fmt::Write) -> fmt::Result + Sync + 'a {
-    move |out: &mut dyn fmt::Write| {
+) -> impl Fn(&mut dyn push_advisor_http::codec::TextSink) -> fmt::Result + Sync + 'a {
+    move |out: &mut dyn push_advisor_http::codec::TextSink| {
         for (at, (name, value)) in fields.iter().enumerate() {
             if at > 0 {
                 out.write_char('&')?;

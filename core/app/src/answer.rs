@@ -24,7 +24,7 @@ pub(super) const NO_STORE: Header<'static> = ("Cache-Control", "no-store");
 #[derive(Debug)]
 pub(super) enum Answer<'x> {
     /// A fixed document (`/`, `/index`).
-    Document(fn(&mut dyn fmt::Write) -> fmt::Result),
+    Document(fn(&mut dyn push_advisor_http::codec::TextSink) -> fmt::Result),
     Verdict(PushVerdict),
     Vibe(Vibe),
     /// 503 with `Retry-After`: something the server does not have yet.
@@ -58,13 +58,13 @@ impl Answer<'_> {
             _ => (Status::OK, &[]),
         };
         let answer = &self;
-        let render = |out: &mut dyn fmt::Write| answer.render(out);
+        let render = |out: &mut dyn push_advisor_http::codec::TextSink| answer.render(out);
         response
             .send(status, JSON, headers, Body::Render(&render))
             .await
     }
 
-    fn render(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+    fn render(&self, out: &mut dyn push_advisor_http::codec::TextSink) -> fmt::Result {
         match self {
             Answer::Document(render) => render(out),
             Answer::Verdict(verdict) => verdict.render_json(out),
@@ -77,7 +77,9 @@ impl Answer<'_> {
             // Answered by the rejection itself.
             Answer::Refused(_) => Ok(()),
             #[cfg(feature = "openapi")]
-            Answer::OpenApi(params) => openapi::render(params, out),
+            Answer::OpenApi(params) => {
+                openapi::render(params, &mut push_advisor_http::codec::Formatted(out))
+            }
             #[cfg(feature = "as-mirror")]
             Answer::Mirror(metadata) => metadata.document().render(out),
         }

@@ -31,7 +31,7 @@ pub struct PushVerdict {
 
 impl PushVerdict {
     /// The same JSON as its `Serialize` form, without a buffer.
-    pub fn render_json(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+    pub fn render_json(&self, out: &mut dyn push_advisor_http::codec::TextSink) -> fmt::Result {
         let members = [
             ("answer", self.answer),
             ("reason", self.reason),
@@ -68,7 +68,7 @@ pub struct Vibe {
 
 impl Vibe {
     /// The same JSON as its `Serialize` form, without a buffer.
-    pub fn render_json(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+    pub fn render_json(&self, out: &mut dyn push_advisor_http::codec::TextSink) -> fmt::Result {
         write_json_object(out, &[("answer", self.answer), ("vibe", self.vibe)])
     }
 
@@ -113,14 +113,14 @@ const fn listed(
 }
 
 /// The `/` document.
-pub fn render_root(out: &mut dyn fmt::Write) -> fmt::Result {
+pub fn render_root(out: &mut dyn push_advisor_http::codec::TextSink) -> fmt::Result {
     out.write_str("{\"message\":\"Welcome to the Push Decision API! 🚀\",\"endpoints\":")?;
     write_json_object(out, ROOT_ENDPOINTS)?;
     out.write_str("}")
 }
 
 /// The `/index` document.
-pub fn render_index(out: &mut dyn fmt::Write) -> fmt::Result {
+pub fn render_index(out: &mut dyn push_advisor_http::codec::TextSink) -> fmt::Result {
     out.write_str("{\"message\":\"Push Decision API - Index 📋\",\"description\":\"A simple API to help decide when it's appropriate to push code\",\"version\":\"1.0.0\",\"endpoints\":")?;
     write_json_object(out, INDEX_ENDPOINTS)?;
     out.write_str(",\"usage\":")?;
@@ -133,7 +133,9 @@ mod tests {
     use super::*;
     use crate::http::codec::SliceSink;
 
-    fn rendered(render: impl Fn(&mut dyn fmt::Write) -> fmt::Result) -> heapless::Vec<u8, 2048> {
+    fn rendered(
+        render: impl Fn(&mut dyn push_advisor_http::codec::TextSink) -> fmt::Result,
+    ) -> heapless::Vec<u8, 2048> {
         let mut buf = [0u8; 2048];
         let mut sink = SliceSink::new(&mut buf);
         render(&mut sink).unwrap();

@@ -2,7 +2,7 @@
 //! Written as a template rather than through serde: all but the user name is fixed
 //! text, and this is the hottest protected route.
 
-use core::fmt::{self, Write};
+use core::fmt;
 
 use crate::http::codec::JsonEscaped;
 
@@ -24,7 +24,7 @@ pub struct DeployHistory<'a> {
 
 impl DeployHistory<'_> {
     /// Writes the JSON document: fixed segments with the escaped user name between them.
-    pub fn render(&self, out: &mut dyn Write) -> fmt::Result {
+    pub fn render(&self, out: &mut dyn push_advisor_http::codec::TextSink) -> fmt::Result {
         let (last, before) = SEGMENTS.split_last().ok_or(fmt::Error)?;
         for segment in before {
             out.write_str(segment)?;

@@ -389,7 +389,7 @@ impl<'a, P: Platform, V: TokenValidator, const LOGINS: usize> PushAdvisor<'a, P,
             None => None,
         };
         let cookie = LoginCookie::new(&self.config.oauth);
-        let set_cookie = |out: &mut dyn core::fmt::Write| match &state {
+        let set_cookie = |out: &mut dyn push_advisor_http::codec::TextSink| match &state {
             Some(state) => cookie.write_set_cookie(out, state),
             None => Ok(()),
         };
@@ -402,7 +402,9 @@ impl<'a, P: Platform, V: TokenValidator, const LOGINS: usize> PushAdvisor<'a, P,
             authorize_url,
             demo_tokens: self.config.oauth.demo_tokens,
         };
-        let render = |out: &mut dyn core::fmt::Write| page.render(out);
+        let render = |out: &mut dyn push_advisor_http::codec::TextSink| {
+            page.render(&mut push_advisor_http::codec::Formatted(out))
+        };
         response
             .without_cors()
             .send_with(
@@ -504,7 +506,9 @@ impl<'a, P: Platform, V: TokenValidator, const LOGINS: usize> PushAdvisor<'a, P,
                     expires_in: token.expires_in,
                     scope: token.scope.as_deref().unwrap_or(""),
                 };
-                let render = |out: &mut dyn core::fmt::Write| page.render(out);
+                let render = |out: &mut dyn push_advisor_http::codec::TextSink| {
+                    page.render(&mut push_advisor_http::codec::Formatted(out))
+                };
                 response
                     .without_cors()
                     .send(Status::OK, HTML, &PAGE_HEADERS, Body::Render(&render))
@@ -546,7 +550,9 @@ impl<'a, P: Platform, V: TokenValidator, const LOGINS: usize> PushAdvisor<'a, P,
             message,
             detail,
         };
-        let render = |out: &mut dyn core::fmt::Write| page.render(out);
+        let render = |out: &mut dyn push_advisor_http::codec::TextSink| {
+            page.render(&mut push_advisor_http::codec::Formatted(out))
+        };
         response
             .without_cors()
             .send(status, HTML, &PAGE_HEADERS, Body::Render(&render))

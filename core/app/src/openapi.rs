@@ -148,6 +148,6 @@ pub fn render(params: &OpenApiParams<'_>, out: &mut dyn Write) -> fmt::Result {
         JsonEscaped(params.authorization_url),
         JsonEscaped(params.token_url)
     )?;
-    write_json_object(out, scopes::DESCRIBED)?;
+    write_json_object(&mut &mut *out, scopes::DESCRIBED)?;
     out.write_str("}}}}}}")
 }

@@ -150,7 +150,7 @@ pub enum ToolResult<'a> {
 }
 
 impl ToolOutput for ToolResult<'_> {
-    fn render_json(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+    fn render_json(&self, out: &mut dyn push_advisor_http::codec::TextSink) -> fmt::Result {
         match self {
             ToolResult::Verdict(verdict) => verdict.render_json(out),
             ToolResult::Vibe(vibe) => vibe.render_json(out),

@@ -57,13 +57,13 @@ enum TestOutput<'a> {
 }
 
 impl ToolOutput for TestOutput<'_> {
-    fn render_json(&self, out: &mut dyn core::fmt::Write) -> core::fmt::Result {
+    fn render_json(&self, out: &mut dyn push_advisor_http::codec::TextSink) -> core::fmt::Result {
         match self {
             TestOutput::Advice => out.write_str(
                 r#"{"answer":"yes","reason":"It's \"Monday\"! Safe to deploy <script> 🚀\n"}"#,
             ),
             TestOutput::Stats { arguments } => write!(
-                out,
+                &mut push_advisor_http::codec::Formatted(out) as &mut dyn core::fmt::Write,
                 r#"{{"deploys":3,"arguments":{}}}"#,
                 arguments.unwrap_or("null")
             ),

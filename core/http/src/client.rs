@@ -23,7 +23,7 @@ const MAX_TRAILER_BYTES: usize = 1024;
 pub const MAX_INTERIM_RESPONSES: usize = 4;
 
 /// Renders a form body or a header value into a writer.
-pub type FormRenderer<'a> = &'a (dyn Fn(&mut dyn fmt::Write) -> fmt::Result + Sync);
+pub type FormRenderer<'a> = &'a (dyn Fn(&mut dyn crate::codec::TextSink) -> fmt::Result + Sync);
 
 /// One outgoing request. A `form` body is rendered twice (measure, then write) and
 /// must produce the same bytes each time.
@@ -428,12 +428,14 @@ mod tests {
     #[test]
     fn writes_request_with_host_port_and_form() {
         let endpoint = Endpoint::parse("http://127.0.0.1:9000/token/introspection").unwrap();
-        let form = |out: &mut dyn fmt::Write| out.write_str("a=1&b=2");
+        let form = |out: &mut dyn crate::codec::TextSink| out.write_str("a=1&b=2");
         let request = Outgoing {
             method: "POST",
             endpoint: &endpoint,
             headers: &[],
-            authorization: Some(&|out: &mut dyn fmt::Write| out.write_str("Basic eDp5")),
+            authorization: Some(&|out: &mut dyn crate::codec::TextSink| {
+                out.write_str("Basic eDp5")
+            }),
             form: Some(&form),
             keep_alive: false,
         };

@@ -3,6 +3,44 @@
 
 use core::fmt::{self, Write};
 
+/// Where the core's renderers write text. Only `write_str`, so a `dyn TextSink` brings no
+/// formatting machinery with it: a `dyn crate::codec::TextSink` vtable holds `write_fmt` and
+/// `write_char` too, and with them `core::fmt::write` (about 700 B of a board's flash,
+/// though the device's paths never format). Every `fmt::Write` is one; [`Formatted`] goes
+/// the other way, for the pages that use `write!`.
+pub trait TextSink {
+    /// Writes `text` whole, or fails.
+    fn write_str(&mut self, text: &str) -> fmt::Result;
+}
+
+impl<W: Write + ?Sized> TextSink for W {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        Write::write_str(self, text)
+    }
+}
+
+impl dyn TextSink + '_ {
+    /// Writes one character (not part of the trait, so not in every sink's vtable).
+    pub fn write_char(&mut self, c: char) -> fmt::Result {
+        self.write_str(c.encode_utf8(&mut [0; 4]))
+    }
+}
+
+/// A [`TextSink`] as a `fmt::Write`, for renderers that format (`write!`).
+pub struct Formatted<'a>(pub &'a mut dyn TextSink);
+
+impl core::fmt::Debug for Formatted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Formatted")
+    }
+}
+
+impl Write for Formatted<'_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        self.0.write_str(text)
+    }
+}
+
 fn hex_value(digit: u8) -> Option<u8> {
     match digit {
         b'0'..=b'9' => Some(digit - b'0'),
@@ -45,7 +83,7 @@ pub struct FormEncoded<'a>(pub &'a [u8]);
 
 impl FormEncoded<'_> {
     /// Writes the encoded bytes straight to `out`, without the formatting machinery.
-    pub fn write_to(&self, out: &mut dyn Write) -> fmt::Result {
+    pub fn write_to(&self, out: &mut dyn crate::codec::TextSink) -> fmt::Result {
         for &byte in self.0 {
             match byte {
                 b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'*' => {
@@ -92,7 +130,7 @@ pub fn decimal(mut value: u64, digits: &mut [u8; 20]) -> &[u8] {
 }
 
 /// Writes `value` in decimal, without the formatting machinery.
-pub fn write_decimal(out: &mut dyn Write, value: u64) -> fmt::Result {
+pub fn write_decimal(out: &mut dyn crate::codec::TextSink, value: u64) -> fmt::Result {
     let mut digits = [0u8; 20];
     out.write_str(core::str::from_utf8(decimal(value, &mut digits)).unwrap_or(""))
 }
@@ -122,7 +160,7 @@ pub struct JsonEscaped<'a>(pub &'a str);
 
 impl JsonEscaped<'_> {
     /// Writes the escaped text straight to `out`, without the formatting machinery.
-    pub fn write_to<W: Write + ?Sized>(&self, out: &mut W) -> fmt::Result {
+    pub fn write_to(&self, out: &mut dyn TextSink) -> fmt::Result {
         let mut start = 0;
         for (index, ch) in self.0.char_indices() {
             let escape = match ch {
@@ -158,7 +196,10 @@ impl fmt::Display for JsonEscaped<'_> {
 }
 
 /// Writes `{"name":"value",...}`: a JSON object of string members, values escaped.
-pub fn write_json_object(out: &mut dyn Write, members: &[(&str, &str)]) -> fmt::Result {
+pub fn write_json_object(
+    out: &mut dyn crate::codec::TextSink,
+    members: &[(&str, &str)],
+) -> fmt::Result {
     let mut separator = "{\"";
     for (name, value) in members {
         out.write_str(separator)?;

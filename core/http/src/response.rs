@@ -86,7 +86,7 @@ pub const HTML: &str = "text/html; charset=utf-8";
 #[derive(Clone, Copy)]
 pub struct RenderedHeader<'a> {
     pub name: &'a str,
-    pub value: &'a dyn Fn(&mut dyn fmt::Write) -> fmt::Result,
+    pub value: &'a dyn Fn(&mut dyn crate::codec::TextSink) -> fmt::Result,
 }
 
 impl fmt::Debug for RenderedHeader<'_> {
@@ -102,7 +102,7 @@ impl fmt::Debug for RenderedHeader<'_> {
 pub enum Body<'a> {
     Empty,
     Bytes(&'a [u8]),
-    Render(&'a dyn Fn(&mut dyn fmt::Write) -> fmt::Result),
+    Render(&'a dyn Fn(&mut dyn crate::codec::TextSink) -> fmt::Result),
 }
 
 impl fmt::Debug for Body<'_> {
@@ -249,7 +249,7 @@ impl<'a, W: Write> Responder<'a, W> {
         status: Status,
         content_type: &str,
         headers: &HeadExtras<'_>,
-        render: &dyn Fn(&mut dyn fmt::Write) -> fmt::Result,
+        render: &dyn Fn(&mut dyn crate::codec::TextSink) -> fmt::Result,
     ) -> Option<Result<Sent, WriteError<W::Error>>> {
         let framing = self.framing;
         // The head is measured once, with the shortest Content-Length: the longest one
@@ -320,7 +320,7 @@ async fn write_rendered<W: Write>(
     buf: &mut [u8],
     head_len: usize,
     length: usize,
-    render: &dyn Fn(&mut dyn fmt::Write) -> fmt::Result,
+    render: &dyn Fn(&mut dyn crate::codec::TextSink) -> fmt::Result,
 ) -> Result<(), WriteError<W::Error>> {
     let mut start = head_len;
     let mut written = 0;
@@ -347,7 +347,7 @@ async fn write_rendered<W: Write>(
     Ok(())
 }
 
-fn measure(render: &dyn Fn(&mut dyn fmt::Write) -> fmt::Result) -> usize {
+fn measure(render: &dyn Fn(&mut dyn crate::codec::TextSink) -> fmt::Result) -> usize {
     let mut count = ByteCount::default();
     let _ = render(&mut count);
     count.0

@@ -311,7 +311,7 @@ async fn send_engine_answer<W: Write>(
     headers: &[(&str, &str)],
     message: Option<&str>,
 ) -> Result<Sent, WriteError<W::Error>> {
-    let render = |out: &mut dyn core::fmt::Write| match message {
+    let render = |out: &mut dyn crate::codec::TextSink| match message {
         Some(message) => write_json_object(out, &[("error", message)]),
         None => Ok(()),
     };

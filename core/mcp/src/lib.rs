@@ -28,6 +28,7 @@
 //!
 //! ```
 //! use core::fmt;
+//! use push_advisor_http::codec::{TextSink, write_decimal};
 //! use push_advisor_http::request::{Parse, parse_head};
 //! use push_advisor_http::response::Framing;
 //! use push_advisor_http::{Limits, Responder};
@@ -36,8 +37,10 @@
 //! struct Clock;
 //! struct Now(u32);
 //! impl ToolOutput for Now {
-//!     fn render_json(&self, out: &mut dyn fmt::Write) -> fmt::Result {
-//!         write!(out, "{{\"hour\":{}}}", self.0)
+//!     fn render_json(&self, out: &mut dyn TextSink) -> fmt::Result {
+//!         out.write_str("{\"hour\":")?;
+//!         write_decimal(out, self.0.into())?;
+//!         out.write_str("}")
 //!     }
 //! }
 //! const TOOLS: [Tool; 1] = [Tool {
@@ -175,7 +178,7 @@ pub struct ToolCall<'a, G> {
 /// several times (measure, then once per transmit window), so it must write the same
 /// bytes every time.
 pub trait ToolOutput {
-    fn render_json(&self, out: &mut dyn fmt::Write) -> fmt::Result;
+    fn render_json(&self, out: &mut dyn push_advisor_http::codec::TextSink) -> fmt::Result;
 }
 
 impl fmt::Debug for dyn ToolOutput + '_ {
@@ -365,7 +368,7 @@ pub async fn handle<W: Write, A: Authorize, T: ToolSet<A::Grant>>(
         };
         (Status::OK, id, Some(reply), &[])
     };
-    let render = |out: &mut dyn fmt::Write| match &reply {
+    let render = |out: &mut dyn push_advisor_http::codec::TextSink| match &reply {
         Some(reply) => rpc::render(out, id, reply, list, config, modern),
         None => Ok(()),
     };

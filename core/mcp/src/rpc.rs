@@ -142,7 +142,7 @@ pub enum Reply<'a> {
 /// then windows), so it depends on nothing but its arguments.
 #[inline(never)] // a call, not a copy inlined into async callers: less flash
 pub fn render(
-    out: &mut dyn Write,
+    out: &mut dyn push_advisor_http::codec::TextSink,
     id: Option<&str>,
     reply: &Reply<'_>,
     tools: &[Tool],
@@ -202,7 +202,10 @@ pub fn render(
     out.write_str("}")
 }
 
-fn render_server_info(out: &mut dyn Write, config: &McpConfig<'_>) -> fmt::Result {
+fn render_server_info(
+    out: &mut dyn push_advisor_http::codec::TextSink,
+    config: &McpConfig<'_>,
+) -> fmt::Result {
     out.write_str("{\"name\":\"")?;
     JsonEscaped(config.name).write_to(out)?;
     out.write_str("\",\"title\":\"")?;
@@ -213,7 +216,10 @@ fn render_server_info(out: &mut dyn Write, config: &McpConfig<'_>) -> fmt::Resul
 }
 
 /// `capabilities` and `instructions`, as `initialize` and `server/discover` share them.
-fn render_capabilities(out: &mut dyn Write, config: &McpConfig<'_>) -> fmt::Result {
+fn render_capabilities(
+    out: &mut dyn push_advisor_http::codec::TextSink,
+    config: &McpConfig<'_>,
+) -> fmt::Result {
     out.write_str("\"capabilities\":{\"tools\":{\"listChanged\":false}}")?;
     if !config.instructions.is_empty() {
         out.write_str(",\"instructions\":\"")?;
@@ -225,7 +231,7 @@ fn render_capabilities(out: &mut dyn Write, config: &McpConfig<'_>) -> fmt::Resu
 
 /// The members of a result object, without its braces.
 fn render_result(
-    out: &mut dyn Write,
+    out: &mut dyn push_advisor_http::codec::TextSink,
     reply: &Reply<'_>,
     tools: &[Tool],
     config: &McpConfig<'_>,
@@ -274,7 +280,7 @@ fn render_result(
 }
 
 /// Escapes everything written through it as the inside of a JSON string.
-struct JsonEscaping<'w>(&'w mut dyn Write);
+struct JsonEscaping<'w>(&'w mut dyn push_advisor_http::codec::TextSink);
 
 impl Write for JsonEscaping<'_> {
     fn write_str(&mut self, text: &str) -> fmt::Result {
@@ -282,7 +288,7 @@ impl Write for JsonEscaping<'_> {
     }
 }
 
-fn render_tool(out: &mut dyn Write, tool: &Tool) -> fmt::Result {
+fn render_tool(out: &mut dyn push_advisor_http::codec::TextSink, tool: &Tool) -> fmt::Result {
     out.write_str("{\"name\":\"")?;
     JsonEscaped(tool.name).write_to(out)?;
     out.write_str("\",\"title\":\"")?;

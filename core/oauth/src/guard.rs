@@ -186,7 +186,10 @@ impl<'a> Rejection<'a> {
 
     /// Writes the `WWW-Authenticate` value; `Ok(false)` (nothing written) for 503.
     /// Settings that would make it longer than `CHALLENGE_MAX` give a bare challenge.
-    pub fn write_challenge(&self, out: &mut dyn fmt::Write) -> Result<bool, fmt::Error> {
+    pub fn write_challenge(
+        &self,
+        out: &mut dyn push_advisor_http::codec::TextSink,
+    ) -> Result<bool, fmt::Error> {
         let error = match self.kind {
             RejectionKind::InvalidRequest(_) => Some("invalid_request"),
             RejectionKind::MissingToken => None,
@@ -209,7 +212,11 @@ impl<'a> Rejection<'a> {
         Ok(true)
     }
 
-    fn write_full_challenge(&self, out: &mut dyn fmt::Write, error: Option<&str>) -> fmt::Result {
+    fn write_full_challenge(
+        &self,
+        out: &mut dyn push_advisor_http::codec::TextSink,
+        error: Option<&str>,
+    ) -> fmt::Result {
         let scope = self.config.challenge_scope.unwrap_or(self.required_scope);
         let granted = match self.kind {
             RejectionKind::InsufficientScope => self.granted,
@@ -261,7 +268,10 @@ impl<'a> Rejection<'a> {
     }
 
     /// Writes the value of [`Rejection::header_name`].
-    pub fn write_header_value(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+    pub fn write_header_value(
+        &self,
+        out: &mut dyn push_advisor_http::codec::TextSink,
+    ) -> fmt::Result {
         if matches!(self.kind, RejectionKind::Unavailable(_)) {
             write_decimal(out, self.config.retry_after_seconds.into())
         } else {
@@ -288,7 +298,7 @@ impl<'a> Rejection<'a> {
 
     /// Writes the JSON body (the original API's error objects).
     #[inline(never)] // a call, not a copy inlined into async callers: less flash
-    pub fn write_body(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+    pub fn write_body(&self, out: &mut dyn push_advisor_http::codec::TextSink) -> fmt::Result {
         let (error, message) = match self.kind {
             RejectionKind::MissingToken | RejectionKind::InvalidToken(_) => {
                 out.write_str("{\"error\":\"Authentication required\",\"message\":\"This endpoint requires a valid OAuth token.\",\"required_scopes\":[\"")?;
@@ -318,12 +328,12 @@ impl<'a> Rejection<'a> {
         responder: Responder<'_, W>,
     ) -> Result<Sent, WriteError<W::Error>> {
         let status = self.status();
-        let value = |out: &mut dyn fmt::Write| self.write_header_value(out);
+        let value = |out: &mut dyn push_advisor_http::codec::TextSink| self.write_header_value(out);
         let header = RenderedHeader {
             name: self.header_name(),
             value: &value,
         };
-        let body = |out: &mut dyn fmt::Write| self.write_body(out);
+        let body = |out: &mut dyn push_advisor_http::codec::TextSink| self.write_body(out);
         responder
             .send_with(status, JSON, &[], Some(header), Body::Render(&body))
             .await
@@ -342,7 +352,7 @@ fn token_or_refusal(bearer: Result<Option<&str>, BearerError>) -> (&str, Option<
 /// Renders `write` into `buf` as text; `None` if it does not fit.
 fn render_into(
     buf: &mut [u8],
-    write: impl FnOnce(&mut dyn fmt::Write) -> fmt::Result,
+    write: impl FnOnce(&mut dyn push_advisor_http::codec::TextSink) -> fmt::Result,
 ) -> Option<&str> {
     let mut sink = SliceSink::new(buf);
     write(&mut sink).ok()?;
@@ -351,7 +361,7 @@ fn render_into(
 }
 
 /// Writes text for the inside of an RFC 9110 quoted-string.
-fn write_quoted(out: &mut dyn fmt::Write, text: &str) -> fmt::Result {
+fn write_quoted(out: &mut dyn push_advisor_http::codec::TextSink, text: &str) -> fmt::Result {
     for ch in text.chars() {
         match ch {
             '"' | '\\' => {

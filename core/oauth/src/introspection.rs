@@ -65,9 +65,11 @@ impl<M: RawMutex, C: Connect> TokenValidator for Introspector<'_, '_, M, C> {
         // I/O. The credentials are needed only while writing, so they stay out of the future.
         let written = {
             let client = &self.client;
-            let basic = |out: &mut dyn fmt::Write| write_basic_authorization(out, client);
+            let basic = |out: &mut dyn push_advisor_http::codec::TextSink| {
+                write_basic_authorization(out, client)
+            };
             let authorization: Option<FormRenderer<'_>> = uses_basic(client)?.then_some(&basic);
-            let form = |out: &mut dyn fmt::Write| -> fmt::Result {
+            let form = |out: &mut dyn push_advisor_http::codec::TextSink| -> fmt::Result {
                 out.write_str("token=")?;
                 FormEncoded(token.as_bytes()).write_to(out)?;
                 out.write_str("&token_type_hint=access_token")?;

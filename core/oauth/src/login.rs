@@ -170,7 +170,12 @@ impl<'a> LoginCookie<'a> {
     }
 
     /// The value of a `Set-Cookie` header carrying `state`.
-    pub fn write_set_cookie(&self, out: &mut dyn fmt::Write, state: &str) -> fmt::Result {
+    pub fn write_set_cookie(
+        &self,
+        out: &mut dyn push_advisor_http::codec::TextSink,
+        state: &str,
+    ) -> fmt::Result {
+        let out = &mut push_advisor_http::codec::Formatted(out);
         write!(
             out,
             "{}={state}; Max-Age={}; HttpOnly; SameSite=Lax; ",
@@ -288,7 +293,11 @@ impl fmt::Display for AuthorizationUrl<'_> {
 }
 
 /// `&resource=…` (RFC 8707) unless the configuration leaves it out.
-fn write_resource(out: &mut dyn fmt::Write, config: &OAuthConfig<'_>) -> fmt::Result {
+fn write_resource(
+    out: &mut dyn push_advisor_http::codec::TextSink,
+    config: &OAuthConfig<'_>,
+) -> fmt::Result {
+    let out = &mut push_advisor_http::codec::Formatted(out);
     if config.send_resource {
         write!(out, "&resource={}", FormEncoded(config.resource.as_bytes()))?;
     }
@@ -363,10 +372,13 @@ pub async fn exchange_code<C: Connect>(
     buffer: &mut [u8],
 ) -> Result<TokenResponse, ExchangeError> {
     let endpoint = Endpoint::parse(token_endpoint).ok_or(ExchangeError::Misconfigured)?;
-    let basic = |out: &mut dyn fmt::Write| write_basic_authorization(out, &config.client);
+    let basic = |out: &mut dyn push_advisor_http::codec::TextSink| {
+        write_basic_authorization(out, &config.client)
+    };
     let uses_basic = uses_basic(&config.client).map_err(|_| ExchangeError::Misconfigured)?;
     let authorization: Option<FormRenderer<'_>> = uses_basic.then_some(&basic);
-    let form = |out: &mut dyn fmt::Write| -> fmt::Result {
+    let form = |out: &mut dyn push_advisor_http::codec::TextSink| -> fmt::Result {
+        let out = &mut push_advisor_http::codec::Formatted(out);
         write!(
             out,
             "grant_type=authorization_code&code={}&redirect_uri={}&code_verifier={}",

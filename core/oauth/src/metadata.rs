@@ -514,7 +514,9 @@ pub struct AuthorizationServerDocument<'a> {
 impl AuthorizationServerDocument<'_> {
     /// Writes the document as compact JSON (what `Serialize` gives), so it can be
     /// rendered window by window without a buffer for the whole text.
-    pub fn render(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+    pub fn render(&self, out: &mut dyn push_advisor_http::codec::TextSink) -> fmt::Result {
+        let out = &mut push_advisor_http::codec::Formatted(out);
+        use fmt::Write as _;
         write!(out, "{{\"issuer\":\"{}\"", JsonEscaped(self.issuer))?;
         let urls = [
             ("authorization_endpoint", self.authorization_endpoint),
@@ -577,7 +579,7 @@ pub struct ProtectedResourceDocument<'a> {
 impl ProtectedResourceDocument<'_> {
     /// The same JSON as its `Serialize` form, streamed: a small transmit buffer sends
     /// it window by window, however long the URLs are.
-    pub fn render(&self, out: &mut dyn fmt::Write) -> fmt::Result {
+    pub fn render(&self, out: &mut dyn push_advisor_http::codec::TextSink) -> fmt::Result {
         let [server] = self.authorization_servers;
         out.write_str("{\"resource\":\"")?;
         JsonEscaped(self.resource).write_to(out)?;

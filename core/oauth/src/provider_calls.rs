@@ -29,7 +29,7 @@ pub fn uses_basic(client: &ClientCredentials<'_>) -> Result<bool, ValidationErro
 /// base64 of `form(id):form(secret)` (RFC 6749 §2.3.1), streamed: no buffer holds the
 /// credentials.
 pub fn write_basic_authorization(
-    out: &mut dyn fmt::Write,
+    out: &mut dyn push_advisor_http::codec::TextSink,
     client: &ClientCredentials<'_>,
 ) -> fmt::Result {
     out.write_str("Basic ")?;
@@ -47,7 +47,7 @@ pub fn write_basic_authorization(
 /// Standard padded base64 (RFC 4648 §4) of what is written to it, into `out`: a few
 /// instructions here instead of a general engine on the device.
 struct Base64Writer<'o> {
-    out: &'o mut dyn fmt::Write,
+    out: &'o mut dyn push_advisor_http::codec::TextSink,
     pending: [u8; 3],
     held: usize,
 }
@@ -101,7 +101,7 @@ impl fmt::Write for Base64Writer<'_> {
 
 /// Appends `&client_id=..&client_secret=..` for `client_secret_post`.
 pub fn write_post_credentials(
-    out: &mut dyn fmt::Write,
+    out: &mut dyn push_advisor_http::codec::TextSink,
     client: &ClientCredentials<'_>,
 ) -> fmt::Result {
     if client.auth == ClientAuth::ClientSecretPost {

@@ -144,7 +144,7 @@ impl Service for Gateway {
         match route {
             Route::Protected => match self.guard.check_with(request, READ_SCOPE, principal).await {
                 Ok(principal) => {
-                    let body = |out: &mut dyn core::fmt::Write| {
+                    let body = |out: &mut dyn push_advisor_http::codec::TextSink| {
                         write_json_object(out, &[("principal", &principal), ("scope", READ_SCOPE)])
                     };
                     let headers = [("Cache-Control", "no-store")];
@@ -158,7 +158,7 @@ impl Service for Gateway {
             Route::ResourceMetadata => {
                 let oauth = self.guard.config();
                 let document = protected_resource_document(oauth, oauth.resource);
-                let body = |out: &mut dyn core::fmt::Write| document.render(out);
+                let body = |out: &mut dyn push_advisor_http::codec::TextSink| document.render(out);
                 response
                     .send(Status::OK, JSON, &[], Body::Render(&body))
                     .await

@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         endpoint: &endpoint,
         headers: &[("Accept", "application/json")],
         authorization: None,
-        form: Some(&|out: &mut dyn core::fmt::Write| out.write_str("token=abc")),
+        form: Some(&|out: &mut dyn push_advisor_http::codec::TextSink| out.write_str("token=abc")),
         keep_alive: true,
     };
     let mut buffer = [0u8; 4096];
