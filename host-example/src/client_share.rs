@@ -10,7 +10,7 @@ use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 use push_advisor_oauth::{CallBudget, TokenInfo, TokenValidator, ValidationError};
-use push_advisor_tokio::client_address;
+use push_advisor_tokio::{client_address, token_cache};
 
 /// Clients tracked at once; when all are busy a new client is refused (503) rather
 /// than the table growing.
@@ -72,6 +72,11 @@ impl<V> ClientShare<V> {
 
     /// Takes a place for the current client's call: `Ok(None)` when no client is known.
     fn start(&self) -> Result<Option<InFlight<'_>>, ValidationError> {
+        // A token the provider accepted before is not the unknown kind this share holds
+        // back; it still counts against the whole budget below.
+        if token_cache::renewing() {
+            return Ok(None);
+        }
         let Some(client) = client_address::current() else {
             return Ok(None);
         };
@@ -159,6 +164,79 @@ mod tests {
         assert_eq!(errors, [Inactive, Inactive, Busy, Busy, Busy]);
         let answer = client_address::serving(Some(other), share.validate("new")).await;
         assert_eq!(answer, Err(ValidationError::Inactive));
+        assert_eq!(share.inner.0.load(std::sync::atomic::Ordering::Relaxed), 3);
+    }
+
+    /// Accepts `good`, refuses anything else, counting calls.
+    #[derive(Default)]
+    struct Provider(std::sync::atomic::AtomicUsize);
+
+    impl TokenValidator for Provider {
+        async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            match token {
+                "good" => Ok(TokenInfo::new("alice", "api:read")),
+                _ => Err(ValidationError::Inactive),
+            }
+        }
+    }
+
+    /// A test clock whose milliseconds the test moves.
+    #[derive(Default)]
+    struct ManualClock(std::sync::atomic::AtomicU64);
+
+    impl push_advisor_http::time::Clock for ManualClock {
+        fn monotonic_ms(&self) -> u64 {
+            self.0.load(std::sync::atomic::Ordering::Relaxed)
+        }
+        fn unix_seconds(&self) -> Option<u64> {
+            None
+        }
+    }
+
+    #[tokio::test]
+    async fn a_known_users_renewal_passes_while_junk_from_the_same_address_spent_its_share() {
+        use push_advisor_oauth::{ClientAuth, ClientCredentials, OAuthConfig};
+        let client = ClientCredentials {
+            client_id: "push-advisor",
+            client_secret: "secret",
+            auth: ClientAuth::ClientSecretBasic,
+        };
+        let config = OAuthConfig::new("http://127.0.0.1:1", "", "http://127.0.0.1:2", client);
+        let budget = CallBudget {
+            in_flight: 16,
+            per_second: 8,
+        };
+        let clock = ManualClock::default();
+        let share = ClientShare::new(Provider::default(), budget, 25);
+        let cache = push_advisor_tokio::TokenCache::new(&share, &clock, &config, 64, &[]).unwrap();
+        let one_address: IpAddr = "127.0.0.2".parse().unwrap();
+        client_address::serving(Some(one_address), async {
+            assert!(cache.validate("good").await.is_ok());
+            clock.0.store(
+                config.cache_max_lifetime_ms + 1,
+                std::sync::atomic::Ordering::Relaxed,
+            );
+            let junk = [
+                cache.validate("junk-1").await,
+                cache.validate("junk-2").await,
+            ];
+            assert_eq!(
+                junk,
+                [Err(ValidationError::Inactive), Err(ValidationError::Busy)],
+                "share spent"
+            );
+            assert_eq!(
+                cache.validate("new").await,
+                Err(ValidationError::Busy),
+                "a new token waits"
+            );
+            assert!(
+                cache.validate("good").await.is_ok(),
+                "the known token is renewed"
+            );
+        })
+        .await;
         assert_eq!(share.inner.0.load(std::sync::atomic::Ordering::Relaxed), 3);
     }
 }

@@ -3,7 +3,8 @@
 -- cached SOAK_TOKEN), `mcp` (/mcp tools/call with SOAK_TOKEN) or `junk` (unknown
 -- tokens: mostly a small set, negatively cached after their first call, and every 50th
 -- one never seen before, so the provider is asked now and then). An answer with
--- another status than the kind's is counted as unexpected.
+-- another status than the kind's is counted as unexpected; for junk, a 503 with
+-- Retry-After (the client's share of provider calls spent, by design) is counted as busy.
 local kind = os.getenv("SOAK_KIND")
 local token = os.getenv("SOAK_TOKEN")
 local expected = kind == "junk" and 401 or 200
@@ -18,6 +19,7 @@ end
 
 function init(args)
   unexpected = 0
+  busy = 0
   local bearer = {["Authorization"] = "Bearer " .. token}
   if kind == "public" then
     requests = {
@@ -55,7 +57,9 @@ function request()
 end
 
 function response(status, headers, body)
-  if status ~= expected then
+  if kind == "junk" and status == 503 and headers["Retry-After"] then
+    busy = busy + 1
+  elseif status ~= expected then
     unexpected = unexpected + 1
     if unexpected <= 3 then
       io.stderr:write(string.format("%s: unexpected %d\n", kind, status))
@@ -64,14 +68,15 @@ function response(status, headers, body)
 end
 
 function done(summary, latency, requests)
-  local total = 0
+  local total, busy_total = 0, 0
   for _, thread in ipairs(threads) do
     total = total + thread:get("unexpected")
+    busy_total = busy_total + thread:get("busy")
   end
   -- wrk's own `errors.status` counts every answer >= 400, the expected 401s too: the
   -- unexpected count replaces it.
   local errors = summary.errors
-  io.write(string.format("SOAK kind=%s requests=%d unexpected=%d errors=%d p99_ms=%.1f\n",
-    kind, summary.requests, total, errors.connect + errors.read + errors.write + errors.timeout,
+  io.write(string.format("SOAK kind=%s requests=%d unexpected=%d busy=%d errors=%d p99_ms=%.1f\n",
+    kind, summary.requests, total, busy_total, errors.connect + errors.read + errors.write + errors.timeout,
     latency:percentile(99) / 1000))
 end

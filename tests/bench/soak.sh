@@ -63,9 +63,9 @@ for kind in public protected mcp junk; do
   line=$(grep '^SOAK kind' "$out/wrk-$kind.txt")
   unexpected=$((unexpected + $(field unexpected "$line")))
   wrk_errors=$((wrk_errors + $(field errors "$line")))
-  printf '  wrk %-9s %9s requests, %6s req/s, p99 %s ms, unexpected %s, socket errors %s\n' "$kind" \
+  printf '  wrk %-9s %9s requests, %6s req/s, p99 %s ms, unexpected %s, busy %s, socket errors %s\n' "$kind" \
     "$(field requests "$line")" "$(sed -n 's/^Requests\/sec: *//p' "$out/wrk-$kind.txt")" \
-    "$(field p99_ms "$line")" "$(field unexpected "$line")" "$(field errors "$line")"
+    "$(field p99_ms "$line")" "$(field unexpected "$line")" "$(field busy "$line")" "$(field errors "$line")"
   sed 's/^/    /' "$out/wrk-$kind.err" | head -3
 done
 slow_errors=$(field errors "$slow_line")

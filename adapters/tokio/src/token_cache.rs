@@ -121,8 +121,23 @@ impl Shard {
 enum Miss {
     /// (Boxed: a `TokenInfo` is kilobytes; this is the rare path.)
     Cached(Box<Result<TokenInfo, ValidationError>>),
-    Lead,
+    /// This caller asks upstream; `renewing` when the token's good answer has expired.
+    Lead {
+        renewing: bool,
+    },
     Wait(Arc<Notify>),
+}
+
+tokio::task_local! {
+    static RENEWING: ();
+}
+
+/// Whether the current check renews a good answer that has expired from the cache (a
+/// token the provider accepted before), rather than asking about a new token: limits
+/// meant for unknown tokens (a client's share of the provider calls) can let it through,
+/// so a flood of junk tokens from one address does not lock out users already known.
+pub fn renewing() -> bool {
+    RENEWING.try_with(|_| ()).is_ok()
 }
 
 /// A validator in front of `inner` that remembers its answers (see the module docs).
@@ -409,7 +424,11 @@ impl<V: TokenValidator, C: Clock> TokenCache<'_, V, C> {
             Some(flight) => Miss::Wait(Arc::clone(flight)),
             None => {
                 state.flights.insert(*digest, Arc::new(Notify::new()));
-                Miss::Lead
+                let renewing = state
+                    .entries
+                    .get(digest)
+                    .is_some_and(|expired| expired.facts.is_ok());
+                Miss::Lead { renewing }
             }
         }
     }
@@ -421,7 +440,7 @@ impl<V: TokenValidator, C: Clock> TokenCache<'_, V, C> {
         loop {
             let flight = match self.on_miss(digest) {
                 Miss::Cached(answer) => return *answer,
-                Miss::Lead => return self.ask(token, digest).await,
+                Miss::Lead { renewing } => return self.ask(token, digest, renewing).await,
                 Miss::Wait(flight) => flight,
             };
             let mut woken = pin!(flight.notified());
@@ -440,13 +459,23 @@ impl<V: TokenValidator, C: Clock> TokenCache<'_, V, C> {
     }
 
     /// Asks the inner validator (this caller leads the flight for `digest`).
-    async fn ask(&self, token: &str, digest: &TokenDigest) -> Result<TokenInfo, ValidationError> {
+    async fn ask(
+        &self,
+        token: &str,
+        digest: &TokenDigest,
+        renewing: bool,
+    ) -> Result<TokenInfo, ValidationError> {
         // Ends the flight even if this future is dropped mid-call.
         let _landing = Landing {
             shard: self.shard(digest),
             digest: *digest,
         };
-        let result = self.inner.validate(token).await;
+        let asking = self.inner.validate(token);
+        let result = if renewing {
+            RENEWING.scope((), asking).await
+        } else {
+            asking.await
+        };
         let now_ms = self.clock.monotonic_ms();
         let reuse_for_ms = self.policy.reuse_for_ms(&result, self.clock.unix_seconds());
         if let Some(lifetime_ms) = reuse_for_ms {
@@ -604,6 +633,42 @@ mod tests {
                 rejection.challenge().map(|c| c.as_str().to_owned()),
             ),
         }
+    }
+
+    /// Records whether each call it gets renews an expired good answer.
+    struct Renewals(std::sync::Mutex<Vec<bool>>);
+
+    impl TokenValidator for Renewals {
+        async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
+            self.0.lock().unwrap().push(renewing());
+            if token == "junk" {
+                Err(ValidationError::Inactive)
+            } else {
+                active(NOW + 3600)
+            }
+        }
+    }
+
+    #[test]
+    fn asking_again_for_a_token_once_accepted_is_a_renewal() {
+        let clock = FakeClock::at(Some(NOW));
+        let upstream = Renewals(std::sync::Mutex::new(Vec::new()));
+        let config = leaked(config());
+        let cache = TokenCache::new(&upstream, &clock, config, 64, &[]).unwrap();
+        run(async {
+            for _ in 0..2 {
+                cache.validate("good").await.unwrap();
+                cache.validate("junk").await.unwrap_err();
+                clock.advance_ms(config.cache_max_lifetime_ms + 1);
+            }
+        });
+        assert!(!renewing(), "outside a renewal");
+        let seen = upstream.0.lock().unwrap().clone();
+        assert_eq!(
+            seen,
+            [false, false, true, false],
+            "good, junk, good again, junk again"
+        );
     }
 
     /// The guard decides on a cached (compact) answer exactly as on the provider's.
