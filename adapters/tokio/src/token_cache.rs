@@ -100,6 +100,8 @@ struct Entry {
 #[derive(Debug, Default)]
 struct ShardState {
     entries: HashMap<TokenDigest, Entry>,
+    /// How many entries the shard held after its last sweep of expired negative answers.
+    swept_len: usize,
     /// Misses being asked upstream now; waiters are woken when the ask ends.
     flights: HashMap<TokenDigest, Arc<Notify>>,
 }
@@ -131,6 +133,9 @@ enum Miss {
 tokio::task_local! {
     static RENEWING: ();
 }
+
+/// A shard below this many entries is not swept of expired junk.
+const SWEEP_FROM: usize = 64;
 
 /// Whether the current check renews a good answer that has expired from the cache (a
 /// token the provider accepted before), rather than asking about a new token: limits
@@ -383,6 +388,16 @@ impl<'c, V, C> TokenCache<'c, V, C> {
             return;
         }
         let mut state = self.shard(&digest).lock();
+        if state.entries.len() >= state.swept_len.saturating_mul(2).max(SWEEP_FROM) {
+            // Junk answers would otherwise stay until the shard is full: the memory then
+            // follows the live answers, not the cache's capacity. Amortised: the sweep
+            // runs when the shard has doubled since the last one. Expired good answers
+            // stay, so that asking again counts as a renewal.
+            state
+                .entries
+                .retain(|_, old| old.facts.is_ok() || old.expires_ms > now_ms);
+            state.swept_len = state.entries.len();
+        }
         let entries = &mut state.entries;
         if entries.len() >= self.shard_capacity && !entries.contains_key(&digest) {
             entries.retain(|_, old| old.expires_ms > now_ms);
@@ -828,6 +843,33 @@ mod tests {
             run(cache.validate(token)).unwrap();
         }
         assert_eq!(upstream.calls.get() - calls, 8);
+    }
+
+    /// Expired junk answers leave a roomy cache as more junk arrives: memory follows the
+    /// live answers, not the capacity.
+    #[test]
+    fn expired_junk_is_swept_long_before_the_cache_is_full() {
+        let clock = FakeClock::at(Some(1_000));
+        let upstream = FixedValidator::new(Err(ValidationError::Inactive));
+        let config = leaked(config());
+        let cache = TokenCache::new(&upstream, &clock, config, 65_536, &[]).unwrap();
+        for second in 0..60 {
+            for i in 0..100 {
+                let _ = run(cache.validate(&format!("junk-{second}-{i}")));
+            }
+            clock.advance_ms(1_000);
+        }
+        let live_at_most = 100 * config.negative_lifetime_ms as usize / 1_000 + 100;
+        assert!(
+            cache.len() <= 2 * live_at_most + 64 * cache.shards.len(),
+            "{} entries for at most {live_at_most} live junk answers",
+            cache.len()
+        );
+        assert!(
+            cache.len() < 6_000 / 2,
+            "without the sweep all 6,000 stay: {}",
+            cache.len()
+        );
     }
 
     #[test]
