@@ -135,7 +135,7 @@ tokio::task_local! {
 }
 
 /// A shard below this many entries is not swept of expired junk.
-const SWEEP_FROM: usize = 64;
+const SWEEP_FROM: usize = 8;
 
 /// Whether the current check renews a good answer that has expired from the cache (a
 /// token the provider accepted before), rather than asking about a new token: limits
