@@ -181,19 +181,6 @@ mod tests {
         }
     }
 
-    /// A test clock whose milliseconds the test moves.
-    #[derive(Default)]
-    struct ManualClock(std::sync::atomic::AtomicU64);
-
-    impl push_advisor_http::time::Clock for ManualClock {
-        fn monotonic_ms(&self) -> u64 {
-            self.0.load(std::sync::atomic::Ordering::Relaxed)
-        }
-        fn unix_seconds(&self) -> Option<u64> {
-            None
-        }
-    }
-
     #[tokio::test]
     async fn a_known_users_renewal_passes_while_junk_from_the_same_address_spent_its_share() {
         use push_advisor_oauth::{ClientAuth, ClientCredentials, OAuthConfig};
@@ -207,16 +194,13 @@ mod tests {
             in_flight: 16,
             per_second: 8,
         };
-        let clock = ManualClock::default();
+        let clock = push_advisor_http::testing::FakeClock::at(None);
         let share = ClientShare::new(Provider::default(), budget, 25);
         let cache = push_advisor_tokio::TokenCache::new(&share, &clock, &config, 64, &[]).unwrap();
         let one_address: IpAddr = "127.0.0.2".parse().unwrap();
         client_address::serving(Some(one_address), async {
             assert!(cache.validate("good").await.is_ok());
-            clock.0.store(
-                config.cache_max_lifetime_ms + 1,
-                std::sync::atomic::Ordering::Relaxed,
-            );
+            clock.advance_ms(config.cache_max_lifetime_ms + 1);
             let junk = [
                 cache.validate("junk-1").await,
                 cache.validate("junk-2").await,
