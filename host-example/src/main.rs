@@ -273,7 +273,9 @@ fn start(options: Options) -> Result<(), String> {
             },
         )
     };
-    let app: App = PushAdvisor::new(
+    // Leaked, not moved into the runtime's future: the app (its pending-login table) is
+    // ~120 KB, and each move copies it.
+    let app: &'static App = leak(PushAdvisor::new(
         config,
         clock,
         Rng::from_rng(OsRng).map_err(|e| format!("no randomness from the OS: {e}"))?,
@@ -281,7 +283,7 @@ fn start(options: Options) -> Result<(), String> {
         validator,
         connector,
         buffers,
-    );
+    ));
     let server_options = ServerOptions {
         allowed_origins: cors_origins,
         max_connections: options.max_connections,

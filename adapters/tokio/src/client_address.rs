@@ -9,9 +9,11 @@ tokio::task_local! {
     static CLIENT: Option<IpAddr>;
 }
 
-/// Runs `serve` with `client` as the current client address.
-pub async fn serving<F: Future>(client: Option<IpAddr>, serve: F) -> F::Output {
-    CLIENT.scope(client, serve).await
+/// Runs `serve` with `client` as the current client address. Not an `async fn`: that
+/// would keep `serve` twice in its state (as the argument and as the awaited scope),
+/// doubling every connection's future.
+pub fn serving<F: Future>(client: Option<IpAddr>, serve: F) -> impl Future<Output = F::Output> {
+    CLIENT.scope(client, serve)
 }
 
 /// The address of the client being served, `None` outside a connection's task.

@@ -21,11 +21,12 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use push_advisor_http::Limits;
-use push_advisor_http::response::{JSON, NOSNIFF};
+use embedded_io_async::Write;
+use push_advisor_http::response::{JSON, NOSNIFF, WriteError};
 use push_advisor_http::server::{
     self, Buffers, Ended, IoError, Observer, Phase, ServerConfig, Service,
 };
+use push_advisor_http::{Limits, MethodSet, Request, RequestError, Responder, Sent};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, mpsc, oneshot, watch};
@@ -272,6 +273,37 @@ impl Observer for PublishedPhase<'_> {
             self.started.elapsed().as_millis() as u64 + 1
         };
         self.slot.closable_since.store(since, Ordering::Release);
+    }
+}
+
+/// Runs each request's `call` on the heap, so that a connection's future holds only the
+/// connection loop between requests. Inline, every kept-alive connection would carry the
+/// state of the largest route (kilobytes: a login's token exchange) for its whole life;
+/// boxed, that memory is taken only while a request runs, for one allocation per request.
+struct HeapCalls<'s, S>(&'s S);
+
+impl<S: Service> Service for HeapCalls<'_, S> {
+    type Route = S::Route;
+
+    fn route(&self, path: &str) -> Option<(Self::Route, MethodSet)> {
+        self.0.route(path)
+    }
+
+    async fn call<W: Write>(
+        &self,
+        route: Self::Route,
+        request: &Request<'_>,
+        response: Responder<'_, W>,
+    ) -> Result<Sent, WriteError<W::Error>> {
+        Box::pin(self.0.call(route, request, response)).await
+    }
+
+    fn responded(&self, request: &Request<'_>, status: u16) {
+        self.0.responded(request, status);
+    }
+
+    fn refused(&self, error: RequestError) {
+        self.0.refused(error);
     }
 }
 
@@ -555,7 +587,8 @@ async fn serve_connection<S: Service>(
         slot: &open.slot,
         started: shared.started,
     };
-    let serve = server::serve_observed(&mut conn, &*service, &config, buffers, &mut observer);
+    let service = HeapCalls(&*service);
+    let serve = server::serve_observed(&mut conn, &service, &config, buffers, &mut observer);
     let result = client_address::serving(peer.map(|peer| peer.ip()), serve).await;
     let expired = conn.expired();
     let mut stream = conn.into_inner();

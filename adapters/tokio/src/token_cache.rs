@@ -528,7 +528,7 @@ impl<V: TokenValidator, C: Clock> TokenValidator for TokenCache<'_, V, C> {
         if let Some(answer) = self.hit(&digest) {
             return answer;
         }
-        self.fetch(token, &digest).await
+        Box::pin(self.fetch(token, &digest)).await
     }
 
     async fn inspect<T>(
@@ -538,9 +538,13 @@ impl<V: TokenValidator, C: Clock> TokenValidator for TokenCache<'_, V, C> {
     ) -> Result<T, ValidationError> {
         let digest = digest(token);
         // The hit is synchronous: its `TokenInfo` lives on the stack, not in the future.
+        // A miss is boxed: the inner validator's future (a JWT check's or an
+        // introspection's, kilobytes) would otherwise sit in every connection's future.
         match self.with_hit(&digest, self.clock.monotonic_ms(), inspect) {
             Ok(answer) => answer,
-            Err(inspect) => self.fetch(token, &digest).await.map(|info| inspect(&info)),
+            Err(inspect) => Box::pin(self.fetch(token, &digest))
+                .await
+                .map(|info| inspect(&info)),
         }
     }
 }

@@ -497,7 +497,9 @@ impl<'a, P: Platform, V: TokenValidator, const LOGINS: usize> PushAdvisor<'a, P,
         )
         .await;
         drop(buffer);
-        match exchanged {
+        // By reference: a moved-out token (kilobytes) would take a second place in this
+        // future, and so in every connection's.
+        match &exchanged {
             Ok(token) => {
                 let page = TokenPage {
                     public_url: self.config.oauth.resource,

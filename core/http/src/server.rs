@@ -73,6 +73,32 @@ pub trait Service {
     fn refused(&self, _error: RequestError) {}
 }
 
+/// A shared service serves as itself (e.g. one built once and leaked by a host).
+impl<S: Service> Service for &S {
+    type Route = S::Route;
+
+    fn route(&self, path: &str) -> Option<(Self::Route, MethodSet)> {
+        (**self).route(path)
+    }
+
+    async fn call<W: Write>(
+        &self,
+        route: Self::Route,
+        request: &Request<'_>,
+        response: Responder<'_, W>,
+    ) -> Result<Sent, WriteError<W::Error>> {
+        (**self).call(route, request, response).await
+    }
+
+    fn responded(&self, request: &Request<'_>, status: u16) {
+        (**self).responded(request, status)
+    }
+
+    fn refused(&self, error: RequestError) {
+        (**self).refused(error)
+    }
+}
+
 /// Where the loop is, so an adapter can pick the right timeout for the next read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Phase {
