@@ -46,7 +46,9 @@ pub struct ServerOptions {
     pub allowed_origins: Vec<String>,
     /// Receive buffer per connection; must hold a request head plus body (default 8 KiB).
     pub rx_buffer: usize,
-    /// Transmit buffer per connection; holds a response head plus a JSON body (default 8 KiB).
+    /// Transmit buffer per connection (default 4 KiB). A response that fits goes out in one
+    /// write (every API and MCP answer is under 2 KB); a larger one is rendered and sent
+    /// window by window. Every connection holds one, so it is kept small.
     pub tx_buffer: usize,
     /// Connections served at once (default 512). When all are taken, a new connection
     /// closes the one that has waited longest without a request under way (idle in
@@ -76,7 +78,7 @@ impl Default for ServerOptions {
             limits: Limits::default(),
             allowed_origins: vec!["*".to_owned()],
             rx_buffer: 8 * 1024,
-            tx_buffer: 8 * 1024,
+            tx_buffer: 4 * 1024,
             max_connections: 512,
             max_connections_per_address: 256,
             idle_timeout: Duration::from_secs(30),
