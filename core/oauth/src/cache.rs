@@ -138,14 +138,6 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
         self.entries.lock(|entries| entries.borrow_mut().clear());
     }
 
-    fn lookup(
-        &self,
-        digest: &TokenDigest,
-        now_ms: u64,
-    ) -> Option<Result<TokenInfo, ValidationError>> {
-        self.lookup_with(digest, now_ms, TokenInfo::clone).ok()
-    }
-
     /// Runs `inspect` on a live cached answer under the lock; gives `inspect` back
     /// when there is none.
     fn lookup_with<T, F: FnOnce(&TokenInfo) -> T>(
@@ -185,29 +177,37 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
 }
 
 impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> CachingValidator<M, V, C, N> {
-    /// A miss: one caller per token asks upstream (single flight) and stores the answer.
-    async fn fetch(&self, token: &str, digest: &TokenDigest) -> Result<TokenInfo, ValidationError> {
+    /// A miss: one caller per token asks upstream (single flight), runs `inspect` on the
+    /// answer and moves it into the cache (no copy of the `TokenInfo`).
+    async fn fetch<T>(
+        &self,
+        token: &str,
+        digest: &TokenDigest,
+        inspect: impl FnOnce(&TokenInfo) -> T,
+    ) -> Result<T, ValidationError> {
         let lane = usize::from(digest[0]) % FLIGHT_LANES;
         let _flight = match self.lanes.get(lane) {
             Some(lock) => Some(lock.lock().await),
             None => None,
         };
         // Someone else may have asked while we waited for the lane.
-        if let Some(answer) = self.lookup(digest, self.clock.monotonic_ms()) {
-            return answer;
-        }
+        let inspect = match self.lookup_with(digest, self.clock.monotonic_ms(), inspect) {
+            Ok(answer) => return answer,
+            Err(inspect) => inspect,
+        };
         let result = self.inner.validate(token).await;
+        let answer = result.as_ref().map(inspect).map_err(|error| *error);
         let now_ms = self.clock.monotonic_ms();
         let reuse_for_ms = self.policy.reuse_for_ms(&result, self.clock.unix_seconds());
         if let Some(lifetime_ms) = reuse_for_ms {
             let entry = Entry {
                 digest: *digest,
-                answer: result.clone(),
+                answer: result,
                 expires_ms: now_ms.saturating_add(lifetime_ms),
             };
             self.store(entry, now_ms);
         }
-        result
+        answer
     }
 }
 
@@ -215,11 +215,7 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> TokenValidator
     for CachingValidator<M, V, C, N>
 {
     async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
-        let digest = digest(token);
-        if let Some(answer) = self.lookup(&digest, self.clock.monotonic_ms()) {
-            return answer;
-        }
-        self.fetch(token, &digest).await
+        self.inspect(token, TokenInfo::clone).await
     }
 
     async fn inspect<T>(
@@ -230,7 +226,7 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> TokenValidator
         let digest = digest(token);
         match self.lookup_with(&digest, self.clock.monotonic_ms(), inspect) {
             Ok(answer) => answer,
-            Err(inspect) => self.fetch(token, &digest).await.map(|info| inspect(&info)),
+            Err(inspect) => self.fetch(token, &digest, inspect).await,
         }
     }
 }
