@@ -150,7 +150,7 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
             let mut entries = entries.borrow_mut();
             entries.retain(|entry| entry.expires_ms > now_ms);
             match entries.iter().find(|entry| entry.digest == *digest) {
-                Some(entry) => Ok(entry.answer.as_ref().map(inspect).map_err(|error| *error)),
+                Some(entry) => Ok(inspect_answer(&entry.answer, inspect)),
                 None => Err(inspect),
             }
         })
@@ -196,7 +196,7 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> CachingValidator<
             Err(inspect) => inspect,
         };
         let result = self.inner.validate(token).await;
-        let answer = result.as_ref().map(inspect).map_err(|error| *error);
+        let answer = inspect_answer(&result, inspect);
         let now_ms = self.clock.monotonic_ms();
         let reuse_for_ms = self.policy.reuse_for_ms(&result, self.clock.unix_seconds());
         if let Some(lifetime_ms) = reuse_for_ms {
@@ -229,6 +229,16 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> TokenValidator
             Err(inspect) => self.fetch(token, &digest, inspect).await,
         }
     }
+}
+
+/// Runs `inspect` on an answer, cached or fresh. A call, not inlined at both sites: the
+/// inspection is a route's whole policy check, one copy of it is less flash on a device.
+#[inline(never)]
+fn inspect_answer<T>(
+    answer: &Result<TokenInfo, ValidationError>,
+    inspect: impl FnOnce(&TokenInfo) -> T,
+) -> Result<T, ValidationError> {
+    answer.as_ref().map(inspect).map_err(|error| *error)
 }
 
 fn digest(token: &str) -> TokenDigest {
