@@ -10,6 +10,7 @@ use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_sync::mutex::Mutex;
 use heapless::Vec;
+use heapless::vec::VecView;
 use sha2::{Digest, Sha256};
 
 use super::config::OAuthConfig;
@@ -148,7 +149,7 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
     ) -> Result<Result<T, ValidationError>, F> {
         self.entries.lock(|entries| {
             let mut entries = entries.borrow_mut();
-            entries.retain(|entry| entry.expires_ms > now_ms);
+            drop_expired(entries.as_mut_view(), now_ms);
             match entries.iter().find(|entry| entry.digest == *digest) {
                 Some(entry) => Ok(inspect_answer(&entry.answer, inspect)),
                 None => Err(inspect),
@@ -160,20 +161,31 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
     fn store(&self, entry: Entry, now_ms: u64) {
         self.entries.lock(|entries| {
             let mut entries = entries.borrow_mut();
-            entries.retain(|old| old.expires_ms > now_ms && old.digest != entry.digest);
-            if entries.is_full() {
-                let victim = entries
+            drop_expired(entries.as_mut_view(), now_ms);
+            // The token's earlier answer is replaced; else a full cache gives up the
+            // answer it values least.
+            let slot = match entries.iter().position(|old| old.digest == entry.digest) {
+                Some(index) => Some(index),
+                None if entries.is_full() => entries
                     .iter()
                     .enumerate()
                     .min_by_key(|(_, old)| eviction_rank(old.answer.is_ok(), old.expires_ms))
-                    .map(|(index, _)| index);
-                if let Some(index) = victim {
-                    entries.swap_remove(index);
+                    .map(|(index, _)| index),
+                None => None,
+            };
+            match slot.and_then(|index| entries.get_mut(index)) {
+                Some(old) => *old = entry,
+                None => {
+                    let _ = entries.push(entry);
                 }
             }
-            let _ = entries.push(entry);
         });
     }
+}
+
+/// Drops the answers whose time is up: one copy of the loop for lookups and stores.
+fn drop_expired(entries: &mut VecView<Entry>, now_ms: u64) {
+    entries.retain(|entry| entry.expires_ms > now_ms);
 }
 
 impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> CachingValidator<M, V, C, N> {
