@@ -268,14 +268,15 @@ pub fn parse_introspection(
         }
         match member {
             0 => active = Some(boolean(value)?),
-            1 => info.subject = Some(bounded(value)?),
-            2 => info.client_id = Some(bounded(value)?),
-            3 => info.scope = bounded(value)?,
+            // Decoded in place: no bounded string moved into the answer.
+            1 => decode_into(value, info.subject.insert(String::new()).as_mut_view())?,
+            2 => decode_into(value, info.client_id.insert(String::new()).as_mut_view())?,
+            3 => decode_into(value, info.scope.as_mut_view())?,
             4 => info.audiences = audiences(value)?,
-            5 => info.issuer = Some(bounded(value)?),
+            5 => decode_into(value, info.issuer.insert(String::new()).as_mut_view())?,
             6 => info.exp = Some(unsigned(value)?),
             7 => info.iat = Some(unsigned(value)?),
-            _ => info.token_type = Some(bounded(value)?),
+            _ => decode_into(value, info.token_type.insert(String::new()).as_mut_view())?,
         }
     }
     match active {
