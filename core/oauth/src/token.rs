@@ -272,7 +272,7 @@ pub fn parse_introspection(
             1 => decode_into(value, info.subject.insert(String::new()).as_mut_view())?,
             2 => decode_into(value, info.client_id.insert(String::new()).as_mut_view())?,
             3 => decode_into(value, info.scope.as_mut_view())?,
-            4 => info.audiences = audiences(value)?,
+            4 => read_audiences(value, &mut info.audiences)?,
             5 => decode_into(value, info.issuer.insert(String::new()).as_mut_view())?,
             6 => info.exp = Some(unsigned(value)?),
             7 => info.iat = Some(unsigned(value)?),
@@ -320,9 +320,11 @@ fn unsigned(value: Value<'_>) -> Result<u64, ValidationError> {
     }
 }
 
-/// `aud`: one string or an array of strings.
-fn audiences(value: Value<'_>) -> Result<WordList<AUDIENCES, AUDIENCE_MAX>, ValidationError> {
-    let mut list = WordList::default();
+/// `aud`: one string or an array of strings, into `list` (empty).
+fn read_audiences(
+    value: Value<'_>,
+    list: &mut WordList<AUDIENCES, AUDIENCE_MAX>,
+) -> Result<(), ValidationError> {
     for item in value.one_or_many().ok_or(ValidationError::BadAnswer)? {
         let item: String<AUDIENCE_MAX> = bounded(item)?;
         if item.contains(' ') {
@@ -333,7 +335,7 @@ fn audiences(value: Value<'_>) -> Result<WordList<AUDIENCES, AUDIENCE_MAX>, Vali
             return Err(ValidationError::TooLarge);
         }
     }
-    Ok(list)
+    Ok(())
 }
 
 #[cfg(test)]
