@@ -164,21 +164,26 @@ impl FramingFields {
                     }
                     fields.content_length = Some(length);
                 }
-            } else if name.eq_ignore_ascii_case("transfer-encoding") {
-                let mut codings = header_list(value).peekable();
-                if codings.peek().is_none() {
+            } else if name.eq_ignore_ascii_case("transfer-encoding")
+                || name.eq_ignore_ascii_case("connection")
+            {
+                // One pass over either list (one copy of the list reader).
+                let codings = name.len() == "transfer-encoding".len();
+                let mut empty = true;
+                for item in header_list(value) {
+                    empty = false;
+                    if codings {
+                        fields.coding = match fields.coding {
+                            Coding::Absent if eq_ignore_case(item, "chunked") => Coding::Chunked,
+                            _ => Coding::Other,
+                        };
+                    } else {
+                        fields.close |= eq_ignore_case(item, "close");
+                        fields.keep_alive |= eq_ignore_case(item, "keep-alive");
+                    }
+                }
+                if codings && empty {
                     fields.coding = Coding::Other;
-                }
-                for coding in codings {
-                    fields.coding = match fields.coding {
-                        Coding::Absent if eq_ignore_case(coding, "chunked") => Coding::Chunked,
-                        _ => Coding::Other,
-                    };
-                }
-            } else if name.eq_ignore_ascii_case("connection") {
-                for option in header_list(value) {
-                    fields.close |= eq_ignore_case(option, "close");
-                    fields.keep_alive |= eq_ignore_case(option, "keep-alive");
                 }
             } else if name.eq_ignore_ascii_case("host") {
                 fields.hosts += 1;

@@ -24,26 +24,27 @@ impl<'a> Endpoint<'a> {
         } else {
             (false, url.strip_prefix("http://")?)
         };
-        let (authority, path) = match rest.find(['/', '?', '#']) {
-            Some(index) => (rest.get(..index)?, rest.get(index..)?),
-            None => (rest, "/"),
-        };
-        let path = path.split_once('#').map_or(path, |(path, _)| path);
+        // Byte searches: the delimiters are ASCII, so every split is on a char boundary.
+        let (authority, path) = split_at_byte(rest, |b| matches!(b, b'/' | b'?' | b'#'));
+        let path = split_at_byte(path, |b| b == b'#').0;
         let path = if path.starts_with('/') { path } else { "/" };
-        if authority.is_empty() || authority.contains('@') {
+        if authority.is_empty() || authority.bytes().any(|b| b == b'@') {
             return None;
         }
         let default_port = if tls { 443 } else { 80 };
         let (host, port) = if let Some(bracketed) = authority.strip_prefix('[') {
-            let (host, after) = bracketed.split_once(']')?;
-            match after.strip_prefix(':') {
-                Some(port) => (host, parse_port(port)?),
-                None if after.is_empty() => (host, default_port),
-                None => return None,
+            let (host, after) = split_at_byte(bracketed, |b| b == b']');
+            match after.as_bytes() {
+                [b']'] => (host, default_port),
+                [b']', b':', ..] => (host, parse_port(after.get(2..)?)?),
+                _ => return None,
             }
         } else {
-            match authority.rsplit_once(':') {
-                Some((host, port)) => (host, parse_port(port)?),
+            match authority.bytes().rposition(|b| b == b':') {
+                Some(colon) => (
+                    authority.get(..colon)?,
+                    parse_port(authority.get(colon + 1..)?)?,
+                ),
                 None => (authority, default_port),
             }
         };
@@ -57,6 +58,12 @@ impl<'a> Endpoint<'a> {
             path,
         })
     }
+}
+
+/// `text` split before its first byte that `stop` accepts (all of it and `""` when none).
+fn split_at_byte(text: &str, stop: impl Fn(u8) -> bool) -> (&str, &str) {
+    let at = text.bytes().position(stop).unwrap_or(text.len());
+    text.split_at_checked(at).unwrap_or((text, ""))
 }
 
 fn parse_port(digits: &str) -> Option<u16> {
@@ -109,5 +116,15 @@ mod tests {
         assert!(Endpoint::parse("http://user@host/").is_none());
         assert!(Endpoint::parse("http://host:99999/").is_none());
         assert!(Endpoint::parse("http://:80/").is_none());
+        let e = Endpoint::parse("https://[fe80::1]?q#f").unwrap();
+        assert_eq!((e.host, e.port, e.path), ("fe80::1", 443, "/"));
+        for bad in [
+            "http://[::1",
+            "http://[::1]x/",
+            "http://[::1]:/",
+            "http://[]/",
+        ] {
+            assert!(Endpoint::parse(bad).is_none(), "{bad}");
+        }
     }
 }

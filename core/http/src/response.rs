@@ -222,19 +222,16 @@ impl<'a, W: Write> Responder<'a, W> {
         let Responder { conn, buf, framing } = self;
         let head_len = write_head(buf, &framing, status, content_type, &headers, length)?;
         let send_body = !framing.head_only && can_have_body(status.code);
-        if !send_body {
-            conn.write_all(buf.get(..head_len).unwrap_or(&[]))
-                .await
-                .map_err(WriteError::Io)?;
-        } else {
-            match body {
-                Body::Empty => conn
-                    .write_all(buf.get(..head_len).unwrap_or(&[]))
-                    .await
-                    .map_err(WriteError::Io)?,
-                Body::Bytes(bytes) => write_bytes(conn, buf, head_len, bytes).await?,
-                Body::Render(render) => write_rendered(conn, buf, head_len, length, render).await?,
+        // One write of the head alone, whether there is no body or none is sent.
+        match body {
+            Body::Bytes(bytes) if send_body => write_bytes(conn, buf, head_len, bytes).await?,
+            Body::Render(render) if send_body => {
+                write_rendered(conn, buf, head_len, length, render).await?
             }
+            _ => conn
+                .write_all(buf.get(..head_len).unwrap_or(&[]))
+                .await
+                .map_err(WriteError::Io)?,
         }
         Ok(Sent {
             keep_alive: framing.keep_alive,

@@ -10,6 +10,7 @@ use embassy_sync::blocking_mutex::Mutex as BlockingMutex;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_sync::mutex::Mutex;
 use heapless::Vec;
+use heapless::vec::VecView;
 use sha2::{Digest, Sha256};
 
 use super::config::OAuthConfig;
@@ -138,14 +139,6 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
         self.entries.lock(|entries| entries.borrow_mut().clear());
     }
 
-    fn lookup(
-        &self,
-        digest: &TokenDigest,
-        now_ms: u64,
-    ) -> Option<Result<TokenInfo, ValidationError>> {
-        self.lookup_with(digest, now_ms, TokenInfo::clone).ok()
-    }
-
     /// Runs `inspect` on a live cached answer under the lock; gives `inspect` back
     /// when there is none.
     fn lookup_with<T, F: FnOnce(&TokenInfo) -> T>(
@@ -156,9 +149,9 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
     ) -> Result<Result<T, ValidationError>, F> {
         self.entries.lock(|entries| {
             let mut entries = entries.borrow_mut();
-            entries.retain(|entry| entry.expires_ms > now_ms);
+            drop_expired(entries.as_mut_view(), now_ms);
             match entries.iter().find(|entry| entry.digest == *digest) {
-                Some(entry) => Ok(entry.answer.as_ref().map(inspect).map_err(|error| *error)),
+                Some(entry) => Ok(inspect_answer(&entry.answer, inspect)),
                 None => Err(inspect),
             }
         })
@@ -168,46 +161,65 @@ impl<M: RawMutex, V, C, const N: usize> CachingValidator<M, V, C, N> {
     fn store(&self, entry: Entry, now_ms: u64) {
         self.entries.lock(|entries| {
             let mut entries = entries.borrow_mut();
-            entries.retain(|old| old.expires_ms > now_ms && old.digest != entry.digest);
-            if entries.is_full() {
-                let victim = entries
+            drop_expired(entries.as_mut_view(), now_ms);
+            // The token's earlier answer is replaced; else a full cache gives up the
+            // answer it values least.
+            let slot = match entries.iter().position(|old| old.digest == entry.digest) {
+                Some(index) => Some(index),
+                None if entries.is_full() => entries
                     .iter()
                     .enumerate()
                     .min_by_key(|(_, old)| eviction_rank(old.answer.is_ok(), old.expires_ms))
-                    .map(|(index, _)| index);
-                if let Some(index) = victim {
-                    entries.swap_remove(index);
+                    .map(|(index, _)| index),
+                None => None,
+            };
+            match slot.and_then(|index| entries.get_mut(index)) {
+                Some(old) => *old = entry,
+                None => {
+                    let _ = entries.push(entry);
                 }
             }
-            let _ = entries.push(entry);
         });
     }
 }
 
+/// Drops the answers whose time is up: one copy of the loop for lookups and stores.
+fn drop_expired(entries: &mut VecView<Entry>, now_ms: u64) {
+    entries.retain(|entry| entry.expires_ms > now_ms);
+}
+
 impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> CachingValidator<M, V, C, N> {
-    /// A miss: one caller per token asks upstream (single flight) and stores the answer.
-    async fn fetch(&self, token: &str, digest: &TokenDigest) -> Result<TokenInfo, ValidationError> {
+    /// A miss: one caller per token asks upstream (single flight), runs `inspect` on the
+    /// answer and moves it into the cache (no copy of the `TokenInfo`).
+    async fn fetch<T>(
+        &self,
+        token: &str,
+        digest: &TokenDigest,
+        inspect: impl FnOnce(&TokenInfo) -> T,
+    ) -> Result<T, ValidationError> {
         let lane = usize::from(digest[0]) % FLIGHT_LANES;
         let _flight = match self.lanes.get(lane) {
             Some(lock) => Some(lock.lock().await),
             None => None,
         };
         // Someone else may have asked while we waited for the lane.
-        if let Some(answer) = self.lookup(digest, self.clock.monotonic_ms()) {
-            return answer;
-        }
+        let inspect = match self.lookup_with(digest, self.clock.monotonic_ms(), inspect) {
+            Ok(answer) => return answer,
+            Err(inspect) => inspect,
+        };
         let result = self.inner.validate(token).await;
+        let answer = inspect_answer(&result, inspect);
         let now_ms = self.clock.monotonic_ms();
         let reuse_for_ms = self.policy.reuse_for_ms(&result, self.clock.unix_seconds());
         if let Some(lifetime_ms) = reuse_for_ms {
             let entry = Entry {
                 digest: *digest,
-                answer: result.clone(),
+                answer: result,
                 expires_ms: now_ms.saturating_add(lifetime_ms),
             };
             self.store(entry, now_ms);
         }
-        result
+        answer
     }
 }
 
@@ -215,11 +227,7 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> TokenValidator
     for CachingValidator<M, V, C, N>
 {
     async fn validate(&self, token: &str) -> Result<TokenInfo, ValidationError> {
-        let digest = digest(token);
-        if let Some(answer) = self.lookup(&digest, self.clock.monotonic_ms()) {
-            return answer;
-        }
-        self.fetch(token, &digest).await
+        self.inspect(token, TokenInfo::clone).await
     }
 
     async fn inspect<T>(
@@ -230,9 +238,19 @@ impl<M: RawMutex, V: TokenValidator, C: Clock, const N: usize> TokenValidator
         let digest = digest(token);
         match self.lookup_with(&digest, self.clock.monotonic_ms(), inspect) {
             Ok(answer) => answer,
-            Err(inspect) => self.fetch(token, &digest).await.map(|info| inspect(&info)),
+            Err(inspect) => self.fetch(token, &digest, inspect).await,
         }
     }
+}
+
+/// Runs `inspect` on an answer, cached or fresh. A call, not inlined at both sites: the
+/// inspection is a route's whole policy check, one copy of it is less flash on a device.
+#[inline(never)]
+fn inspect_answer<T>(
+    answer: &Result<TokenInfo, ValidationError>,
+    inspect: impl FnOnce(&TokenInfo) -> T,
+) -> Result<T, ValidationError> {
+    answer.as_ref().map(inspect).map_err(|error| *error)
 }
 
 fn digest(token: &str) -> TokenDigest {

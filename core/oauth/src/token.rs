@@ -3,6 +3,7 @@
 //! introspection answers.
 
 use heapless::String;
+use heapless::string::StringView;
 
 use crate::http::json::{self, Kind, Value};
 
@@ -267,14 +268,15 @@ pub fn parse_introspection(
         }
         match member {
             0 => active = Some(boolean(value)?),
-            1 => info.subject = Some(bounded(value)?),
-            2 => info.client_id = Some(bounded(value)?),
-            3 => info.scope = bounded(value)?,
-            4 => info.audiences = audiences(value)?,
-            5 => info.issuer = Some(bounded(value)?),
+            // Decoded in place: no bounded string moved into the answer.
+            1 => decode_into(value, info.subject.insert(String::new()).as_mut_view())?,
+            2 => decode_into(value, info.client_id.insert(String::new()).as_mut_view())?,
+            3 => decode_into(value, info.scope.as_mut_view())?,
+            4 => read_audiences(value, &mut info.audiences)?,
+            5 => decode_into(value, info.issuer.insert(String::new()).as_mut_view())?,
             6 => info.exp = Some(unsigned(value)?),
             7 => info.iat = Some(unsigned(value)?),
-            _ => info.token_type = Some(bounded(value)?),
+            _ => decode_into(value, info.token_type.insert(String::new()).as_mut_view())?,
         }
     }
     match active {
@@ -295,11 +297,18 @@ fn boolean(value: Value<'_>) -> Result<bool, ValidationError> {
 /// A JSON string decoded into a bounded string.
 fn bounded<const N: usize>(value: Value<'_>) -> Result<String<N>, ValidationError> {
     let mut out = String::new();
+    decode_into(value, out.as_mut_view())?;
+    Ok(out)
+}
+
+/// Decodes a JSON string into `out`, whatever its bound: one copy of the decoder for
+/// every `N` of `bounded` (less flash on a device).
+fn decode_into(value: Value<'_>, out: &mut StringView) -> Result<(), ValidationError> {
     for decoded in value.as_str().ok_or(ValidationError::BadAnswer)?.chars() {
         let decoded = decoded.map_err(|_| ValidationError::BadAnswer)?;
         out.push(decoded).map_err(|_| ValidationError::TooLarge)?;
     }
-    Ok(out)
+    Ok(())
 }
 
 fn unsigned(value: Value<'_>) -> Result<u64, ValidationError> {
@@ -311,9 +320,11 @@ fn unsigned(value: Value<'_>) -> Result<u64, ValidationError> {
     }
 }
 
-/// `aud`: one string or an array of strings.
-fn audiences(value: Value<'_>) -> Result<WordList<AUDIENCES, AUDIENCE_MAX>, ValidationError> {
-    let mut list = WordList::default();
+/// `aud`: one string or an array of strings, into `list` (empty).
+fn read_audiences(
+    value: Value<'_>,
+    list: &mut WordList<AUDIENCES, AUDIENCE_MAX>,
+) -> Result<(), ValidationError> {
     for item in value.one_or_many().ok_or(ValidationError::BadAnswer)? {
         let item: String<AUDIENCE_MAX> = bounded(item)?;
         if item.contains(' ') {
@@ -324,7 +335,7 @@ fn audiences(value: Value<'_>) -> Result<WordList<AUDIENCES, AUDIENCE_MAX>, Vali
             return Err(ValidationError::TooLarge);
         }
     }
-    Ok(list)
+    Ok(())
 }
 
 #[cfg(test)]
