@@ -4,7 +4,7 @@
 use core::fmt::{self, Write};
 
 /// Where the core's renderers write text. Only `write_str`, so a `dyn TextSink` brings no
-/// formatting machinery with it: a `dyn crate::codec::TextSink` vtable holds `write_fmt` and
+/// formatting machinery with it: a `dyn fmt::Write` vtable holds `write_fmt` and
 /// `write_char` too, and with them `core::fmt::write` (about 700 B of a board's flash,
 /// though the device's paths never format). Every `fmt::Write` is one; [`Formatted`] goes
 /// the other way, for the pages that use `write!`.
@@ -18,6 +18,10 @@ impl<W: Write + ?Sized> TextSink for W {
         Write::write_str(self, text)
     }
 }
+
+/// Writes a piece of text (a body, a header value) into any sink; called more than once
+/// when the text is measured before it is written.
+pub type Renderer<'a> = &'a dyn Fn(&mut dyn TextSink) -> fmt::Result;
 
 impl dyn TextSink + '_ {
     /// Writes one character (not part of the trait, so not in every sink's vtable).

@@ -5,7 +5,7 @@
 use core::fmt;
 use embedded_io_async::Write;
 
-use super::codec::{ByteCount, SliceSink, decimal};
+use super::codec::{ByteCount, Renderer, SliceSink, decimal};
 use super::h1::{can_have_body, can_have_content_length};
 
 /// An HTTP status with its status line.
@@ -86,7 +86,7 @@ pub const HTML: &str = "text/html; charset=utf-8";
 #[derive(Clone, Copy)]
 pub struct RenderedHeader<'a> {
     pub name: &'a str,
-    pub value: &'a dyn Fn(&mut dyn crate::codec::TextSink) -> fmt::Result,
+    pub value: Renderer<'a>,
 }
 
 impl fmt::Debug for RenderedHeader<'_> {
@@ -102,7 +102,7 @@ impl fmt::Debug for RenderedHeader<'_> {
 pub enum Body<'a> {
     Empty,
     Bytes(&'a [u8]),
-    Render(&'a dyn Fn(&mut dyn crate::codec::TextSink) -> fmt::Result),
+    Render(Renderer<'a>),
 }
 
 impl fmt::Debug for Body<'_> {
@@ -246,7 +246,7 @@ impl<'a, W: Write> Responder<'a, W> {
         status: Status,
         content_type: &str,
         headers: &HeadExtras<'_>,
-        render: &dyn Fn(&mut dyn crate::codec::TextSink) -> fmt::Result,
+        render: Renderer<'_>,
     ) -> Option<Result<Sent, WriteError<W::Error>>> {
         let framing = self.framing;
         // The head is measured once, with the shortest Content-Length: the longest one
@@ -317,7 +317,7 @@ async fn write_rendered<W: Write>(
     buf: &mut [u8],
     head_len: usize,
     length: usize,
-    render: &dyn Fn(&mut dyn crate::codec::TextSink) -> fmt::Result,
+    render: Renderer<'_>,
 ) -> Result<(), WriteError<W::Error>> {
     let mut start = head_len;
     let mut written = 0;
@@ -344,7 +344,7 @@ async fn write_rendered<W: Write>(
     Ok(())
 }
 
-fn measure(render: &dyn Fn(&mut dyn crate::codec::TextSink) -> fmt::Result) -> usize {
+fn measure(render: Renderer<'_>) -> usize {
     let mut count = ByteCount::default();
     let _ = render(&mut count);
     count.0
