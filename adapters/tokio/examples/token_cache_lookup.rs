@@ -6,29 +6,21 @@
 
 use std::time::Instant;
 
-use push_advisor_oauth::testing::{FixedValidator, config};
-use push_advisor_oauth::{TokenInfo, TokenValidator};
-use push_advisor_tokio::{HostClock, TokenCache};
+use push_advisor_oauth::TokenValidator;
+
+mod common;
 
 const TOKENS: usize = 10_000;
 const HITS: usize = 1_000_000;
 
 fn main() {
-    let config = Box::leak(Box::new(config()));
-    let mut info = TokenInfo::new("", "api:read");
-    info.subject = None;
-    info.client_id = heapless::String::try_from("push-advisor").ok();
-    info.audiences.push("http://127.0.0.1:8787");
-    info.exp = Some(u64::MAX / 2);
-    let upstream = FixedValidator::new(Ok(info));
-    let capacity = push_advisor_tokio::token_cache::DEFAULT_CAPACITY;
-    let cache = TokenCache::new(&upstream, HostClock::new(), config, capacity, &[]).unwrap();
+    let upstream = common::upstream();
+    let cache = common::cache(&upstream, push_advisor_tokio::token_cache::DEFAULT_CAPACITY);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .unwrap();
-    // Tokens as long as the dev provider's (43 characters).
-    let tokens: Vec<String> = (0..TOKENS).map(|i| format!("{i:0>43}")).collect();
+    let tokens: Vec<String> = (0..TOKENS).map(common::token).collect();
     runtime.block_on(async {
         for token in &tokens {
             let _ = cache.validate(token).await;

@@ -5,9 +5,9 @@
 //!
 //!   cargo run --release -p push-advisor-tokio --example token_cache_memory [-- 65536]
 
-use push_advisor_oauth::testing::{FixedValidator, config};
-use push_advisor_oauth::{TokenInfo, TokenValidator};
-use push_advisor_tokio::{HostClock, TokenCache};
+mod common;
+
+use push_advisor_oauth::TokenValidator;
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -23,14 +23,8 @@ fn main() {
         .nth(1)
         .and_then(|n| n.parse().ok())
         .unwrap_or(push_advisor_tokio::token_cache::DEFAULT_CAPACITY);
-    let config = Box::leak(Box::new(config()));
-    let mut info = TokenInfo::new("", "api:read");
-    info.subject = None;
-    info.client_id = heapless::String::try_from("push-advisor").ok();
-    info.audiences.push("http://127.0.0.1:8787");
-    info.exp = Some(u64::MAX / 2);
-    let upstream = FixedValidator::new(Ok(info));
-    let cache = TokenCache::new(&upstream, HostClock::new(), config, capacity, &[]).unwrap();
+    let upstream = common::upstream();
+    let cache = common::cache(&upstream, capacity);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
@@ -38,9 +32,7 @@ fn main() {
     let before = rss_kib();
     runtime.block_on(async {
         for i in 0..capacity {
-            // Tokens as long as the dev provider's (43 characters).
-            let token = format!("{i:0>43}");
-            let _ = cache.validate(&token).await;
+            let _ = cache.validate(&common::token(i)).await;
         }
     });
     let after = rss_kib();

@@ -539,7 +539,8 @@ impl<V: TokenValidator, C: Clock> TokenValidator for TokenCache<'_, V, C> {
         let digest = digest(token);
         // The hit is synchronous: its `TokenInfo` lives on the stack, not in the future.
         // A miss is boxed: the inner validator's future (a JWT check's or an
-        // introspection's, kilobytes) would otherwise sit in every connection's future.
+        // introspection's, kilobytes) would otherwise be part of every check's state,
+        // hits included, in whatever future awaits this one.
         match self.with_hit(&digest, self.clock.monotonic_ms(), inspect) {
             Ok(answer) => answer,
             Err(inspect) => Box::pin(self.fetch(token, &digest))
